@@ -91,10 +91,12 @@ def _non_negative(value: float, name: str) -> float:
     return value
 
 
-def _exp(x: float) -> float:
-    # Decay-correcting far back in time can overflow; report it as bad input, not a crash.
+def _remaining_fraction(nuclide: Nuclide, minutes: float) -> float:
+    # 0.5 ** (t / T½) equals exp(−λt), and is exactly 0.5 after one half-life (exp(−ln2/T·T) is
+    # not always, by an ulp). Decay-correcting far back in time can overflow: report it as bad
+    # input, not a crash.
     try:
-        return math.exp(x)
+        return math.pow(0.5, minutes / nuclide.half_life_min)
     except OverflowError:
         raise ValueError("Decay correction over this time span overflows") from None
 
@@ -135,7 +137,7 @@ def decay_over_minutes(activity_mbq: float, minutes: float, nuclide: Nuclide = G
     """
     activity_mbq = _non_negative(activity_mbq, "activity_mbq")
     minutes = _finite(minutes, "minutes")
-    return activity_mbq * _exp(-nuclide.decay_constant_per_min * minutes)
+    return activity_mbq * _remaining_fraction(nuclide, minutes)
 
 
 def decay_factor(nuclide: Nuclide, start: datetime, end: datetime) -> float:
@@ -143,7 +145,7 @@ def decay_factor(nuclide: Nuclide, start: datetime, end: datetime) -> float:
 
     Preconditions: both aware, else ValueError.
     """
-    return _exp(-nuclide.decay_constant_per_min * elapsed_minutes(start, end))
+    return _remaining_fraction(nuclide, elapsed_minutes(start, end))
 
 
 def decay_activity(
