@@ -163,7 +163,7 @@ def decay_activity(
 
 def _equilibrium_ratio() -> float:
     # Transient equilibrium of parent Ge-68 and daughter Ga-68: A_Ga / A_Ge = λGa / (λGa − λGe),
-    # 1.0000174 — slightly above 1 because the parent decays while the daughter grows in.
+    # ≈ 1.00017 — slightly above 1 because the parent decays while the daughter grows in.
     lam_ga = GA68.decay_constant_per_min
     return lam_ga / (lam_ga - GE68.decay_constant_per_min)
 
