@@ -1,0 +1,3 @@
+"""Web page routes of this area."""
+
+urlpatterns: list = []

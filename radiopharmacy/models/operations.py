@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.db import models
+
+
+class Alert(models.Model):
+    """Something a person must see (overdue test, expiring batch, generator warning).
+
+    Raised by periodic jobs with a unique `key`, so a job that runs twice raises it once;
+    dashboards show it until someone acknowledges it.
+    """
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=60)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.WARNING)
+    message = models.TextField()
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class OutboxJob(models.Model):
+    """A task to publish to Celery, written in the same transaction as the change that needs it.
+
+    If the broker is down when the transaction commits, the row stays `pending` and the sweeper
+    publishes it later: the change never fails for the broker, and the job is never lost.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PUBLISHED = "published", "Published"
+        DONE = "done", "Done"
+
+    task_name = models.CharField(max_length=200)
+    key = models.CharField(max_length=200, unique=True)  # one job per purpose, e.g. certificate:12
+    kwargs = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.key} ({self.status})"

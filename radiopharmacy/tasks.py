@@ -1,0 +1,30 @@
+"""Thin Celery tasks of the production area: look rows up, call one service, safe to run twice."""
+
+from celery import shared_task
+
+from . import outbox
+from .audit import verify_chain
+from .services.alerts import alert_raise
+
+
+@shared_task(name="radiopharmacy.outbox_sweep")
+def outbox_sweep_task() -> int:
+    return outbox.sweep()
+
+
+@shared_task(name="radiopharmacy.audit_verify")
+def audit_verify_task(outbox_job_id: int | None = None) -> bool:
+    """Check the audit chain; a broken chain raises a critical alert (once per broken entry)."""
+    report = verify_chain()
+    if not report.ok:
+        alert_raise(
+            key=f"audit-chain-broken:{report.first_broken_id}",
+            kind="audit_chain_broken",
+            level="critical",
+            message=f"The audit trail is broken at entry {report.first_broken_id}: "
+            f"{report.problem}.",
+            object_type="radiopharmacy.auditevent",
+            object_id=str(report.first_broken_id),
+        )
+    outbox.mark_done(outbox_job_id)
+    return report.ok

@@ -1,0 +1,617 @@
+"""Production planner: the day's synthesis runs, exactly optimal (SPEC §2.7).
+
+Pure Python (stdlib + `radiopharmacy.physics`), no Django: the service layer turns the database
+into a `GeneratorState`, `BookingRequest`s and `PlanParameters`, calls `plan_day` and stores
+`Plan.to_dict()` (the shape of SPEC §3).
+
+Model
+-----
+A run elutes at a grid slot t = earliest_elution_at + k·grid (never before the column state's
+`at`), takes the eluate E = η·G(t) and leaves G − E on the column; EOS = t + synthesis,
+release = EOS + QC, expiry = EOS + shelf life, expected activity at EOS A = yield·E·e^(−λ·synth).
+Booking b (injection i_b, prescribed p_b, draw d_b = i_b − lead) can be served by that run iff
+release ≤ d_b, i_b ≤ expiry and d_b ≤ working end; it needs p_b·e^(λ(i_b − EOS)) at EOS. The
+needs of a run's doses must not exceed A. Elutions are strictly increasing in time. Objective,
+lexicographic: most bookings served, then fewest runs, then least waste Σ(A − Σ needs) in MBq.
+
+Algorithm and why it is exact
+-----------------------------
+Notation: in "reference units" (activities decay-corrected to earliest_elution_at) booking b
+weighs w_b = p_b·e^(λ i_b) whatever run serves it, and a run at slot k offers
+C(k) = A(k)·e^(λ EOS_k) = y·η·G(t_k)·e^(λ t_k). A set S fits a run at k iff Σ_S w ≤ C(k).
+
+Facts, all from the Bateman solution dG/dt = λGa·(A_Ge − G) (linear in G):
+ F1. C(k) increases with k (d/dt[G·e^(λt)] = λ·A_Ge·e^(λt) > 0): a set that fits at k fits
+     at every later slot of its time window.
+ F2. Eluting earlier leaves more on the column for every later time: if the flow from t_e to
+     t_e' is G ↦ a·G + I (a, I ≥ 0), eluting at t_e gives (1−η)(aG) + I at t_e' against
+     (1−η)(aG + I) when eluting at t_e', a difference η·I ≥ 0, and the flow is monotone.
+ F3. A run's own waste e^(−λ EOS)·(C(k) − Σ_S w) increases with k: its derivative has the sign
+     of λ·Σ needs + y·η·e^(−λ·synth)·G'(t), and G' ≥ −λGe·G_eq, so it is positive as soon as a
+     run's doses need more than λGe/λGa ≈ 1.7e-4 of its activity, which holds for any booking
+     of at least 1 MBq (needs at EOS ≥ prescribed activity). `plan_day` checks this
+     (`_slot_rule_exact`) and otherwise also tries every later slot.
+ F4. Windows are "proper": a booking's slots are [lo_b, hi_b] with lo_b = i_b − synth − shelf
+     and hi_b = i_b − lead − synth − QC, both shifted copies of i_b, so every booking's window
+     has the same length and sorting by injection sorts both ends.
+Hence, for any plan, given the previous elution, moving a run to the earliest slot after it
+where its doses fit and are in time (i) keeps every later run feasible and at least as large
+(F1, F2), (ii) keeps every later slot available, (iii) lowers waste (F3). So an optimal plan
+exists where each run sits at the *earliest feasible slot of its dose set S*, and a run is
+determined by S. Moreover S can be taken *maximal at that slot*: if another unserved booking b
+that is in time also fits, adding b never hurts: if the rest of the plan leaves b unserved,
+one more booking is served; if a later run serves b, moving it here frees that run's activity
+and b's need at the earlier EOS is larger, so waste drops (the run's A is fixed by its slot).
+The search is a depth-first branch and bound over runs in time order, each step choosing a
+maximal set S (among the unserved bookings still in time) at its earliest slot. Pruning:
+ - bound: served + min(#unserved bookings that could still fit a run alone, runs left × most
+   bookings any single run could serve) cannot beat the incumbent (each further run adds waste
+   ≥ 0 and one run);
+ - dominance: two partial plans whose last elution is at the same slot and that leave the same
+   set of still-servable bookings unserved: X dominates Y if X has ≥ column, ≤ runs, ≥ served
+   and (more served, or fewer runs, or waste_X + y·(G_X − G_Y) ≤ waste_Y), because X can copy
+   Y's future and the larger column can add at most y·ΔG of waste over all later runs
+   (the difference shrinks by (1−η) at each elution: Σ η(1−η)^j ≤ 1).
+Bookings whose window has closed are settled, so the key only holds bookings still in time.
+Ties on (served, runs, waste rounded to 1 µMBq) go to the earliest elution slots, then to the
+lowest booking ids, so the output is deterministic. `tests/scheduling` compare it with an
+exhaustive search and recompute every plan with an independent checker.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from radiopharmacy.physics import (
+    GA68,
+    GE68,
+    decay_over_minutes,
+    equilibrium_ga68_mbq,
+    ingrowth_ga68_mbq,
+    require_aware,
+)
+
+_US_PER_MIN = 60_000_000
+_ONE_US = timedelta(microseconds=1)
+
+
+# --- Input ----------------------------------------------------------------------------------------
+
+
+def _number(value: float, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+    # bool is an int subclass; True minutes is always a bug.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if value < minimum or (strict and value == minimum):
+        relation = ">" if strict else "≥"
+        raise ValueError(f"{name} must be {relation} {minimum}, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class GeneratorState:
+    """The column at `at`: Ge-68, Ga-68 on the column and the efficiency estimate η.
+
+    Preconditions: `at` aware; activities finite and ≥ 0; 0 < efficiency ≤ 100; else ValueError.
+    """
+
+    at: datetime
+    ge68_activity_mbq: float
+    ga68_on_column_mbq: float
+    efficiency_percent: float
+
+    def __post_init__(self) -> None:
+        require_aware(self.at, "generator_state.at")
+        _number(self.ge68_activity_mbq, "ge68_activity_mbq")
+        _number(self.ga68_on_column_mbq, "ga68_on_column_mbq")
+        _number(self.efficiency_percent, "efficiency_percent", strict=True)
+        if self.efficiency_percent > 100:
+            raise ValueError("efficiency_percent must be ≤ 100")
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """A patient dose to plan: `prescribed_activity_mbq` at `injection_at`.
+
+    Preconditions: `injection_at` aware; prescribed activity finite and > 0; else ValueError.
+    """
+
+    booking_id: int
+    injection_at: datetime
+    prescribed_activity_mbq: float
+
+    def __post_init__(self) -> None:
+        require_aware(self.injection_at, "injection_at")
+        _number(self.prescribed_activity_mbq, "prescribed_activity_mbq", strict=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanParameters:
+    """Site settings for one day's plan; durations in minutes.
+
+    Preconditions: datetimes aware; durations finite and ≥ 0; grid and shelf life > 0;
+    0 < yield ≤ 100; max_runs ≥ 0; max_doses_per_run None or ≥ 1; else ValueError.
+    """
+
+    earliest_elution_at: datetime
+    working_end_at: datetime
+    synthesis_duration_min: float = 25
+    qc_duration_min: float = 25
+    shelf_life_min: float = 240
+    draw_lead_time_min: float = 10
+    expected_yield_percent: float = 80.0
+    grid_min: float = 5
+    max_runs: int = 6
+    max_doses_per_run: int | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.earliest_elution_at, "earliest_elution_at")
+        require_aware(self.working_end_at, "working_end_at")
+        _number(self.synthesis_duration_min, "synthesis_duration_min")
+        _number(self.qc_duration_min, "qc_duration_min")
+        _number(self.draw_lead_time_min, "draw_lead_time_min")
+        _number(self.shelf_life_min, "shelf_life_min", strict=True)
+        # Below a second the microsecond grid arithmetic stops being meaningful.
+        _number(self.grid_min, "grid_min", minimum=1 / 60)
+        _number(self.expected_yield_percent, "expected_yield_percent", strict=True)
+        if self.expected_yield_percent > 100:
+            raise ValueError("expected_yield_percent must be ≤ 100")
+        for name in ("max_runs", "max_doses_per_run"):
+            value = getattr(self, name)
+            if value is None and name == "max_doses_per_run":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.max_doses_per_run == 0:
+            raise ValueError("max_doses_per_run must be ≥ 1 (or None)")
+
+
+# --- Output ---------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True)
+class PlannedDose:
+    """One booking served by a run: when to draw and how much (MBq)."""
+
+    booking_id: int
+    injection_at: datetime
+    draw_at: datetime
+    prescribed_activity_mbq: float
+    activity_to_draw_mbq: float
+    activity_needed_at_eos_mbq: float
+
+    def to_dict(self) -> dict:
+        """SPEC §3 dose shape (plus the injection time and prescription)."""
+        return {
+            "booking": self.booking_id,
+            "draw_at": _iso(self.draw_at),
+            "activity_to_draw_mbq": self.activity_to_draw_mbq,
+            "activity_needed_at_eos_mbq": self.activity_needed_at_eos_mbq,
+            "injection_at": _iso(self.injection_at),
+            "prescribed_activity_mbq": self.prescribed_activity_mbq,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One synthesis run with its numbers and the doses it serves."""
+
+    elution_at: datetime
+    eos_at: datetime
+    release_at: datetime
+    expiry_at: datetime
+    ge68_activity_mbq: float
+    ga68_on_column_mbq: float
+    expected_eluate_mbq: float
+    expected_activity_at_eos_mbq: float
+    wasted_activity_mbq: float
+    doses: tuple[PlannedDose, ...]
+    explanation: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        """SPEC §3 run shape plus `expiry_at`, eluate, waste and the explanation."""
+        return {
+            "elution_at": _iso(self.elution_at),
+            "eos_at": _iso(self.eos_at),
+            "release_at": _iso(self.release_at),
+            "expected_activity_at_eos_mbq": self.expected_activity_at_eos_mbq,
+            "doses": [dose.to_dict() for dose in self.doses],
+            "expiry_at": _iso(self.expiry_at),
+            "ga68_on_column_mbq": self.ga68_on_column_mbq,
+            "expected_eluate_mbq": self.expected_eluate_mbq,
+            "wasted_activity_mbq": self.wasted_activity_mbq,
+            "explanation": list(self.explanation),
+        }
+
+
+@dataclass(frozen=True)
+class UnservedBooking:
+    """A booking the plan cannot serve, why, and the earliest injection time that would work."""
+
+    booking_id: int
+    reason: str
+    suggested_injection_at: datetime | None
+
+    def to_dict(self) -> dict:
+        """SPEC §3 unserved shape."""
+        return {
+            "booking": self.booking_id,
+            "reason": self.reason,
+            "suggested_injection_at": _iso(self.suggested_injection_at),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The day's runs (in time order) and the bookings left unserved (by booking id)."""
+
+    date: date | None
+    generator_id: int | None
+    runs: tuple[PlannedRun, ...]
+    unserved: tuple[UnservedBooking, ...]
+
+    @property
+    def served_count(self) -> int:
+        """Number of bookings served."""
+        return sum(len(run.doses) for run in self.runs)
+
+    @property
+    def wasted_activity_mbq(self) -> float:
+        """Σ over runs of expected activity at EOS minus the doses' needs at EOS."""
+        return math.fsum(run.wasted_activity_mbq for run in self.runs)
+
+    def to_dict(self) -> dict:
+        """The plan as JSON-ready values in the shape of SPEC §3 (datetimes ISO 8601)."""
+        return {
+            "date": None if self.date is None else self.date.isoformat(),
+            "generator": self.generator_id,
+            "runs": [run.to_dict() for run in self.runs],
+            "unserved": [item.to_dict() for item in self.unserved],
+            "objective": {
+                "served": self.served_count,
+                "runs": len(self.runs),
+                "wasted_activity_mbq": self.wasted_activity_mbq,
+            },
+        }
+
+
+# --- Preprocessing --------------------------------------------------------------------------------
+
+
+def _us(minutes: float) -> int:
+    return round(minutes * _US_PER_MIN)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
+@dataclass(frozen=True)
+class _Booking:
+    request: BookingRequest
+    inj_us: int  # microseconds after earliest_elution_at; integers keep the grid arithmetic exact
+    lo: int  # first slot whose run is still in date at injection
+    hi: int  # last slot whose run is released by draw time
+    within_hours: bool
+    weight: float  # p·e^(λ i): the need in reference units, the same for every run
+
+    @property
+    def servable(self) -> bool:
+        return self.within_hours and self.lo <= self.hi
+
+
+class _Day:
+    """Everything about the day that does not depend on the plan: slots, windows, tables."""
+
+    def __init__(
+        self,
+        generator_state: GeneratorState,
+        bookings: Sequence[BookingRequest],
+        params: PlanParameters,
+    ) -> None:
+        self.state = generator_state
+        self.params = params
+        self.t0 = params.earliest_elution_at.astimezone(UTC)
+        self.grid_us = _us(params.grid_min)
+        self.syn_us = _us(params.synthesis_duration_min)
+        self.qc_us = _us(params.qc_duration_min)
+        self.shelf_us = _us(params.shelf_life_min)
+        self.lead_us = _us(params.draw_lead_time_min)
+        self.end_us = self._to_us(params.working_end_at)
+        self.at_us = self._to_us(generator_state.at)
+        self.k_min = max(0, _ceil_div(self.at_us, self.grid_us))
+        self.eta = generator_state.efficiency_percent / 100.0
+        self.yield_fraction = params.expected_yield_percent / 100.0
+        # A = G · η · y · e^(−λ·synth): the factor from column to expected activity at EOS.
+        self.eos_factor = (
+            self.eta * self.yield_fraction * decay_over_minutes(1.0, params.synthesis_duration_min)
+        )
+        self.max_doses = params.max_doses_per_run or len(bookings) or 1
+
+        ids = [b.booking_id for b in bookings]
+        if len(set(ids)) != len(ids):
+            raise ValueError("booking ids must be unique")
+        rows = []
+        for request in bookings:
+            inj_us = self._to_us(request.injection_at)
+            draw_us = inj_us - self.lead_us
+            hi = (draw_us - self.syn_us - self.qc_us) // self.grid_us
+            lo = max(self.k_min, _ceil_div(inj_us - self.syn_us - self.shelf_us, self.grid_us))
+            weight = decay_over_minutes(request.prescribed_activity_mbq, -inj_us / _US_PER_MIN)
+            rows.append(_Booking(request, inj_us, lo, hi, draw_us <= self.end_us, weight))
+        # Sorting by injection sorts both window ends (F4); ids break ties deterministically.
+        self.bookings = sorted(rows, key=lambda b: (b.inj_us, b.request.booking_id))
+        servable = [b for b in self.bookings if b.servable]
+        self.k_max = max((b.hi for b in servable), default=self.k_min - 1)
+        span = max(0, self.k_max - self.k_min + 1)
+        grid = params.grid_min
+        # The Bateman flow is linear in (residual Ga-68, Ge-68): tabulate it once per gap length.
+        self.decay_table = [decay_over_minutes(1.0, d * grid) for d in range(span + 1)]
+        self.grow_table = [
+            ingrowth_ga68_mbq(ge68_at_start_mbq=1.0, residual_mbq=0.0, minutes=d * grid)
+            for d in range(span + 1)
+        ]
+        at_min = self.at_us / _US_PER_MIN
+        self.ge_at_slot: dict[int, float] = {}
+        self.first_column: dict[int, float] = {}
+        self.ref_factor: dict[int, float] = {}
+        for k in range(self.k_min, self.k_max + 1):
+            t_min = k * grid
+            self.ge_at_slot[k] = decay_over_minutes(
+                generator_state.ge68_activity_mbq, t_min - at_min, GE68
+            )
+            self.first_column[k] = ingrowth_ga68_mbq(
+                ge68_at_start_mbq=generator_state.ge68_activity_mbq,
+                residual_mbq=generator_state.ga68_on_column_mbq,
+                minutes=t_min - at_min,
+            )
+            # e^(λ·EOS): converts MBq at this slot's EOS into reference units.
+            self.ref_factor[k] = decay_over_minutes(1.0, -(t_min + params.synthesis_duration_min))
+
+    def _to_us(self, value: datetime) -> int:
+        return (value.astimezone(UTC) - self.t0) // _ONE_US
+
+    def slot_time(self, k: int) -> datetime:
+        """The elution time of slot k, in the zone of earliest_elution_at."""
+        # Add in UTC: adding to a local time is wall-clock arithmetic and breaks across DST.
+        moment = self.t0 + k * self.grid_us * _ONE_US
+        return moment.astimezone(self.params.earliest_elution_at.tzinfo)
+
+    def column_after(self, k: int, column_mbq: float) -> float:
+        """Ga-68 left on the column right after eluting `column_mbq` at slot k."""
+        return column_mbq * (1.0 - self.eta)
+
+    def column_at(self, k: int, previous: tuple[int, float] | None) -> float:
+        """Ga-68 on the column at slot k, given the previous elution (slot, residual) or none."""
+        if previous is None:
+            return self.first_column[k]
+        p, residual = previous
+        d = k - p
+        return residual * self.decay_table[d] + self.ge_at_slot[p] * self.grow_table[d]
+
+
+def _slot_rule_exact(day: _Day) -> bool:
+    """Whether F3 (a run's waste grows with a later slot) is guaranteed for this day."""
+    # Every run serves ≥ 1 booking, whose need at EOS is ≥ its prescription; the column never
+    # exceeds the equilibrium with the day's starting Ge-68 (or the given starting column).
+    lam_ratio = GE68.decay_constant_per_min / GA68.decay_constant_per_min
+    column_max = max(
+        equilibrium_ga68_mbq(day.state.ge68_activity_mbq), day.state.ga68_on_column_mbq
+    )
+    smallest = min(
+        (b.request.prescribed_activity_mbq for b in day.bookings if b.servable), default=math.inf
+    )
+    return smallest > 2.0 * lam_ratio * column_max * day.eos_factor
+
+
+# --- Search ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Best:
+    key: tuple | None = None
+    runs: tuple[tuple[int, tuple[int, ...]], ...] = ()
+
+
+def _waste_key(waste_mbq: float) -> float:
+    # Round so that float noise cannot make two equal plans differ in the comparison.
+    return round(waste_mbq, 6)
+
+
+class _Search:
+    """Depth-first branch and bound over runs in time order (see the module docstring)."""
+
+    def __init__(self, day: _Day) -> None:
+        self.day = day
+        self.n = len(day.bookings)
+        self.every_slot = not _slot_rule_exact(day)
+        self.servable = [i for i, b in enumerate(day.bookings) if b.servable]
+        self.weights = [b.weight for b in day.bookings]
+        self.lo = [b.lo for b in day.bookings]
+        self.hi = [b.hi for b in day.bookings]
+        # Bookings still in time after an elution at slot p and already eligible at p: the only
+        # ones whose served/unserved status the future depends on (F4).
+        self.window_mask: dict[int, int] = {}
+        for p in range(day.k_min, day.k_max + 1):
+            mask = 0
+            for i in self.servable:
+                if self.lo[i] <= p < self.hi[i]:
+                    mask |= 1 << i
+            self.window_mask[p] = mask
+        self.per_run_cap = self._per_run_cap()
+        self.best = _Best()
+        self.memo: dict[tuple[int, int], list[tuple[float, int, int, float]]] = {}
+        self.nodes = 0
+
+    def _per_run_cap(self) -> int:
+        # Most bookings a single run could serve: the first run of the day has the largest column
+        # at every slot (elutions only remove activity), so greedy lightest-first from it bounds
+        # every run of every plan.
+        day = self.day
+        best = 0
+        for k in range(day.k_min, day.k_max + 1):
+            cap = day.first_column[k] * day.eos_factor * day.ref_factor[k]
+            ws = sorted(self.weights[i] for i in self.servable if self.lo[i] <= k <= self.hi[i])
+            total = 0.0
+            count = 0
+            for w in ws:
+                if total + w > cap or count >= day.max_doses:
+                    break
+                total += w
+                count += 1
+            best = max(best, count)
+        return best
+
+    def run(self) -> _Best:
+        self._visit(None, 0, 0, 0, 0.0, ())
+        return self.best
+
+    def _record(self, served: int, runs: int, waste: float, plan: tuple) -> None:
+        slots = tuple(k for k, _ in plan)
+        ids = tuple(
+            tuple(sorted(self.day.bookings[i].request.booking_id for i in s)) for _, s in plan
+        )
+        key = (-served, runs, _waste_key(waste), slots, ids)
+        if self.best.key is None or key < self.best.key:
+            self.best.key = key
+            self.best.runs = plan
+
+    def _dominated(
+        self, p: int, open_unserved: int, column: float, served: int, runs: int, waste: float
+    ) -> bool:
+        entries = self.memo.setdefault((p, open_unserved), [])
+        y = self.day.yield_fraction
+        for g, s, r, w in entries:
+            if g >= column and s >= served and r <= runs:
+                if s > served or r < runs or w + y * (g - column) <= waste:
+                    return True
+        entries.append((column, served, runs, waste))
+        return False
+
+    def _visit(
+        self,
+        previous: tuple[int, float] | None,
+        served_mask: int,
+        served: int,
+        runs: int,
+        waste: float,
+        plan: tuple,
+    ) -> None:
+        self.nodes += 1
+        day = self.day
+        self._record(served, runs, waste, plan)
+        if runs >= day.params.max_runs:
+            return
+        start = day.k_min if previous is None else previous[0] + 1
+        if start > day.k_max:
+            return
+        caps = {}
+        columns = {}
+        for k in range(start, day.k_max + 1):
+            g = day.column_at(k, previous)
+            columns[k] = g
+            caps[k] = g * day.eos_factor * day.ref_factor[k]
+        available = [
+            i
+            for i in self.servable
+            if not (served_mask >> i) & 1
+            and self.hi[i] >= start
+            and self.weights[i] <= caps[self.hi[i]]
+        ]
+        if not available:
+            return
+        bound = served + min(len(available), (day.params.max_runs - runs) * self.per_run_cap)
+        if self.best.key is not None:
+            best_served, best_runs, best_waste = (
+                -self.best.key[0],
+                self.best.key[1],
+                self.best.key[2],
+            )
+            if bound < best_served:
+                return
+            if bound == best_served and runs + 1 > best_runs:
+                return
+            if bound == best_served and runs + 1 == best_runs and _waste_key(waste) > best_waste:
+                return
+        children = self._children(start, available, caps)
+        # Larger sets first, then earlier slots: finds a strong incumbent early.
+        children.sort(key=lambda c: (-len(c[0]), c[1], c[0]))
+        for subset, k, total_weight in children:
+            column = columns[k]
+            residual = day.column_after(k, column)
+            child_mask = served_mask
+            for i in subset:
+                child_mask |= 1 << i
+            child_served = served + len(subset)
+            child_waste = waste + (caps[k] - total_weight) / day.ref_factor[k]
+            open_unserved = self.window_mask[k] & ~child_mask
+            if self._dominated(k, open_unserved, residual, child_served, runs + 1, child_waste):
+                continue
+            self._visit(
+                (k, residual),
+                child_mask,
+                child_served,
+                runs + 1,
+                child_waste,
+                plan + ((k, subset),),
+            )
+
+    def _children(
+        self, start: int, available: list[int], caps: dict[int, float]
+    ) -> list[tuple[tuple[int, ...], int, float]]:
+        """Maximal dose sets with their earliest feasible slot (all later slots if needed)."""
+        day = self.day
+        lo, hi, weights = self.lo, self.hi, self.weights
+        slots = list(range(start, day.k_max + 1))
+        cap_list = [caps[k] for k in slots]
+        out: list[tuple[tuple[int, ...], int, float]] = []
+        max_doses = day.max_doses
+        n_avail = len(available)
+
+        def emit(subset: list[int], total: float, first_hi: int, last_lo: int) -> None:
+            k_from = max(start, last_lo)
+            # F1: capacity grows with the slot, so the first slot that fits is found by bisection.
+            idx = bisect.bisect_left(cap_list, total, lo=k_from - start, hi=first_hi - start + 1)
+            if idx > first_hi - start:
+                return
+            k = slots[idx]
+            if len(subset) < max_doses:
+                room = cap_list[idx] - total
+                for j in available:
+                    if lo[j] <= k <= hi[j] and weights[j] <= room and j not in subset:
+                        return  # not maximal: the superset at the same slot dominates
+            out.append((tuple(subset), k, total))
+            if self.every_slot:
+                for later in range(k + 1, first_hi + 1):
+                    out.append((tuple(subset), later, total))
+
+        def extend(pos: int, subset: list[int], total: float, first_hi: int, last_lo: int) -> None:
+            emit(subset, total, first_hi, last_lo)
+            if len(subset) >= max_doses:
+                return
+            cap_limit = caps[first_hi]
+            for q in range(pos, n_avail):
+                j = available[q]
+                if lo[j] > first_hi:
+                    break  # sorted by injection: every later booking starts even later (F4)
+                w = weights[j]
+                if total + w > cap_limit:
+                    continue
+                subset.append(j)
+                extend(q + 1, subset, total + w, first_hi, max(last_lo, lo[j]))
+                subset.pop()
+
+        for q, i in enumerate(available):
+            first_hi = hi[i]
+            if max(start, lo[i]) > first_hi:
+                continue
+            extend(q + 1, [i], weights[i], first_hi, lo[i])
+        return out

@@ -1,0 +1,195 @@
+"""Fixtures shared by the whole suite: users per role, API clients, services, a real worker."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from radiopharmacy import audit_sql
+from radiopharmacy.roles import ALL_ROLES
+from tests.factories import UserFactory
+
+# Same Argon2 code path as production with the cheapest parameters: thousands of users are
+# created by the suite. tests/test_auth.py checks the production setting itself.
+settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _services_available() -> tuple[bool, str]:
+    if not settings.DATABASE_IS_POSTGRESQL:
+        return False, "DATABASE_URL does not point at PostgreSQL"
+    if not settings.REDIS_URL:
+        return False, "REDIS_URL is not set"
+    return True, ""
+
+
+@pytest.fixture(autouse=True)
+def _integration_gate(request):
+    """Integration tests need PostgreSQL and Redis; under REQUIRE_SERVICES=1 a skip is a failure."""
+    if request.node.get_closest_marker("integration") is None:
+        return
+    ok, why = _services_available()
+    if not ok:
+        message = f"integration test needs PostgreSQL and Redis: {why}"
+        if settings.REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES=1 but {message}")
+        pytest.skip(message)
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_around_flush(request):
+    """Transactional tests flush every table at teardown, which the append-only triggers refuse.
+
+    Lift the triggers just before that flush and put them back at the start of the next such
+    test (tests/radiopharmacy/test_audit.py asserts they exist in normal operation).
+    """
+    if not _is_transactional(request):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    audit_sql.apply(connection, install=True)
+    yield
+    audit_sql.apply(connection, install=False)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str | None = None, **kwargs):
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def radiopharmacist(make_user):
+    return make_user("radiopharmacist", first_name="Rhea", last_name="Pharmakis")
+
+
+@pytest.fixture
+def qualified_person(make_user):
+    return make_user("qualified_person", first_name="Quentin", last_name="Peters")
+
+
+@pytest.fixture
+def scheduler(make_user):
+    return make_user("scheduler", first_name="Sam", last_name="Planner")
+
+
+@pytest.fixture
+def auditor(make_user):
+    return make_user("auditor", first_name="Ada", last_name="Auditor")
+
+
+@pytest.fixture
+def users_by_role(make_user):
+    return {role: make_user(role) for role in ALL_ROLES}
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) -> an APIClient authenticated as that user."""
+
+    def make(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def celery_eager(monkeypatch):
+    """Run tasks in-process whatever the configuration (unit tests of task-driven behaviour)."""
+    from radiopharmacy.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    return app
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on Redis, using the test database (integration only)."""
+    ok, why = _services_available()
+    if not ok:
+        pytest.skip(why)
+    from radiopharmacy.celery import app
+
+    db = connection.settings_dict
+    env = os.environ.copy()
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "celery-worker.log"
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    app.control.purge()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "radiopharmacy",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+                "-n",
+                name,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"celery worker exited early, see {log_path}:\n{log_path.read_text()}")
+            if app.control.ping(destination=[name], timeout=1.0):
+                break
+        else:
+            pytest.fail(f"celery worker did not answer a ping within 60 s, see {log_path}")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2):
+    """Poll until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")

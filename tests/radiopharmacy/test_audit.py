@@ -1,0 +1,154 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from radiopharmacy import audit, audit_sql
+from radiopharmacy.audit import GENESIS_HASH, verify_chain
+from radiopharmacy.models import AuditEvent, Product
+
+pytestmark = pytest.mark.django_db
+
+
+def _three_entries(actor):
+    product = Product.objects.get(code="GA68DOTATATE")
+    events = [
+        audit.record(actor=actor, action="create", obj=product, changes=audit.created(product)),
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=product,
+            changes=audit.diff({"name": "a"}, {"name": "b"}),
+            reason="typo",
+        ),
+        audit.record(actor=None, action="update", object_type="x", object_id=7, changes={}),
+    ]
+    return events
+
+
+def test_record_chains_each_entry_to_the_previous(radiopharmacist):
+    first, second, third = _three_entries(radiopharmacist)
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    assert second.changes == {"name": {"old": "a", "new": "b"}}
+    assert second.reason == "typo"
+    assert first.username == radiopharmacist.username
+    assert third.username == "system"
+
+
+def test_update_of_an_audit_row_is_refused_by_the_database(radiopharmacist):
+    event = _three_entries(radiopharmacist)[0]
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(reason="rewritten")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {audit_sql.TABLE} SET username = 'mallory'")
+    event.refresh_from_db()
+    assert event.reason == ""
+
+
+def test_delete_of_an_audit_row_is_refused_by_the_database(radiopharmacist):
+    event = _three_entries(radiopharmacist)[1]
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {audit_sql.TABLE}")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_append_only_triggers_are_installed():
+    names = audit_sql.trigger_names(connection)
+    expected = (
+        {"auditevent_no_update", "auditevent_no_delete"}
+        if connection.vendor == "sqlite"
+        else {"auditevent_no_change", "auditevent_no_truncate"}
+    )
+    assert expected <= names
+
+
+def test_verify_audit_passes_on_an_intact_chain(radiopharmacist, capsys):
+    _three_entries(radiopharmacist)
+    call_command("verify_audit")
+    assert "intact: 3 entries" in capsys.readouterr().out
+
+
+def _tamper(sql, params):
+    """What a DBA with rights to lift the triggers could do behind the application's back."""
+    audit_sql.apply(connection, install=False)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    finally:
+        audit_sql.apply(connection, install=True)
+
+
+def test_verify_audit_names_the_first_changed_entry(radiopharmacist):
+    events = _three_entries(radiopharmacist)
+    _tamper(f"UPDATE {audit_sql.TABLE} SET reason = %s WHERE id = %s", ["no typo", events[1].pk])
+    report = verify_chain()
+    assert report.first_broken_id == events[1].pk
+    assert report.checked == 1
+    with pytest.raises(CommandError, match=f"broken at entry {events[1].pk}"):
+        call_command("verify_audit")
+
+
+def test_verify_audit_names_the_entry_after_a_removed_one(radiopharmacist):
+    events = _three_entries(radiopharmacist)
+    _tamper(f"DELETE FROM {audit_sql.TABLE} WHERE id = %s", [events[1].pk])
+    assert verify_chain().first_broken_id == events[2].pk
+
+
+def test_a_rehashed_entry_still_breaks_the_link_to_the_next(radiopharmacist):
+    events = _three_entries(radiopharmacist)
+    event = AuditEvent.objects.get(pk=events[0].pk)
+    event.reason = "forged"
+    forged_hash = audit.content_hash(event)
+    _tamper(
+        f"UPDATE {audit_sql.TABLE} SET reason = %s, hash = %s WHERE id = %s",
+        ["forged", forged_hash, events[0].pk],
+    )
+    assert verify_chain().first_broken_id == events[1].pk
+
+
+def test_audit_task_raises_a_critical_alert_once_for_a_broken_chain(radiopharmacist):
+    from radiopharmacy.models import Alert
+    from radiopharmacy.tasks import audit_verify_task
+
+    events = _three_entries(radiopharmacist)
+    assert audit_verify_task() is True
+    _tamper(f"UPDATE {audit_sql.TABLE} SET username = %s WHERE id = %s", ["x", events[2].pk])
+    assert audit_verify_task() is False
+    assert audit_verify_task() is False
+    alert = Alert.objects.get(kind="audit_chain_broken")
+    assert alert.level == "critical" and str(events[2].pk) in alert.message
+
+
+def test_audit_api_filters_by_object_and_user(api_as, auditor, radiopharmacist):
+    _three_entries(radiopharmacist)
+    client = api_as(auditor)
+    response = client.get("/api/v1/audit/", {"object_type": "radiopharmacy.product"})
+    assert response.status_code == 200
+    assert response.json()["count"] == 2
+    response = client.get("/api/v1/audit/", {"user": "system"})
+    assert [e["object_id"] for e in response.json()["results"]] == ["7"]
+
+
+def test_audit_api_refuses_a_naive_since(api_as, auditor):
+    response = api_as(auditor).get("/api/v1/audit/", {"since": "2026-11-24T08:00:00"})
+    assert response.status_code == 400
+    assert "offset" in response.json()["since"][0]
+    ok = api_as(auditor).get("/api/v1/audit/", {"since": "2026-11-24T08:00:00+01:00"})
+    assert ok.status_code == 200
+
+
+def test_audit_list_runs_a_constant_number_of_queries(
+    api_as, auditor, radiopharmacist, django_assert_max_num_queries
+):
+    for _ in range(20):
+        _three_entries(radiopharmacist)
+    client = api_as(auditor)
+    with django_assert_max_num_queries(6):
+        response = client.get("/api/v1/audit/", {"page_size": 60})
+    assert len(response.json()["results"]) == 60

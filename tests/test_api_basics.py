@@ -1,0 +1,65 @@
+"""API conventions of SPEC §3: errors are 400s with messages, never 500s; the schema is valid."""
+
+import pytest
+from django.core.management import call_command
+from rest_framework import serializers
+
+from radiopharmacy.apibase import AwareDateTimeField
+
+pytestmark = pytest.mark.django_db
+
+
+def test_malformed_json_is_a_400(api_client):
+    response = api_client.generic(
+        "POST",
+        "/api/v1/auth/token/",
+        '{"username": "a", "password":',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "JSON" in response.json()["detail"]
+
+
+class _Probe(serializers.Serializer):
+    at = AwareDateTimeField()
+
+
+@pytest.mark.parametrize("value", ["2026-11-24T08:00:00", "2026-11-24 08:00"])
+def test_naive_datetime_is_refused_with_a_field_message(value):
+    probe = _Probe(data={"at": value})
+    assert not probe.is_valid()
+    assert "offset" in str(probe.errors["at"][0])
+
+
+@pytest.mark.parametrize("value", ["2026-11-24T08:00:00+01:00", "2026-11-24T07:00:00Z"])
+def test_datetime_with_offset_is_accepted_as_the_same_instant(value):
+    probe = _Probe(data={"at": value})
+    assert probe.is_valid(), probe.errors
+    assert probe.validated_data["at"].utcoffset() is not None
+    assert probe.validated_data["at"].isoformat().startswith("2026-11-24T08:00:00")
+
+
+def test_domain_errors_map_to_status_codes():
+    from radiopharmacy.apibase import exception_handler
+    from radiopharmacy.errors import ApplicationError, NotAllowed, StateConflict
+
+    conflict = exception_handler(StateConflict("Not releasable", blocking=["rcp missing"]), {})
+    assert conflict.status_code == 409
+    assert conflict.data == {"detail": "Not releasable", "blocking": ["rcp missing"]}
+    assert exception_handler(NotAllowed("no"), {}).status_code == 403
+    bad = exception_handler(ApplicationError("bad", fields={"x": ["wrong"]}), {})
+    assert bad.status_code == 400 and bad.data["x"] == ["wrong"]
+    assert exception_handler(ValueError("naive datetime"), {}).status_code == 400
+
+
+def test_openapi_schema_is_valid_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yaml"))
+    assert "/api/v1/audit/" in (tmp_path / "s.yaml").read_text()
+
+
+def test_schema_and_docs_are_served_offline(client, auditor):
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    body = docs.content.decode()
+    assert "http://" not in body.replace("http://testserver", "") and "https://" not in body

@@ -1,0 +1,34 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from radiopharmacy.audit import verify_chain
+from radiopharmacy.demo import DEMO_USERS
+from radiopharmacy.roles import ALL_ROLES
+
+
+@pytest.mark.django_db
+def test_load_demo_creates_one_user_per_role_and_is_rerunnable(capsys):
+    call_command("load_demo")
+    first_counts = _counts()
+    call_command("load_demo")
+    assert _counts() == first_counts
+    out = capsys.readouterr().out
+    User = get_user_model()
+    for username, password, *_rest, role in DEMO_USERS:
+        user = User.objects.get(username=username)
+        assert user.check_password(password)
+        assert user.groups.filter(name=role).exists()
+        assert username in out and password in out
+    assert {r for *_x, r in DEMO_USERS} == set(ALL_ROLES)
+    assert verify_chain().ok
+
+
+def _counts():
+    from django.apps import apps
+
+    return {
+        m._meta.label: m.objects.count()
+        for m in apps.get_models()
+        if m._meta.app_label in ("auth", "radiopharmacy", "qc", "scheduling")
+    }

@@ -1,0 +1,101 @@
+"""The role matrix of SPEC §3, at the rules level and over HTTP for every endpoint.
+
+EXPECTED is written from the SPEC independently of radiopharmacy.roles.MATRIX, so a change to
+the code's matrix that the SPEC does not allow fails here. Each area adds its endpoints to
+ENDPOINTS (method, path, resource); the HTTP test checks every role against them.
+"""
+
+import pytest
+
+from radiopharmacy.models import AuditEvent
+from radiopharmacy.roles import ALL_ROLES, CHANGE, MATRIX, VIEW, can
+
+RP, QP, SCH, AUD = "radiopharmacist", "qualified_person", "scheduler", "auditor"
+EVERYONE = {RP, QP, SCH, AUD}
+
+# resource: (who may read, who may write) — SPEC §3 "Permissions" and issue 2.
+EXPECTED = {
+    "decay": (EVERYONE, set()),
+    "generators": (EVERYONE, {RP}),
+    "elutions": (EVERYONE, {RP}),
+    "batches": (EVERYONE, {RP}),
+    "qc_results": (EVERYONE, {RP}),
+    "specifications": (EVERYONE, set()),
+    "release": (EVERYONE, {QP}),
+    "certificates": (EVERYONE, set()),
+    "bookings": (EVERYONE, {SCH}),
+    "plans": (EVERYONE, {SCH}),
+    "doses": (EVERYONE, {RP}),
+    "alerts": (EVERYONE, {RP, QP, SCH}),
+    "audit": ({AUD, QP}, set()),
+}
+
+# (method, path, resource). Paths with ids use 999999: permission is checked before the lookup.
+ENDPOINTS = [
+    ("get", "/api/v1/audit/", "audit"),
+]
+
+
+def test_matrix_covers_exactly_the_expected_resources():
+    assert set(MATRIX) == set(EXPECTED)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("resource", sorted(EXPECTED))
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_role_permissions_match_the_spec(make_user, role, resource):
+    user = make_user(role)
+    readers, writers = EXPECTED[resource]
+    assert can(user, VIEW, resource) == (role in readers)
+    assert can(user, CHANGE, resource) == (role in writers)
+
+
+@pytest.mark.django_db
+def test_user_without_role_can_do_nothing(make_user):
+    user = make_user(None)
+    assert not any(can(user, a, r) for r in EXPECTED for a in (VIEW, CHANGE))
+
+
+def _endpoint_cases():
+    for method, path, resource in ENDPOINTS:
+        for role in ALL_ROLES:
+            yield pytest.param(method, path, resource, role, id=f"{method}-{path}-{role}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "resource", "role"), list(_endpoint_cases()))
+def test_endpoint_allows_and_forbids_by_role(api_as, make_user, method, path, resource, role):
+    readers, writers = EXPECTED[resource]
+    allowed = role in (readers if method == "get" else writers)
+    response = getattr(api_as(make_user(role)), method)(path, {}, format="json")
+    if allowed:
+        assert response.status_code not in (401, 403), response.content
+    else:
+        assert response.status_code == 403, response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path", "resource"), ENDPOINTS)
+def test_endpoint_refuses_anonymous(api_client, method, path, resource):
+    response = getattr(api_client, method)(path, {}, format="json")
+    assert response.status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_write_outside_role_is_logged_in_audit_trail(api_as, auditor, caplog):
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from radiopharmacy.permissions import RolePermission
+
+    class View:
+        permission_resource = "generators"
+
+    request = Request(RequestFactory().post("/api/v1/generators/"))
+    request.user = auditor
+    with caplog.at_level("WARNING", logger="gallium.security"):
+        assert RolePermission().has_permission(request, View()) is False
+    event = AuditEvent.objects.get(action="access_denied")
+    assert event.username == auditor.username
+    assert event.object_type == "generators"
+    assert "denied change generators" in caplog.text
