@@ -1,0 +1,67 @@
+"""Deviations and OOS records on a batch: open and close (SPEC §2.4)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from radiopharmacy import audit
+from radiopharmacy.errors import ApplicationError, StateConflict
+
+from ..models import Deviation
+
+
+@transaction.atomic
+def deviation_open(
+    *,
+    batch,
+    kind: str,
+    description: str,
+    actor,
+    blocks_release: bool = True,
+    qc_result=None,
+    affected_doses: list | None = None,
+) -> Deviation:
+    """Open a deviation on `batch` (an OOS, a breakthrough failure...). `actor` may be None
+    for a system job."""
+    if kind not in Deviation.Kind.values:
+        raise ApplicationError("Unknown deviation kind", fields={"kind": [f"Unknown: {kind}"]})
+    if not (description or "").strip():
+        raise ApplicationError("Describe the deviation", fields={"description": ["Required."]})
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    deviation = Deviation.objects.create(
+        batch=batch,
+        kind=kind,
+        description=description.strip(),
+        blocks_release=blocks_release,
+        opened_by=user,
+        opened_at=timezone.now(),
+        qc_result=qc_result,
+        affected_doses=affected_doses or [],
+    )
+    audit.record(
+        actor=actor, action="deviation_opened", obj=deviation, changes=audit.created(deviation)
+    )
+    return deviation
+
+
+@transaction.atomic
+def deviation_close(*, deviation_id: int, actor, note: str) -> Deviation:
+    """Close an open deviation with a closure note (the investigation's conclusion)."""
+    if not (note or "").strip():
+        raise ApplicationError("A closure note is required", fields={"note": ["Required."]})
+    deviation = Deviation.objects.select_for_update().get(pk=deviation_id)
+    if deviation.status == Deviation.Status.CLOSED:
+        raise StateConflict("The deviation is already closed.", blocking=["deviation closed"])
+    old = audit.snapshot(deviation)
+    deviation.status = Deviation.Status.CLOSED
+    deviation.closed_by = actor
+    deviation.closed_at = timezone.now()
+    deviation.closure_note = note.strip()
+    deviation.save(update_fields=["status", "closed_by", "closed_at", "closure_note"])
+    audit.record(
+        actor=actor,
+        action="deviation_closed",
+        obj=deviation,
+        changes=audit.diff(old, audit.snapshot(deviation)),
+        reason=note.strip(),
+    )
+    return deviation
