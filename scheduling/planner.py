@@ -62,15 +62,18 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from radiopharmacy.physics import (
     GA68,
     GE68,
+    decay_activity,
     decay_over_minutes,
+    elapsed_minutes,
     equilibrium_ga68_mbq,
+    expected_eluate_mbq,
     ingrowth_ga68_mbq,
     require_aware,
 )
@@ -351,7 +354,10 @@ class _Day:
         self.bookings = sorted(rows, key=lambda b: (b.inj_us, b.request.booking_id))
         servable = [b for b in self.bookings if b.servable]
         self.k_max = max((b.hi for b in servable), default=self.k_min - 1)
-        span = max(0, self.k_max - self.k_min + 1)
+        # Tables also cover the slots after the last booking's, for suggested injection times.
+        last_release_slot = (self.end_us - self.syn_us - self.qc_us) // self.grid_us
+        self.k_table_max = max(self.k_max, last_release_slot)
+        span = max(0, self.k_table_max - self.k_min + 1)
         grid = params.grid_min
         # The Bateman flow is linear in (residual Ga-68, Ge-68): tabulate it once per gap length.
         self.decay_table = [decay_over_minutes(1.0, d * grid) for d in range(span + 1)]
@@ -363,7 +369,7 @@ class _Day:
         self.ge_at_slot: dict[int, float] = {}
         self.first_column: dict[int, float] = {}
         self.ref_factor: dict[int, float] = {}
-        for k in range(self.k_min, self.k_max + 1):
+        for k in range(self.k_min, self.k_table_max + 1):
             t_min = k * grid
             self.ge_at_slot[k] = decay_over_minutes(
                 generator_state.ge68_activity_mbq, t_min - at_min, GE68
@@ -615,3 +621,275 @@ class _Search:
                 continue
             extend(q + 1, [i], weights[i], first_hi, lo[i])
         return out
+
+
+# --- Building the plan ----------------------------------------------------------------------------
+
+
+def _hhmm(value: datetime) -> str:
+    return value.strftime("%H:%M")
+
+
+def _run_numbers(
+    day: _Day, runs: Sequence[tuple[int, Sequence[int]]]
+) -> list[tuple[int, float, float, float]]:
+    """Per run (slot, column before elution, eluate, expected activity at EOS), from physics."""
+    out = []
+    previous: tuple[datetime, float, float] | None = None  # elution time, residual, Ge-68
+    state = day.state
+    for k, _ in runs:
+        at = day.slot_time(k)
+        if previous is None:
+            column = ingrowth_ga68_mbq(
+                ge68_at_start_mbq=state.ge68_activity_mbq,
+                residual_mbq=state.ga68_on_column_mbq,
+                minutes=elapsed_minutes(state.at, at),
+            )
+        else:
+            then, residual, ge_then = previous
+            column = ingrowth_ga68_mbq(
+                ge68_at_start_mbq=ge_then, residual_mbq=residual, minutes=elapsed_minutes(then, at)
+            )
+        eluate = expected_eluate_mbq(
+            ga68_on_column_mbq=column, efficiency_percent=state.efficiency_percent
+        )
+        at_eos = decay_over_minutes(eluate * day.yield_fraction, day.params.synthesis_duration_min)
+        ge_now = decay_activity(
+            state.ge68_activity_mbq, from_time=state.at, to_time=at, nuclide=GE68
+        )
+        out.append((k, column, eluate, at_eos))
+        previous = (at, max(0.0, column - eluate), ge_now)
+    return out
+
+
+def _build_run(
+    day: _Day,
+    k: int,
+    column: float,
+    eluate: float,
+    at_eos: float,
+    members: Sequence[int],
+    previous_elution: datetime | None,
+) -> PlannedRun:
+    params = day.params
+    elution_at = day.slot_time(k)
+    eos_at = elution_at + timedelta(minutes=params.synthesis_duration_min)
+    release_at = eos_at + timedelta(minutes=params.qc_duration_min)
+    expiry_at = eos_at + timedelta(minutes=params.shelf_life_min)
+    doses = []
+    for i in sorted(
+        members, key=lambda i: (day.bookings[i].inj_us, day.bookings[i].request.booking_id)
+    ):
+        request = day.bookings[i].request
+        injection_at = request.injection_at
+        draw_at = injection_at.astimezone(UTC) - timedelta(minutes=params.draw_lead_time_min)
+        draw_at = draw_at.astimezone(injection_at.tzinfo)
+        doses.append(
+            PlannedDose(
+                booking_id=request.booking_id,
+                injection_at=injection_at,
+                draw_at=draw_at,
+                prescribed_activity_mbq=request.prescribed_activity_mbq,
+                activity_to_draw_mbq=decay_over_minutes(
+                    request.prescribed_activity_mbq, -params.draw_lead_time_min
+                ),
+                activity_needed_at_eos_mbq=decay_activity(
+                    request.prescribed_activity_mbq, from_time=injection_at, to_time=eos_at
+                ),
+            )
+        )
+    needed = math.fsum(d.activity_needed_at_eos_mbq for d in doses)
+    ge_now = decay_activity(
+        day.state.ge68_activity_mbq, from_time=day.state.at, to_time=elution_at, nuclide=GE68
+    )
+    if previous_elution is None:
+        origin = f"column state of {_hhmm(day.state.at)} grown to {_hhmm(elution_at)}"
+    else:
+        gap = elapsed_minutes(previous_elution, elution_at)
+        origin = f"regrown for {gap:.0f} min since the {_hhmm(previous_elution)} elution"
+    explanation = (
+        f"Ga-68 on the column at {_hhmm(elution_at)}: {column:.1f} MBq ({origin}; "
+        f"Ge-68 {ge_now:.1f} MBq).",
+        f"Expected eluate: {day.state.efficiency_percent:.1f} % efficiency × {column:.1f} MBq "
+        f"= {eluate:.1f} MBq.",
+        f"Expected at EOS {_hhmm(eos_at)}: {params.expected_yield_percent:.1f} % yield × "
+        f"{eluate:.1f} MBq, decayed {params.synthesis_duration_min:g} min = {at_eos:.1f} MBq.",
+        f"{len(doses)} dose(s) need {needed:.1f} MBq at EOS (each prescription decay-corrected "
+        f"back from its injection); {at_eos - needed:.1f} MBq unused. Release at "
+        f"{_hhmm(release_at)} after {params.qc_duration_min:g} min QC, expires "
+        f"{_hhmm(expiry_at)}.",
+    )
+    return PlannedRun(
+        elution_at=elution_at,
+        eos_at=eos_at,
+        release_at=release_at,
+        expiry_at=expiry_at,
+        ge68_activity_mbq=ge_now,
+        ga68_on_column_mbq=column,
+        expected_eluate_mbq=eluate,
+        expected_activity_at_eos_mbq=at_eos,
+        wasted_activity_mbq=at_eos - needed,
+        doses=tuple(doses),
+        explanation=explanation,
+    )
+
+
+class _Others:
+    """The chosen plan as (slot, reference-unit load) per run, to test one more booking."""
+
+    def __init__(self, day: _Day, runs: Sequence[tuple[int, Sequence[int]]]) -> None:
+        self.day = day
+        self.slots = [k for k, _ in runs]
+        self.loads = [math.fsum(day.bookings[i].weight for i in members) for _, members in runs]
+
+    def capacities(self, slots: Sequence[int]) -> list[float]:
+        """Reference-unit capacity of runs eluting at `slots` (increasing) in this order."""
+        day = self.day
+        out = []
+        previous = None
+        for k in slots:
+            g = day.column_at(k, previous)
+            out.append(g * day.eos_factor * day.ref_factor[k])
+            previous = (k, day.column_after(k, g))
+        return out
+
+    def fits(self, k: int, weight: float) -> bool:
+        """Whether a booking of `weight` can go to a run at slot k, others kept as they are."""
+        day = self.day
+        if k in self.slots:
+            idx = self.slots.index(k)
+            return self.loads[idx] + weight <= self.capacities(self.slots)[idx]
+        if len(self.slots) >= day.params.max_runs:
+            return False
+        slots = sorted([*self.slots, k])
+        caps = self.capacities(slots)
+        for kk, cap in zip(slots, caps, strict=True):
+            load = weight if kk == k else self.loads[self.slots.index(kk)]
+            if load > cap:
+                return False
+        return True
+
+
+def _suggest(day: _Day, others: _Others, runs, booking: _Booking) -> datetime | None:
+    """Earliest grid injection time at which `booking` fits next to the plan for the others."""
+    request = booking.request
+    counts = {k: len(members) for k, members in runs}
+    for k in range(day.k_min, day.k_table_max + 1):
+        # The earliest injection a run at slot k allows is release + lead, up to the grid; it
+        # is also the cheapest (the need grows with the injection time), so it is the one to try.
+        inj_us = k * day.grid_us + day.syn_us + day.qc_us + day.lead_us
+        inj_us = _ceil_div(inj_us, day.grid_us) * day.grid_us
+        if inj_us - day.lead_us > day.end_us:
+            break
+        if inj_us > k * day.grid_us + day.syn_us + day.shelf_us:
+            continue
+        if counts.get(k, 0) >= day.max_doses:
+            continue
+        weight = decay_over_minutes(request.prescribed_activity_mbq, -inj_us / _US_PER_MIN)
+        if others.fits(k, weight):
+            # Slots are in time order and so are their earliest injections: the first is best.
+            moment = day.t0 + inj_us * _ONE_US
+            return moment.astimezone(request.injection_at.tzinfo)
+    return None
+
+
+def _reason(day: _Day, others: _Others, runs, booking: _Booking) -> str:
+    """A human reason why `booking` is not served."""
+    params = day.params
+    request = booking.request
+    draw_at = request.injection_at - timedelta(minutes=params.draw_lead_time_min)
+    if not booking.within_hours:
+        return (
+            f"draw time {_hhmm(draw_at)} is after the end of working hours "
+            f"{_hhmm(params.working_end_at)}"
+        )
+    if booking.hi < day.k_min:
+        earliest_release = day.slot_time(day.k_min) + timedelta(
+            minutes=params.synthesis_duration_min + params.qc_duration_min
+        )
+        return (
+            f"no run can be released before {_hhmm(draw_at)} draw time (earliest release "
+            f"{_hhmm(earliest_release)})"
+        )
+    eligible = [(idx, k) for idx, (k, _) in enumerate(runs) if booking.lo <= k <= booking.hi]
+    if eligible:
+        caps = others.capacities(others.slots)
+        best_free = -math.inf
+        best_need = 0.0
+        for idx, k in eligible:
+            free = (caps[idx] - others.loads[idx]) / day.ref_factor[k]
+            need = booking.weight / day.ref_factor[k]
+            if free - need > best_free - best_need:
+                best_free, best_need = free, need
+        if len(runs[eligible[0][0]][1]) >= day.max_doses and len(eligible) == 1:
+            return f"the only run in time already has {day.max_doses} doses"
+        return (
+            f"not enough activity: needs {best_need:.0f} MBq at EOS, best run offers "
+            f"{max(0.0, best_free):.0f} MBq"
+        )
+    if len(runs) >= params.max_runs:
+        return (
+            f"no run in time for {_hhmm(request.injection_at)} and all {params.max_runs} "
+            "runs are used"
+        )
+    # Best a new run in its window could offer, with the plan's earlier elutions in place.
+    best_offer = 0.0
+    best_need = 0.0
+    for k in range(booking.lo, booking.hi + 1):
+        slots = sorted([*others.slots, k]) if k not in others.slots else others.slots
+        caps = others.capacities(slots)
+        offer = caps[slots.index(k)] / day.ref_factor[k]
+        if offer >= best_offer:
+            best_offer, best_need = offer, booking.weight / day.ref_factor[k]
+    if best_offer >= best_need:
+        return "a run for it would take activity the other runs need (fewer patients in total)"
+    return (
+        f"not enough activity: needs {best_need:.0f} MBq at EOS, best run offers "
+        f"{best_offer:.0f} MBq"
+    )
+
+
+def plan_day(
+    *,
+    generator_state: GeneratorState,
+    bookings: Iterable[BookingRequest],
+    params: PlanParameters,
+    plan_date: date | None = None,
+    generator_id: int | None = None,
+) -> Plan:
+    """The optimal plan of synthesis runs for the day's bookings (SPEC §2.7).
+
+    Preconditions: valid dataclasses (their constructors check), unique booking ids.
+    """
+    requests = list(bookings)
+    day = _Day(generator_state, requests, params)
+    best = _Search(day).run()
+    numbers = _run_numbers(day, best.runs)
+    runs = []
+    previous_elution = None
+    for (k, column, eluate, at_eos), (_, members) in zip(numbers, best.runs, strict=True):
+        run = _build_run(day, k, column, eluate, at_eos, members, previous_elution)
+        runs.append(run)
+        previous_elution = run.elution_at
+    served = {i for _, members in best.runs for i in members}
+    others = _Others(day, best.runs)
+    unserved = []
+    for i, booking in enumerate(day.bookings):
+        if i in served:
+            continue
+        unserved.append(
+            UnservedBooking(
+                booking_id=booking.request.booking_id,
+                reason=_reason(day, others, best.runs, booking),
+                suggested_injection_at=_suggest(day, others, best.runs, booking),
+            )
+        )
+    unserved.sort(key=lambda u: u.booking_id)
+    if plan_date is None:
+        plan_date = params.earliest_elution_at.date()
+    return Plan(
+        date=plan_date,
+        generator_id=generator_id,
+        runs=tuple(runs),
+        unserved=tuple(unserved),
+    )
