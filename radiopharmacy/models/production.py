@@ -1,9 +1,8 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from ..choices import BatchStatus, GeneratorStatus, SynthesisMethod
 
@@ -78,7 +77,17 @@ class Generator(models.Model):
 
     @staticmethod
     def default_expiry(calibrated_at):
-        return calibrated_at + timedelta(days=365)
+        """Calibration + 12 months (SPEC §2.2): the same date a year later, in the site's zone.
+
+        29 February becomes 28 February. Computed on the local date so the expiry falls at the
+        same wall-clock time; the result is aware and stored as UTC like every other time.
+        """
+        local = timezone.localtime(calibrated_at)
+        try:
+            later = local.replace(year=local.year + 1)
+        except ValueError:  # 29 February
+            later = local.replace(year=local.year + 1, day=28)
+        return timezone.make_aware(later.replace(tzinfo=None), local.tzinfo)
 
 
 class Elution(models.Model):

@@ -1,0 +1,403 @@
+"""API of generators, elutions and Ge-68 breakthrough (SPEC §3): thin views over the services."""
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..apibase import AwareDateTimeField, AwareIsoDateTimeFilter, GalliumModelSerializer
+from ..choices import GeneratorStatus
+from ..models import BreakthroughTest, Elution, Generator, SiteSettings
+from ..services import generators as services
+
+ERR_400 = OpenApiResponse(description="Bad input: `detail` and a message per field.")
+ERR_401 = OpenApiResponse(description="Not authenticated.")
+ERR_403 = OpenApiResponse(description="The role does not allow this.")
+ERR_404 = OpenApiResponse(description="No such record.")
+ERR_409 = OpenApiResponse(description='Refused state change: {"detail": ..., "blocking": [...]}.')
+READ_ERRORS = {401: ERR_401, 403: ERR_403}
+WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403}
+
+
+def parse_query_datetime(value: str | None, field: str):
+    """An aware datetime from the query string, or None when absent; 400 when naive or bad.
+
+    An unencoded `+01:00` arrives as ` 01:00` (a `+` in a query string is a space): put it back.
+    """
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if len(text) > 6 and text[-6] == " " and text[-3] == ":":
+        text = f"{text[:-6]}+{text[-5:]}"
+    probe = AwareDateTimeField()
+    try:
+        return probe.run_validation(text)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({field: exc.detail}) from None
+
+
+# --- Serializers ---------------------------------------------------------------------------------
+
+
+class WarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class GeneratorSerializer(GalliumModelSerializer):
+    """A generator with its derived numbers. Give it generators from `selectors` (prefetched)."""
+
+    elution_count = serializers.SerializerMethodField()
+    efficiency_percent = serializers.SerializerMethodField()
+    expected_eluate_now_mbq = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
+    expires_at = AwareDateTimeField(
+        required=False, help_text="Defaults to calibration + 12 months."
+    )
+    status = serializers.ChoiceField(choices=GeneratorStatus.choices, required=False)
+
+    class Meta:
+        model = Generator
+        fields = [
+            "id",
+            "manufacturer",
+            "model",
+            "serial_number",
+            "nominal_activity_mbq",
+            "calibrated_at",
+            "received_at",
+            "expires_at",
+            "max_elutions",
+            "nominal_efficiency_percent",
+            "status",
+            "registered_by",
+            "created_at",
+            "elution_count",
+            "efficiency_percent",
+            "expected_eluate_now_mbq",
+            "warnings",
+        ]
+        read_only_fields = ["registered_by", "created_at"]
+        # Uniqueness is the service's rule (one clear message); no extra query per row here.
+        extra_kwargs = {"serial_number": {"validators": []}}
+
+    def _now(self):
+        return self.context.setdefault("now", timezone.now())
+
+    def get_elution_count(self, obj) -> int:
+        return len(selectors.elutions_of(obj))
+
+    def get_efficiency_percent(self, obj) -> float:
+        return selectors.efficiency_percent(obj)
+
+    def get_expected_eluate_now_mbq(self, obj) -> float:
+        return selectors.prediction(obj, at=self._now()).expected_eluate_mbq
+
+    @extend_schema_field(WarningSerializer(many=True))
+    def get_warnings(self, obj) -> list[dict]:
+        if "site_settings" not in self.context:
+            self.context["site_settings"] = SiteSettings.current()
+        found = selectors.generator_warnings(
+            obj, now=self._now(), site=self.context["site_settings"]
+        )
+        return [w.as_dict() for w in found]
+
+
+class GeneratorStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=GeneratorStatus.choices)
+    reason = serializers.CharField()
+
+
+class PredictionSerializer(serializers.Serializer):
+    at = AwareDateTimeField()
+    ge68_activity_mbq = serializers.FloatField()
+    ga68_on_column_mbq = serializers.FloatField()
+    expected_eluate_mbq = serializers.FloatField()
+    efficiency_percent = serializers.FloatField()
+    last_elution_at = AwareDateTimeField(allow_null=True)
+
+
+class BreakthroughTestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BreakthroughTest
+        fields = [
+            "id",
+            "ge68_activity_kbq",
+            "measured_at",
+            "breakthrough_percent",
+            "limit_percent",
+            "passed",
+        ]
+
+
+class ElutionSerializer(GalliumModelSerializer):
+    generator = serializers.PrimaryKeyRelatedField(queryset=Generator.objects.all())
+    superseded_by = serializers.SerializerMethodField()
+    breakthrough_tests = BreakthroughTestSerializer(many=True, read_only=True)
+    eluent_lot = serializers.CharField(required=False, allow_blank=True, max_length=80)
+
+    class Meta:
+        model = Elution
+        fields = [
+            "id",
+            "generator",
+            "eluted_at",
+            "activity_mbq",
+            "measured_at",
+            "volume_ml",
+            "eluent_lot",
+            "activity_at_elution_mbq",
+            "predicted_on_column_mbq",
+            "efficiency_percent",
+            "supersedes",
+            "superseded_by",
+            "correction_reason",
+            "performed_by",
+            "created_at",
+            "breakthrough_tests",
+        ]
+        read_only_fields = [
+            "activity_at_elution_mbq",
+            "predicted_on_column_mbq",
+            "efficiency_percent",
+            "supersedes",
+            "correction_reason",
+            "performed_by",
+            "created_at",
+        ]
+
+    def get_superseded_by(self, obj) -> int | None:
+        try:
+            return obj.superseded_by.pk
+        except Elution.superseded_by.RelatedObjectDoesNotExist:
+            return None
+
+
+class ElutionCorrectionSerializer(serializers.Serializer):
+    """The corrected values (omitted ones are kept) and why."""
+
+    eluted_at = AwareDateTimeField(required=False)
+    activity_mbq = serializers.FloatField(required=False)
+    measured_at = AwareDateTimeField(required=False)
+    volume_ml = serializers.FloatField(required=False)
+    eluent_lot = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    reason = serializers.CharField()
+
+
+class BreakthroughInputSerializer(serializers.Serializer):
+    ge68_activity_kbq = serializers.FloatField(help_text="Ge-68 in the retained sample, kBq.")
+    measured_at = AwareDateTimeField(help_text="At least 48 h after the elution.")
+
+
+class BreakthroughResultSerializer(serializers.Serializer):
+    breakthrough_percent = serializers.FloatField()
+    passed = serializers.BooleanField()
+    limit_percent = serializers.FloatField()
+
+
+# --- Generators ----------------------------------------------------------------------------------
+
+
+class GeneratorFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=GeneratorStatus.choices)
+
+    class Meta:
+        model = Generator
+        fields = ["status"]
+
+
+@extend_schema(tags=["generators"])
+class GeneratorListCreate(generics.ListCreateAPIView):
+    """Generators with elution count, efficiency estimate and warnings; register one."""
+
+    permission_resource = "generators"
+    serializer_class = GeneratorSerializer
+    filterset_class = GeneratorFilter
+    ordering_fields = ["calibrated_at", "serial_number", "id"]
+
+    def get_queryset(self):
+        return selectors.generators_with_history()
+
+    @extend_schema(responses={200: GeneratorSerializer(many=True), 400: ERR_400, **READ_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(responses={201: GeneratorSerializer, **WRITE_ERRORS})
+    def post(self, request, *args, **kwargs):
+        data = GeneratorSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if values.get("status") is None:
+            values.pop("status", None)
+        generator = services.generator_register(actor=request.user, **values)
+        out = GeneratorSerializer(selectors.generator_get(generator_id=generator.pk))
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["generators"], responses={200: GeneratorSerializer, 404: ERR_404, **READ_ERRORS}
+)
+class GeneratorDetail(generics.RetrieveAPIView):
+    permission_resource = "generators"
+    serializer_class = GeneratorSerializer
+
+    def get_queryset(self):
+        return selectors.generators_with_history()
+
+
+@extend_schema(
+    tags=["generators"],
+    request=GeneratorStatusSerializer,
+    responses={200: GeneratorSerializer, 404: ERR_404, 409: ERR_409, **WRITE_ERRORS},
+)
+class GeneratorStatusChange(APIView):
+    """Put a generator in quarantine, back in use, or retire it, with a reason."""
+
+    permission_resource = "generators"
+
+    def post(self, request, pk: int):
+        get_object_or_404(Generator, pk=pk)
+        data = GeneratorStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.generator_set_status(actor=request.user, generator_id=pk, **data.validated_data)
+        return Response(GeneratorSerializer(selectors.generator_get(generator_id=pk)).data)
+
+
+@extend_schema(
+    tags=["generators"],
+    parameters=[
+        OpenApiParameter(
+            "at",
+            str,
+            description="ISO 8601 time with offset (default: now). A naive time is a 400.",
+        )
+    ],
+    responses={200: PredictionSerializer, 400: ERR_400, 404: ERR_404, **READ_ERRORS},
+)
+class GeneratorPrediction(APIView):
+    """Ge-68, Ga-68 on the column and the expected eluate at `at` (SPEC §2.2)."""
+
+    permission_resource = "generators"
+
+    def get(self, request, pk: int):
+        generator = get_object_or_404(selectors.generators_with_history(), pk=pk)
+        at = parse_query_datetime(request.query_params.get("at"), "at") or timezone.now()
+        try:
+            result = selectors.prediction(generator, at=at)
+        except ValueError as exc:
+            raise serializers.ValidationError({"at": [str(exc)]}) from None
+        return Response(PredictionSerializer(result).data)
+
+
+# --- Elutions ------------------------------------------------------------------------------------
+
+
+class ElutionFilter(django_filters.FilterSet):
+    generator = django_filters.NumberFilter(field_name="generator_id")
+    since = AwareIsoDateTimeFilter(field_name="eluted_at", lookup_expr="gte")
+    until = AwareIsoDateTimeFilter(field_name="eluted_at", lookup_expr="lt")
+
+    class Meta:
+        model = Elution
+        fields = ["generator", "since", "until"]
+
+
+@extend_schema(tags=["elutions"])
+class ElutionListCreate(generics.ListCreateAPIView):
+    """Current elutions (corrected ones are left out unless `include_superseded=true`)."""
+
+    permission_resource = "elutions"
+    serializer_class = ElutionSerializer
+    filterset_class = ElutionFilter
+    ordering_fields = ["eluted_at", "id"]
+
+    def get_queryset(self):
+        include = self.request.query_params.get("include_superseded", "").lower()
+        return selectors.elution_list(include_superseded=include in ("1", "true", "yes"))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("include_superseded", bool, description="Also corrected.")],
+        responses={200: ElutionSerializer(many=True), 400: ERR_400, **READ_ERRORS},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(responses={201: ElutionSerializer, 409: ERR_409, **WRITE_ERRORS})
+    def post(self, request, *args, **kwargs):
+        data = ElutionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        generator = values.pop("generator")
+        elution = services.elution_record(actor=request.user, generator_id=generator.pk, **values)
+        out = ElutionSerializer(selectors.elution_list(include_superseded=True).get(pk=elution.pk))
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["elutions"], responses={200: ElutionSerializer, 404: ERR_404, **READ_ERRORS})
+class ElutionDetail(generics.RetrieveAPIView):
+    permission_resource = "elutions"
+    serializer_class = ElutionSerializer
+
+    def get_queryset(self):
+        return selectors.elution_list(include_superseded=True)
+
+
+@extend_schema(
+    tags=["elutions"],
+    request=ElutionCorrectionSerializer,
+    responses={201: ElutionSerializer, 404: ERR_404, 409: ERR_409, **WRITE_ERRORS},
+)
+class ElutionCorrection(APIView):
+    """Correct an elution: a new elution supersedes it, with a reason."""
+
+    permission_resource = "elutions"
+
+    def post(self, request, pk: int):
+        get_object_or_404(Elution, pk=pk)
+        data = ElutionCorrectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.elution_correct(actor=request.user, elution_id=pk, **data.validated_data)
+        out = ElutionSerializer(selectors.elution_list(include_superseded=True).get(pk=new.pk))
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["elutions"],
+    request=BreakthroughInputSerializer,
+    responses={201: BreakthroughResultSerializer, 404: ERR_404, 409: ERR_409, **WRITE_ERRORS},
+)
+class ElutionBreakthrough(APIView):
+    """Ge-68 breakthrough of a retained eluate sample, measured ≥ 48 h after elution.
+
+    Over the limit, the generator goes to quarantine and every batch made from the elution gets
+    a release-blocking deviation.
+    """
+
+    permission_resource = "elutions"
+
+    def post(self, request, pk: int):
+        get_object_or_404(Elution, pk=pk)
+        data = BreakthroughInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        test = services.breakthrough_record(
+            actor=request.user, elution_id=pk, **data.validated_data
+        )
+        return Response(
+            BreakthroughResultSerializer(
+                {
+                    "breakthrough_percent": test.breakthrough_percent,
+                    "passed": test.passed,
+                    "limit_percent": test.limit_percent,
+                }
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,0 +1,271 @@
+"""Reads of generators and elutions: querysets with their joins, the column model, warnings.
+
+Everything a list needs per generator (current elutions, latest breakthrough test) is fetched by
+`generators_with_history()` in a constant number of queries; the functions below then work on
+the prefetched rows and issue no query of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
+
+from . import physics
+from .choices import GeneratorStatus
+from .models import BreakthroughTest, Elution, Generator, SiteSettings
+
+EFFICIENCY_WINDOW = 5  # SPEC §2.2: mean of the last 5 elutions
+
+
+def current_elutions_queryset() -> QuerySet[Elution]:
+    """Elutions that count: not replaced by a correction."""
+    return Elution.objects.filter(superseded_by__isnull=True)
+
+
+def generators_with_history() -> QuerySet[Generator]:
+    """Generators with their current elutions (oldest first, as `current_elutions`) and their
+    latest breakthrough test (`last_bt_measured_at`, `last_bt_passed`, `last_bt_percent`)."""
+    latest_test = BreakthroughTest.objects.filter(elution__generator=OuterRef("pk")).order_by(
+        "-measured_at", "-id"
+    )
+    return (
+        Generator.objects.select_related("registered_by")
+        .prefetch_related(
+            Prefetch(
+                "elutions",
+                queryset=current_elutions_queryset().order_by("eluted_at", "id"),
+                to_attr="current_elutions",
+            )
+        )
+        .annotate(
+            last_bt_id=Subquery(latest_test.values("id")[:1]),
+            last_bt_measured_at=Subquery(latest_test.values("measured_at")[:1]),
+            last_bt_passed=Subquery(latest_test.values("passed")[:1]),
+            last_bt_percent=Subquery(latest_test.values("breakthrough_percent")[:1]),
+        )
+    )
+
+
+def generator_list(*, status: str | None = None) -> QuerySet[Generator]:
+    qs = generators_with_history()
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def generator_get(*, generator_id: int) -> Generator:
+    """One generator with its history (raises Generator.DoesNotExist)."""
+    return generators_with_history().get(pk=generator_id)
+
+
+def elutions_of(generator: Generator) -> list[Elution]:
+    """The generator's current elutions, oldest first (prefetched when available)."""
+    prefetched = getattr(generator, "current_elutions", None)
+    if prefetched is not None:
+        return list(prefetched)
+    return list(current_elutions_queryset().filter(generator=generator).order_by("eluted_at", "id"))
+
+
+def elution_list(*, include_superseded: bool = False) -> QuerySet[Elution]:
+    qs = Elution.objects.select_related(
+        "generator", "performed_by", "supersedes", "superseded_by"
+    ).prefetch_related("breakthrough_tests")
+    if not include_superseded:
+        qs = qs.filter(superseded_by__isnull=True)
+    return qs
+
+
+def elution_history_for_page(generator: Generator) -> list[Elution]:
+    """All elutions of a generator, newest first, superseded ones included (for the record)."""
+    return list(
+        Elution.objects.filter(generator=generator)
+        .select_related("performed_by", "supersedes", "superseded_by")
+        .prefetch_related("breakthrough_tests")
+        .order_by("-eluted_at", "-id")
+    )
+
+
+# --- The column model over the recorded history --------------------------------------------------
+
+
+def elution_records(elutions) -> list[physics.ElutionRecord]:
+    return [
+        physics.ElutionRecord(
+            eluted_at=e.eluted_at, activity_at_elution_mbq=e.activity_at_elution_mbq
+        )
+        for e in elutions
+    ]
+
+
+def efficiency_percent(generator: Generator, elutions: list[Elution] | None = None) -> float:
+    """η: mean efficiency of the last 5 current elutions, or the nominal efficiency."""
+    history = elutions_of(generator) if elutions is None else elutions
+    ordered = sorted(history, key=lambda e: (e.eluted_at, e.pk or 0))
+    return physics.efficiency_estimate_percent(
+        [e.efficiency_percent for e in ordered],
+        nominal_percent=generator.nominal_efficiency_percent,
+        window=EFFICIENCY_WINDOW,
+    )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    at: datetime
+    ge68_activity_mbq: float
+    ga68_on_column_mbq: float
+    expected_eluate_mbq: float
+    efficiency_percent: float
+    last_elution_at: datetime | None
+
+
+def prediction(generator: Generator, *, at: datetime) -> Prediction:
+    """What the column holds at `at` and what an elution then would give (SPEC §2.2).
+
+    Only elutions before `at` count; η is the estimate from the elutions recorded so far.
+    Preconditions: `at` aware, else ValueError.
+    """
+    history = elutions_of(generator)
+    state = physics.column_state(
+        nominal_activity_mbq=generator.nominal_activity_mbq,
+        calibrated_at=generator.calibrated_at,
+        elutions=elution_records(history),
+        at=at,
+    )
+    eta = efficiency_percent(generator, history)
+    return Prediction(
+        at=at,
+        ge68_activity_mbq=state.ge68_activity_mbq,
+        ga68_on_column_mbq=state.ga68_on_column_mbq,
+        expected_eluate_mbq=physics.expected_eluate_mbq(
+            ga68_on_column_mbq=state.ga68_on_column_mbq, efficiency_percent=eta
+        ),
+        efficiency_percent=eta,
+        last_elution_at=state.last_elution_at,
+    )
+
+
+def expected_eluate_curve(
+    generator: Generator, *, start: datetime, hours: int = 8, step_min: int = 10
+) -> list[tuple[datetime, float]]:
+    """Expected eluate every `step_min` minutes over the next `hours`, if nobody elutes.
+
+    Steps are added in UTC (real elapsed time across a DST change).
+    """
+    history = elutions_of(generator)
+    eta = efficiency_percent(generator, history)
+    state = physics.column_state(
+        nominal_activity_mbq=generator.nominal_activity_mbq,
+        calibrated_at=generator.calibrated_at,
+        elutions=elution_records(history),
+        at=start,
+    )
+    start_utc = physics.require_aware(start, "start").astimezone(UTC)
+    points = []
+    for i in range(hours * 60 // step_min + 1):
+        at = start_utc + timedelta(minutes=i * step_min)
+        advanced = physics.column_advance(state, to=at)
+        points.append(
+            (
+                at,
+                physics.expected_eluate_mbq(
+                    ga68_on_column_mbq=advanced.ga68_on_column_mbq, efficiency_percent=eta
+                ),
+            )
+        )
+    return points
+
+
+# --- Warnings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratorWarning:
+    code: str
+    message: str
+    ref: str = ""  # distinguishes occurrences (e.g. the failed test), for alert keys
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+def _latest_breakthrough(generator: Generator) -> tuple[int | None, datetime | None, bool | None]:
+    if hasattr(generator, "last_bt_measured_at"):
+        return generator.last_bt_id, generator.last_bt_measured_at, generator.last_bt_passed
+    test = (
+        BreakthroughTest.objects.filter(elution__generator=generator)
+        .order_by("-measured_at", "-id")
+        .first()
+    )
+    if test is None:
+        return None, None, None
+    return test.pk, test.measured_at, test.passed
+
+
+def generator_warnings(
+    generator: Generator,
+    *,
+    now: datetime | None = None,
+    site: SiteSettings | None = None,
+) -> list[GeneratorWarning]:
+    """The generator's warnings (SPEC §2.2): expired, elution count, efficiency, breakthrough.
+
+    Pass `site` when computing for many generators, so the settings are read once.
+    """
+    now = now or timezone.now()
+    site = site or SiteSettings.current()
+    history = elutions_of(generator)
+    warnings: list[GeneratorWarning] = []
+    if generator.expires_at <= now:
+        warnings.append(
+            GeneratorWarning(
+                "expired",
+                f"Generator expired on {timezone.localtime(generator.expires_at):%Y-%m-%d}.",
+            )
+        )
+    if generator.max_elutions is not None and len(history) >= generator.max_elutions:
+        warnings.append(
+            GeneratorWarning(
+                "max_elutions",
+                f"{len(history)} elutions recorded; the generator allows {generator.max_elutions}.",
+            )
+        )
+    if history:
+        eta = efficiency_percent(generator, history)
+        if eta < site.min_efficiency_percent:
+            warnings.append(
+                GeneratorWarning(
+                    "low_efficiency",
+                    f"Elution efficiency {eta:.1f} % is below {site.min_efficiency_percent:g} %.",
+                )
+            )
+    test_id, tested_at, passed = _latest_breakthrough(generator)
+    if passed is False:
+        warnings.append(
+            GeneratorWarning(
+                "breakthrough_failed",
+                "The last Ge-68 breakthrough test was over the "
+                f"{physics.BREAKTHROUGH_LIMIT_PERCENT:g} % limit.",
+                ref=str(test_id),
+            )
+        )
+    if generator.status != GeneratorStatus.RETIRED:
+        overdue_after = timedelta(days=site.breakthrough_overdue_days)
+        since = tested_at or generator.received_at
+        if now - since > overdue_after:
+            what = (
+                f"since {timezone.localtime(tested_at):%Y-%m-%d}"
+                if tested_at
+                else "since the generator was received"
+            )
+            warnings.append(
+                GeneratorWarning(
+                    "breakthrough_overdue",
+                    f"No Ge-68 breakthrough test {what} "
+                    f"(due every {site.breakthrough_overdue_days} days).",
+                    ref=str(test_id or "none"),
+                )
+            )
+    return warnings
