@@ -1,0 +1,35 @@
+"""Read-only admin for bookings and doses: every change goes through scheduling.services."""
+
+from django.contrib import admin
+
+from .models import BatchAllocation, Booking, Dose
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(ReadOnlyAdmin):
+    list_display = ["patient_ref", "injection_at", "prescribed_activity_mbq", "status"]
+    list_filter = ["status"]
+    search_fields = ["patient_ref"]
+
+
+@admin.register(Dose)
+class DoseAdmin(ReadOnlyAdmin):
+    list_display = ["id", "booking", "batch", "draw_at", "activity_to_draw_mbq", "status"]
+    list_filter = ["status"]
+    list_select_related = ["booking", "batch"]
+
+
+@admin.register(BatchAllocation)
+class BatchAllocationAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "allocated_volume_ul", "total_volume_ul"]

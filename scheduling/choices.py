@@ -1,0 +1,53 @@
+"""Booking and dose statuses and their allowed transitions (SPEC §2.6).
+
+The tables are registered in `radiopharmacy.choices.TRANSITIONS`, so services change `status`
+through the one `radiopharmacy.choices.ensure_transition`.
+"""
+
+from django.db import models
+
+from radiopharmacy.choices import TRANSITIONS
+
+
+class BookingStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    DOSE_ASSIGNED = "dose_assigned", "Dose assigned"
+    DISPENSED = "dispensed", "Dispensed"
+    ADMINISTERED = "administered", "Administered"
+    CANCELLED = "cancelled", "Cancelled"
+    MISSED = "missed", "Missed"
+
+
+class DoseStatus(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    DISPENSED = "dispensed", "Dispensed"
+    ADMINISTERED = "administered", "Administered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+B, D = BookingStatus, DoseStatus
+
+BOOKING_TRANSITIONS: dict[str, set[str]] = {
+    # A booking goes back to `booked` when its dose is cancelled or it is rescheduled.
+    B.BOOKED: {B.DOSE_ASSIGNED, B.CANCELLED, B.MISSED},
+    B.DOSE_ASSIGNED: {B.BOOKED, B.DISPENSED, B.CANCELLED, B.MISSED},
+    B.DISPENSED: {B.BOOKED, B.ADMINISTERED, B.CANCELLED, B.MISSED},
+    B.ADMINISTERED: set(),
+    B.CANCELLED: set(),
+    # A patient who missed the slot may be given a new time.
+    B.MISSED: {B.BOOKED},
+}
+
+DOSE_TRANSITIONS: dict[str, set[str]] = {
+    D.ASSIGNED: {D.DISPENSED, D.CANCELLED},
+    # A drawn syringe that will not be injected is discarded (its volume stays out of the vial).
+    D.DISPENSED: {D.ADMINISTERED, D.CANCELLED},
+    D.ADMINISTERED: set(),
+    D.CANCELLED: set(),
+}
+
+TRANSITIONS[BookingStatus] = BOOKING_TRANSITIONS
+TRANSITIONS[DoseStatus] = DOSE_TRANSITIONS
+
+# Statuses in which a booking can still be given a dose, moved or cancelled.
+OPEN_BOOKING_STATUSES = (B.BOOKED, B.DOSE_ASSIGNED, B.DISPENSED)

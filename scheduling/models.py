@@ -1,0 +1,167 @@
+"""Bookings, doses and the per-batch volume allocation (SPEC §2.6).
+
+Derived numbers (activity and volume to draw, activity at injection, administered activity) are
+computed by `scheduling.services` and stored when the record is written, so a record shows what
+the radiopharmacist saw at the time.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+from .choices import BookingStatus, DoseStatus
+
+# Pseudonymous references only (SPEC §2.6: no names): letters, digits and dashes, no spaces, and
+# at least one digit, so "P-20261124-03" or "MRN4471" pass and "Smith" or "Jan Jansen" do not.
+PATIENT_REF_PATTERN = r"^(?=[A-Za-z0-9-]*[0-9])[A-Za-z0-9][A-Za-z0-9-]{1,39}$"
+PATIENT_REF_MESSAGE = (
+    "Use the pseudonymous patient reference (letters, digits and dashes, at least one digit, "
+    "no spaces, at most 40 characters), never a name."
+)
+patient_ref_validator = RegexValidator(PATIENT_REF_PATTERN, PATIENT_REF_MESSAGE)
+
+# Plausible adult/paediatric weights; anything outside is a typing mistake (grams, pounds).
+MIN_WEIGHT_KG = 1.0
+MAX_WEIGHT_KG = 350.0
+
+
+class Booking(models.Model):
+    """A patient's appointment for an injection, with the prescribed activity."""
+
+    patient_ref = models.CharField(max_length=40, validators=[patient_ref_validator])
+    product = models.ForeignKey(
+        "radiopharmacy.Product", on_delete=models.PROTECT, related_name="bookings"
+    )
+    weight_kg = models.FloatField(
+        validators=[MinValueValidator(MIN_WEIGHT_KG), MaxValueValidator(MAX_WEIGHT_KG)]
+    )
+    injection_at = models.DateTimeField()
+    prescribed_activity_mbq = models.FloatField(validators=[MinValueValidator(0.001)])
+    tolerance_percent = models.FloatField(validators=[MinValueValidator(0.0)])
+    status = models.CharField(
+        max_length=20, choices=BookingStatus.choices, default=BookingStatus.BOOKED
+    )
+    status_reason = models.TextField(blank=True)  # why cancelled, missed or rescheduled
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["injection_at", "id"]
+        indexes = [models.Index(fields=["injection_at"]), models.Index(fields=["status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__gte=MIN_WEIGHT_KG) & Q(weight_kg__lte=MAX_WEIGHT_KG),
+                name="booking_weight_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(prescribed_activity_mbq__gt=0), name="booking_activity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_ref} at {self.injection_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def active_dose(self):
+        """The booking's dose that is not cancelled, or None (uses a prefetch when present)."""
+        prefetched = getattr(self, "active_doses", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.doses.exclude(status=DoseStatus.CANCELLED).first()
+
+
+class Dose(models.Model):
+    """A booking's syringe drawn from a batch: planned, measured, administered."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="doses")
+    batch = models.ForeignKey("radiopharmacy.Batch", on_delete=models.PROTECT, related_name="doses")
+    status = models.CharField(max_length=20, choices=DoseStatus.choices, default=DoseStatus.ASSIGNED)
+
+    # Plan: what to draw at draw_at so that the prescribed activity is there at injection.
+    draw_at = models.DateTimeField()
+    activity_at_injection_planned_mbq = models.FloatField()  # the prescription, copied
+    activity_to_draw_mbq = models.FloatField()
+    concentration_at_draw_mbq_per_ml = models.FloatField()
+    volume_to_draw_ml = models.FloatField()
+    # Volume held in the batch's BatchAllocation, in whole microlitres (rounded up) so that
+    # adding and releasing it is exact. Zero once released by a cancellation before drawing.
+    allocated_volume_ul = models.PositiveIntegerField()
+
+    # Dose calibrator reading of the syringe.
+    measured_activity_mbq = models.FloatField(null=True, blank=True)
+    measured_at = models.DateTimeField(null=True, blank=True)
+    activity_at_injection_mbq = models.FloatField(null=True, blank=True)
+    deviation_percent = models.FloatField(null=True, blank=True)
+    within_tolerance = models.BooleanField(null=True, blank=True)
+
+    # Administration.
+    injected_at = models.DateTimeField(null=True, blank=True)
+    residual_activity_mbq = models.FloatField(null=True, blank=True)
+    residual_measured_at = models.DateTimeField(null=True, blank=True)
+    administered_activity_mbq = models.FloatField(null=True, blank=True)
+
+    cancel_reason = models.TextField(blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    dispensed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    administered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["draw_at", "id"]
+        indexes = [models.Index(fields=["draw_at"])]
+        constraints = [
+            # One live dose per booking; cancelled ones stay for the record.
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=~Q(status=DoseStatus.CANCELLED),
+                name="one_active_dose_per_booking",
+            ),
+            models.CheckConstraint(condition=Q(volume_to_draw_ml__gt=0), name="dose_volume_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dose {self.pk} for {self.booking.patient_ref}"
+
+
+class BatchAllocation(models.Model):
+    """How much of a batch's volume is promised to doses: the database-level over-allocation guard.
+
+    Race: two radiopharmacists assigning from the same batch at once. The service locks the batch
+    row, and additionally increments `allocated_volume_ul` with a conditional UPDATE that only
+    matches while the result stays within `total_volume_ul`; the CHECK constraint makes an
+    over-allocation impossible even for a write that bypasses the service.
+    """
+
+    batch = models.OneToOneField(
+        "radiopharmacy.Batch", on_delete=models.PROTECT, related_name="allocation"
+    )
+    total_volume_ul = models.PositiveIntegerField()
+    allocated_volume_ul = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(allocated_volume_ul__lte=F("total_volume_ul")),
+                name="batch_allocation_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated_volume_ul__gte=0), name="batch_allocation_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.allocated_volume_ul} of {self.total_volume_ul} µL of batch {self.batch_id}"
+
+    @property
+    def remaining_volume_ul(self) -> int:
+        return self.total_volume_ul - self.allocated_volume_ul

@@ -1,0 +1,151 @@
+"""Reads for bookings and doses, and a batch's activity balance (all decay-corrected)."""
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+
+from radiopharmacy import physics
+from radiopharmacy.choices import BatchStatus
+from radiopharmacy.models import Batch
+
+from .choices import DoseStatus
+from .models import BatchAllocation, Booking, Dose
+
+
+def site_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in the site's zone, as aware datetimes.
+
+    Built from the two midnights, so a 23- or 25-hour DST day is covered exactly.
+    """
+    zone = ZoneInfo(settings.SITE_TIME_ZONE)
+    return (
+        datetime.combine(day, time.min, tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def site_today() -> date:
+    from django.utils import timezone
+
+    return timezone.now().astimezone(ZoneInfo(settings.SITE_TIME_ZONE)).date()
+
+
+def active_doses_prefetch() -> Prefetch:
+    return Prefetch(
+        "doses",
+        queryset=Dose.objects.exclude(status=DoseStatus.CANCELLED).select_related("batch"),
+        to_attr="active_doses",
+    )
+
+
+def booking_list(*, day: date | None = None, status: str | None = None) -> QuerySet[Booking]:
+    """Bookings with product, creator and active dose loaded (constant number of queries)."""
+    qs = Booking.objects.select_related("product", "created_by").prefetch_related(
+        active_doses_prefetch()
+    )
+    if day is not None:
+        start, end = site_day_bounds(day)
+        qs = qs.filter(injection_at__gte=start, injection_at__lt=end)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("injection_at", "id")
+
+
+def dose_list(
+    *, day: date | None = None, status: str | None = None, batch_id: int | None = None
+) -> QuerySet[Dose]:
+    """Doses with booking, product and batch loaded (constant number of queries)."""
+    qs = Dose.objects.select_related("booking", "booking__product", "batch", "batch__product")
+    if day is not None:
+        start, end = site_day_bounds(day)
+        qs = qs.filter(draw_at__gte=start, draw_at__lt=end)
+    if status:
+        qs = qs.filter(status=status)
+    if batch_id is not None:
+        qs = qs.filter(batch_id=batch_id)
+    return qs.order_by("draw_at", "id")
+
+
+def dispensable_batches(*, at: datetime) -> QuerySet[Batch]:
+    """Released batches not yet expired at `at`, newest first."""
+    return (
+        Batch.objects.filter(status=BatchStatus.RELEASED, expires_at__gt=at)
+        .select_related("product")
+        .order_by("-eos_at")
+    )
+
+
+# --- batch allocation and balance -----------------------------------------------------------
+
+
+def batch_allocated_volume_ml(batch: Batch) -> float:
+    """Volume of the batch promised to or drawn for doses (mL), from the allocation row."""
+    allocated_ul = (
+        BatchAllocation.objects.filter(batch_id=batch.pk)
+        .values_list("allocated_volume_ul", flat=True)
+        .first()
+    )
+    return (allocated_ul or 0) / 1000
+
+
+def batch_concentration_at(batch: Batch, at: datetime) -> float:
+    return physics.decay_activity(
+        batch.concentration_at_eos_mbq_per_ml, from_time=batch.eos_at, to_time=at
+    )
+
+
+def batch_allocated_mbq(batch: Batch, at: datetime) -> float:
+    """Activity at `at` in the volume promised to or drawn for doses."""
+    return batch_allocated_volume_ml(batch) * batch_concentration_at(batch, at)
+
+
+@dataclass(frozen=True)
+class BatchBalance:
+    at: datetime
+    produced_mbq: float  # the whole batch, decayed to `at`
+    concentration_mbq_per_ml: float
+    allocated_mbq: float  # assigned doses not yet drawn
+    drawn_mbq: float  # syringes measured (dispensed or administered), decayed to `at`
+    administered_mbq: float  # given to patients, decayed to `at`
+    left_mbq: float  # unassigned activity still in the vial
+    allocated_volume_ml: float  # everything promised or drawn
+    left_volume_ml: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def batch_balance(batch: Batch, at: datetime) -> BatchBalance:
+    """Where the batch's activity went, every figure decay-corrected to `at`."""
+    physics.require_aware(at, "at")
+    concentration = batch_concentration_at(batch, at)
+    produced = physics.decay_activity(batch.activity_at_eos_mbq, from_time=batch.eos_at, to_time=at)
+    drawn = administered = 0.0
+    undrawn_ul = 0
+    for dose in Dose.objects.filter(batch_id=batch.pk).exclude(status=DoseStatus.CANCELLED):
+        if dose.status == DoseStatus.ASSIGNED:
+            undrawn_ul += dose.allocated_volume_ul
+        if dose.measured_activity_mbq is not None:
+            drawn += physics.decay_activity(
+                dose.measured_activity_mbq, from_time=dose.measured_at, to_time=at
+            )
+        if dose.administered_activity_mbq is not None:
+            administered += physics.decay_activity(
+                dose.administered_activity_mbq, from_time=dose.injected_at, to_time=at
+            )
+    allocated_ml = batch_allocated_volume_ml(batch)
+    left_ml = max(0.0, batch.volume_ml - allocated_ml)
+    return BatchBalance(
+        at=at,
+        produced_mbq=produced,
+        concentration_mbq_per_ml=concentration,
+        allocated_mbq=undrawn_ul / 1000 * concentration,
+        drawn_mbq=drawn,
+        administered_mbq=administered,
+        left_mbq=left_ml * concentration,
+        allocated_volume_ml=allocated_ml,
+        left_volume_ml=left_ml,
+    )
