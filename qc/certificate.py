@@ -1,0 +1,307 @@
+"""The batch release certificate as a PDF (SPEC §2.5), rendered with reportlab.
+
+Byte-identical renders: the document is built with `invariant=1` (fixed creation date and
+document id) and only from what was signed: the canonical batch record stored on the signature,
+the signature itself and the certificate number. Nothing that changes after the release (a
+post-release result, a recall, the clock) reaches the PDF, so a second render of the same release
+gives the same bytes and the same SHA-256.
+
+The hash a certificate can carry: a PDF cannot contain its own SHA-256 (writing the hash into the
+file changes the hash). So the certificate prints, and its QR code encodes, the SHA-256 of the
+signed batch record (`BatchSignature.record_sha256`) with the verification URL
+`<SITE_URL>/verify/<record sha256>`; the SHA-256 of the PDF file is stored in the database when it
+is rendered and shown on the verification page. `/verify/<code>` accepts either hash, or the
+certificate number.
+
+The site's address in the QR code comes from `settings.SITE_URL` (default
+http://127.0.0.1:8000, the embedded default's address).
+"""
+
+import io
+from datetime import datetime
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.flowables import Flowable
+
+from .services.release import qc_rows, signed_record
+
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# Bitstream Vera ships with reportlab (no system font needed) and has ≥ ≤ µ – which the
+# standard PDF fonts lack.
+FONT, FONT_BOLD = "GalliumSans", "GalliumSans-Bold"
+
+
+def _register_fonts() -> None:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT, "Vera.ttf"))
+        pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
+
+
+def site_url() -> str:
+    return (getattr(settings, "SITE_URL", "") or DEFAULT_SITE_URL).rstrip("/")
+
+
+def verification_url(code: str) -> str:
+    return f"{site_url()}/verify/{code}"
+
+
+def site_datetime(value: datetime | str) -> str:
+    """A time in the site's zone with the zone: "24 Nov 2026 08:31 CET" (locale-independent)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(ZoneInfo(settings.SITE_TIME_ZONE))
+    return f"{local.day:02d} {MONTHS[local.month - 1]} {local.year} {local:%H:%M %Z}"
+
+
+def _num(value, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+class _Qr(Flowable):
+    """A QR code of `data`, `size` points square."""
+
+    def __init__(self, data: str, size: float):
+        super().__init__()
+        self.data, self.size = data, size
+        self.width = self.height = size
+
+    def draw(self):
+        widget = QrCodeWidget(self.data, barLevel="M")
+        x1, y1, x2, y2 = widget.getBounds()
+        drawing = Drawing(
+            self.size,
+            self.size,
+            transform=[self.size / (x2 - x1), 0, 0, self.size / (y2 - y1), 0, 0],
+        )
+        drawing.add(widget)
+        drawing.drawOn(self.canv, 0, 0)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=11.5, alignment=TA_LEFT)
+    return {
+        "base": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10),
+        "title": ParagraphStyle("title", parent=base, fontName=FONT_BOLD, fontSize=16, leading=20),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontName=FONT_BOLD, fontSize=10.5, leading=13, spaceBefore=5
+        ),
+        "bold": ParagraphStyle("bold", parent=base, fontName=FONT_BOLD),
+    }
+
+
+def _table(rows, widths, *, header: bool = True, zebra: bool = True) -> Table:
+    table = Table(rows, colWidths=widths, hAlign="LEFT", repeatRows=1 if header else 0)
+    style = [
+        ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#c8ccd2")),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    if header:
+        style += [
+            ("FONT", (0, 0), (-1, 0), FONT_BOLD, 8.5),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ebef")),
+        ]
+    table.setStyle(TableStyle(style))
+    return table
+
+
+OUTCOME_COLOURS = {
+    "pass": colors.HexColor("#1b6e35"),
+    "fail": colors.HexColor("#a61b1b"),
+    "pending": colors.HexColor("#8a5a00"),
+}
+
+
+def _story(signature, number: str, record: dict) -> list:
+    s = _styles()
+    b = record["batch"]
+    p = lambda text, style="cell": Paragraph(escape(str(text)), s[style])  # noqa: E731
+    verify = verification_url(signature.record_sha256)
+    spec = record.get("specification")
+    spec_text = str(spec["version"]) if spec else "none in force"
+
+    header = Table(
+        [
+            [
+                [
+                    Paragraph("Batch release certificate", s["title"]),
+                    Spacer(1, 2),
+                    p(b["product"]["name"], "bold"),
+                    p(f"Batch number {b['batch_number']}", "bold"),
+                    p(f"Certificate number {number}"),
+                    p(f"Specification version: {spec_text}"),
+                ],
+                _Qr(verify, 28 * mm),
+            ]
+        ],
+        colWidths=[144 * mm, 30 * mm],
+        hAlign="LEFT",
+    )
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+
+    method = (
+        f"Automated module {b['module_name']} {b['module_serial']}".strip()
+        if b["method"] == "automated"
+        else f"Cold kit, lot {b['kit_lot']}"
+    )
+    facts = [
+        [
+            "End of synthesis (EOS)",
+            p(site_datetime(b["eos_at"])),
+            "Expiry",
+            p(site_datetime(b["expires_at"])),
+        ],
+        [
+            "Activity at EOS",
+            p(f"{_num(b['activity_at_eos_mbq'])} MBq"),
+            "Concentration at EOS",
+            p(f"{_num(b['concentration_at_eos_mbq_per_ml'])} MBq/mL"),
+        ],
+        ["Volume", p(f"{_num(b['volume_ml'], 2)} mL"), "Reference time", p("EOS")],
+        ["Synthesis", p(method), "Operator", p(b["operator"]["name"])],
+    ]
+
+    elution_rows = [["Generator", "Serial number", "Eluted", "Activity at elution", "Eluent lot"]]
+    for e in record["elutions"]:
+        g = e["generator"]
+        elution_rows.append(
+            [
+                p(f"{g['manufacturer']} {g['model']}".strip()),
+                p(g["serial_number"]),
+                p(site_datetime(e["eluted_at"])),
+                p(f"{_num(e['activity_at_elution_mbq'])} MBq"),
+                p(e["eluent_lot"] or "—"),
+            ]
+        )
+
+    lots = [["Material", "Lot"]]
+    if b["precursor_lot"] or b["precursor_mass_ug"] is not None:
+        mass = f" ({_num(b['precursor_mass_ug'])} µg)" if b["precursor_mass_ug"] is not None else ""
+        lots.append(["Precursor (DOTATATE)", p(f"{b['precursor_lot'] or '—'}{mass}")])
+    if b["kit_lot"]:
+        lots.append(["Cold kit", p(b["kit_lot"])])
+    for item in b["reagent_lots"] or []:
+        lots.append([p(item.get("name", "")), p(item.get("lot", ""))])
+    for e in record["elutions"]:
+        if e["eluent_lot"]:
+            lots.append(["Eluent (HCl)", p(e["eluent_lot"])])
+
+    qc = [["Test", "Stage", "Result", "Limit", "Outcome"]]
+    qc_style = []
+    for i, row in enumerate(qc_rows(record), start=1):
+        stage = "release" if row["stage"] == "release" else "post-release"
+        qc.append([p(row["name"]), stage, p(row["value"]), p(row["limit"]), row["outcome"]])
+        colour = OUTCOME_COLOURS.get(row["outcome"])
+        if colour is not None:
+            qc_style.append(("TEXTCOLOR", (4, i), (4, i), colour))
+            qc_style.append(("FONT", (4, i), (4, i), FONT_BOLD, 8.5))
+    qc_table = _table(qc, [50 * mm, 22 * mm, 30 * mm, 54 * mm, 18 * mm])
+    qc_table.setStyle(TableStyle(qc_style))
+
+    sign = [
+        ["Meaning", p(signature.meaning, "bold")],
+        ["Signed by", p(signature.printed_name, "bold")],
+        ["Date and time", p(site_datetime(signature.signed_at))],
+    ]
+    if signature.comment:
+        sign.append(["Comment", p(signature.comment)])
+    sign.append(["Signature", p("Electronic signature with re-entered password (21 CFR 11.200)")])
+
+    story = [
+        header,
+        Spacer(1, 2 * mm),
+        Paragraph("Batch", s["h2"]),
+        _table(facts, [36 * mm, 51 * mm, 36 * mm, 51 * mm], header=False),
+        Paragraph("Elution and generator", s["h2"]),
+        _table(elution_rows, [42 * mm, 30 * mm, 38 * mm, 34 * mm, 30 * mm]),
+        Paragraph("Materials", s["h2"]),
+        _table(lots, [60 * mm, 114 * mm]),
+        Paragraph("Quality control", s["h2"]),
+        qc_table,
+        Spacer(1, 1.5 * mm),
+        p(
+            "Post-release tests (sterility, Ge-68 breakthrough) are completed after release "
+            "and are marked pending here.",
+            "small",
+        ),
+        KeepTogether(
+            [
+                Paragraph("Release", s["h2"]),
+                _table(sign, [50 * mm, 124 * mm], header=False),
+                Paragraph("Verification", s["h2"]),
+                p(f"Verify this certificate at {verify}", "small"),
+                p(
+                    "Verification code (SHA-256 of the signed batch record): "
+                    f"{signature.record_sha256}",
+                    "small",
+                ),
+                p(
+                    "The SHA-256 of this PDF file is recorded when it is issued and shown on "
+                    "the verification page.",
+                    "small",
+                ),
+            ]
+        ),
+    ]
+    return story
+
+
+def render_certificate(signature, *, number: str) -> bytes:
+    """The certificate PDF of a release signature. Same signature, same bytes."""
+    _register_fonts()
+    record = signed_record(signature)
+    buffer = io.BytesIO()
+    title = f"Batch release certificate {record['batch']['batch_number']}"
+
+    def footer(canvas, doc):
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawString(
+            18 * mm,
+            10 * mm,
+            f"{number} · batch {record['batch']['batch_number']} · page {doc.page}",
+        )
+        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, "Gallium")
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=12 * mm,
+        bottomMargin=16 * mm,
+        title=title,
+        author="Gallium",
+        subject=number,
+        creator="Gallium",
+        invariant=1,
+    )
+    doc.build(_story(signature, number, record), onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()

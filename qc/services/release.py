@@ -1,0 +1,437 @@
+"""Release and rejection of a batch by electronic signature, and its certificate (SPEC §2.5).
+
+A signature (21 CFR 11.50/11.70/11.200) is given by a qualified person who re-enters their
+password; it stores the printed full name, the UTC time, the meaning and the SHA-256 of the
+canonical batch record it signs (the record itself is stored beside the hash, so the link can be
+checked and the certificate shows exactly what was signed). The certificate is rendered by a
+Celery task queued through the outbox, so a broker outage delays it but never loses it and never
+breaks the release.
+"""
+
+import hashlib
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from radiopharmacy import audit, outbox
+from radiopharmacy.choices import BatchStatus, ensure_transition
+from radiopharmacy.errors import ApplicationError, NotAllowed, StateConflict
+from radiopharmacy.models import Batch
+from radiopharmacy.roles import QUALIFIED_PERSON, has_role
+
+from ..models import BatchSignature, Certificate, SignatureDecision
+from ..models.release import SIGNATURE_MEANINGS
+from ..models.specs import QcStage
+from ..selectors import applicable_tests, limit_for, spec_for_batch
+from ..specs import fmt_value, limit_text
+from .release_check import release_blockers
+
+logger = logging.getLogger("gallium")
+
+RECORD_FORMAT = 1  # bump when the content of the canonical record changes
+CERTIFICATE_TASK = "qc.render_certificate"
+DISPOSITION_DECISIONS = (SignatureDecision.RELEASE, SignatureDecision.REJECT)
+
+
+# --- The canonical batch record ---------------------------------------------------------------
+
+
+def _person(user) -> dict:
+    return {"id": user.pk, "username": user.get_username(), "name": printed_name(user)}
+
+
+def printed_name(user) -> str:
+    """The name printed with a signature: the full name, or the username when there is none."""
+    return (user.get_full_name() or "").strip() or user.get_username()
+
+
+def batch_record(batch) -> dict:
+    """The batch record as plain JSON values: batch fields, elutions with their generator, lots,
+    the specification version, every release and post-release test with the result that counts
+    and its limit, the full result history (corrections included) and deviations.
+
+    The status is left out: the signature itself states the decision.
+    """
+    j = audit.jsonable
+    batch = (
+        Batch.objects.select_related("product", "operator")
+        .prefetch_related("elutions__generator", "qc_results__analyst", "deviations")
+        .get(pk=batch.pk)
+    )
+    product = batch.product
+    spec = spec_for_batch(batch)
+    results = sorted(batch.qc_results.all(), key=lambda r: r.pk)
+    latest = {}
+    for result in results:
+        latest[result.test_code] = result
+
+    def result_dict(r) -> dict:
+        return {
+            "id": r.pk,
+            "test_code": r.test_code,
+            "value": j(r.value),
+            "value_display": r.value_text or fmt_value(r.value_number),
+            "unit": r.unit,
+            "limit": r.limit_text,
+            "passed": r.passed,
+            "performed_at": j(r.performed_at),
+            "analyst": _person(r.analyst),
+            "instrument": r.instrument,
+            "method_details": r.method_details,
+            "supersedes": r.supersedes_id,
+            "reason": r.reason,
+        }
+
+    tests = []
+    for test in applicable_tests(spec, batch.method):
+        counted = latest.get(test.code)
+        tests.append(
+            {
+                "code": test.code,
+                "name": test.name,
+                "method": test.method,
+                "unit": test.unit,
+                "stage": test.stage,
+                "required": test.required,
+                "limit": limit_text(limit_for(test, product)),
+                "result": counted.pk if counted else None,
+            }
+        )
+    elutions = sorted(batch.elutions.all(), key=lambda e: (e.eluted_at, e.pk))
+    return {
+        "format": RECORD_FORMAT,
+        "batch": {
+            "id": batch.pk,
+            "batch_number": batch.batch_number,
+            "product": {"id": product.pk, "code": product.code, "name": product.name},
+            "production_date": j(batch.production_date),
+            "method": batch.method,
+            "module_name": batch.module_name,
+            "module_serial": batch.module_serial,
+            "kit_lot": batch.kit_lot,
+            "precursor_lot": batch.precursor_lot,
+            "precursor_mass_ug": batch.precursor_mass_ug,
+            "reagent_lots": j(batch.reagent_lots),
+            "operator": _person(batch.operator),
+            "started_at": j(batch.started_at),
+            "eos_at": j(batch.eos_at),
+            "activity_mbq": batch.activity_mbq,
+            "measured_at": j(batch.measured_at),
+            "volume_ml": batch.volume_ml,
+            "activity_at_eos_mbq": batch.activity_at_eos_mbq,
+            "concentration_at_eos_mbq_per_ml": batch.concentration_at_eos_mbq_per_ml,
+            "expires_at": j(batch.expires_at),
+            "yield_percent": batch.yield_percent,
+            "yield_uncorrected_percent": batch.yield_uncorrected_percent,
+        },
+        "elutions": [
+            {
+                "id": e.pk,
+                "generator": {
+                    "id": e.generator.pk,
+                    "manufacturer": e.generator.manufacturer,
+                    "model": e.generator.model,
+                    "serial_number": e.generator.serial_number,
+                },
+                "eluted_at": j(e.eluted_at),
+                "activity_mbq": e.activity_mbq,
+                "measured_at": j(e.measured_at),
+                "activity_at_elution_mbq": e.activity_at_elution_mbq,
+                "volume_ml": e.volume_ml,
+                "eluent_lot": e.eluent_lot,
+            }
+            for e in elutions
+        ],
+        "specification": (
+            {"id": spec.pk, "version": spec.version, "effective_from": j(spec.effective_from)}
+            if spec
+            else None
+        ),
+        "qc_tests": tests,
+        "qc_results": [result_dict(r) for r in results],
+        "deviations": [
+            {
+                "id": d.pk,
+                "kind": d.kind,
+                "status": d.status,
+                "blocks_release": d.blocks_release,
+                "description": d.description,
+                "opened_at": j(d.opened_at),
+            }
+            for d in sorted(batch.deviations.all(), key=lambda d: d.pk)
+        ],
+    }
+
+
+def canonical_json(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_batch_record(batch) -> bytes:
+    """The canonical JSON (UTF-8, sorted keys, no spaces) of the batch record a QP signs."""
+    return canonical_json(batch_record(batch)).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- Signing ----------------------------------------------------------------------------------
+
+
+def ensure_qualified_person(actor) -> None:
+    if not (getattr(actor, "is_authenticated", False) and has_role(actor, QUALIFIED_PERSON)):
+        raise NotAllowed("Only a qualified person can release or reject a batch.")
+
+
+def _reauthenticate(actor, password: str) -> bool:
+    """Both components again (21 CFR 11.200): the signer's own account, active, and password."""
+    return bool(password) and actor.is_active and actor.check_password(password)
+
+
+def _log_failed_reauthentication(*, actor, batch_id: int, decision: str) -> None:
+    # Its own transaction, committed now: the refused signature rolls back, its log must not.
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="signature_reauth_failed",
+            object_type=Batch._meta.label_lower,
+            object_id=batch_id,
+            changes={"decision": {"old": None, "new": decision}},
+            reason="wrong password when signing a batch disposition; nothing was signed",
+        )
+    logger.warning(
+        "failed re-authentication by %s signing batch %s", actor.get_username(), batch_id
+    )
+
+
+def batch_release(
+    *, batch_id: int, actor, password: str, decision: str = "release", comment: str = ""
+) -> Batch:
+    """Release or reject a batch with the actor's electronic signature.
+
+    Refused with nothing changed: not a qualified person (403), wrong password (403, logged in
+    the audit trail in an entry of its own that stays), the actor made the batch (403, four
+    eyes), not releasable per `release_blockers` (409 with `blocking`). A rejection needs no
+    passing QC. Repeating the same decision returns the batch with its existing signature.
+    Call it outside a transaction: the failed re-authentication entry commits on its own.
+    """
+    if decision not in DISPOSITION_DECISIONS:
+        raise ApplicationError(
+            "Choose release or reject.", fields={"decision": ['"release" or "reject".']}
+        )
+    ensure_qualified_person(actor)
+    if not _reauthenticate(actor, password):
+        _log_failed_reauthentication(actor=actor, batch_id=batch_id, decision=decision)
+        raise NotAllowed(
+            "The password is not correct; nothing was signed.",
+            fields={"password": ["The password is not correct."]},
+        )
+    return _batch_sign(batch_id=batch_id, actor=actor, decision=decision, comment=comment)
+
+
+@transaction.atomic
+def _batch_sign(*, batch_id: int, actor, decision: str, comment: str) -> Batch:
+    # Row lock: two qualified persons (or one double click) signing the same batch at once
+    # would both find it unsigned and both sign. The lock makes the second wait and then find
+    # the first signature; the unique constraint on the signature is the backstop.
+    batch = Batch.objects.select_for_update().select_related("product", "operator").get(pk=batch_id)
+    existing = (
+        BatchSignature.objects.filter(batch=batch, decision__in=DISPOSITION_DECISIONS)
+        .order_by("id")
+        .first()
+    )
+    if existing is not None:
+        if existing.decision == decision:
+            return batch  # a repeated click: the batch with its one signature
+        raise StateConflict(
+            f"Batch {batch.batch_number} has already been signed: {existing.meaning}.",
+            blocking=[f"{existing.meaning} by {existing.printed_name}"],
+        )
+    if batch.operator_id == actor.pk:
+        raise NotAllowed(
+            "You made this batch: another qualified person must sign it (four eyes).",
+        )
+    now = timezone.now()
+    if decision == SignatureDecision.RELEASE:
+        blocking = release_blockers(batch, at=now)
+        if blocking:
+            raise StateConflict(f"Batch {batch.batch_number} is not releasable.", blocking=blocking)
+        target = BatchStatus.RELEASED
+    else:
+        target = BatchStatus.REJECTED
+    ensure_transition(BatchStatus, batch.status, target)
+
+    record = canonical_batch_record(batch)
+    signature = BatchSignature.objects.create(
+        batch=batch,
+        user=actor,
+        printed_name=printed_name(actor),
+        meaning=SIGNATURE_MEANINGS[decision],
+        decision=decision,
+        comment=(comment or "").strip(),
+        signed_at=now,
+        record_sha256=sha256_hex(record),
+        record_json=record.decode("utf-8"),
+    )
+    old = audit.snapshot(batch, ["status"])
+    batch.status = target
+    batch.save(update_fields=["status"])
+    audit.record(
+        actor=actor,
+        action="released" if target == BatchStatus.RELEASED else "rejected",
+        obj=batch,
+        changes=audit.diff(old, audit.snapshot(batch, ["status"])),
+        reason=signature.comment,
+    )
+    signed_fields = [
+        "batch_id",
+        "user_id",
+        "printed_name",
+        "meaning",
+        "decision",
+        "comment",
+        "signed_at",
+        "record_sha256",
+    ]
+    audit.record(
+        actor=actor,
+        action="signed",
+        obj=signature,
+        changes=audit.diff({}, audit.snapshot(signature, signed_fields)),
+        reason=signature.comment,
+    )
+    if target == BatchStatus.RELEASED:
+        outbox.enqueue(
+            task_name=CERTIFICATE_TASK,
+            key=f"certificate:{signature.pk}",
+            kwargs={"signature_id": signature.pk},
+        )
+    return batch
+
+
+# --- Reads used by the API, pages and the certificate ----------------------------------------
+
+
+def release_signature(batch) -> BatchSignature | None:
+    """The batch's release or rejection signature, if it has one."""
+    return (
+        BatchSignature.objects.filter(batch=batch, decision__in=DISPOSITION_DECISIONS)
+        .select_related("user")
+        .order_by("id")
+        .first()
+    )
+
+
+def certificate_number(batch_number: str) -> str:
+    return f"CERT-{batch_number}"
+
+
+def signed_record(signature: BatchSignature) -> dict:
+    """The record as signed; raises if it no longer matches its hash (tampering)."""
+    if sha256_hex(signature.record_json.encode("utf-8")) != signature.record_sha256:
+        raise StateConflict(
+            "The signed batch record does not match its SHA-256.",
+            blocking=[f"signature {signature.pk} record hash mismatch"],
+        )
+    return json.loads(signature.record_json)
+
+
+def certificate_render(*, signature_id: int) -> Certificate:
+    """Render and store the certificate of a release signature, once.
+
+    Safe to run twice (redelivery, sweeper): an existing certificate is returned unchanged, and
+    the one-to-one constraint settles two renders racing.
+    """
+    from ..certificate import render_certificate
+
+    existing = Certificate.objects.filter(signature_id=signature_id).first()
+    if existing is not None:
+        return existing
+    signature = BatchSignature.objects.select_related("batch").get(pk=signature_id)
+    if signature.decision != SignatureDecision.RELEASE:
+        raise ApplicationError("Only a release has a certificate.")
+    number = certificate_number(signature.batch.batch_number)
+    pdf = render_certificate(signature, number=number)
+    try:
+        with transaction.atomic():
+            certificate = Certificate.objects.create(
+                batch=signature.batch,
+                signature=signature,
+                certificate_number=number,
+                pdf=pdf,
+                sha256=sha256_hex(pdf),
+                rendered_at=timezone.now(),
+            )
+            audit.record(
+                actor=None,
+                action="certificate_rendered",
+                obj=certificate,
+                changes=audit.diff(
+                    {},
+                    audit.snapshot(
+                        certificate, ["batch_id", "signature_id", "certificate_number", "sha256"]
+                    ),
+                ),
+            )
+    except IntegrityError:
+        return Certificate.objects.get(signature_id=signature_id)
+    return certificate
+
+
+def verify_code(code: str) -> tuple[Certificate | None, BatchSignature | None]:
+    """Look up what a verification code names: the PDF's SHA-256, the signed record's SHA-256
+    (printed on the certificate and in its QR code), or the certificate number."""
+    code = (code or "").strip()
+    if not code:
+        return None, None
+    lowered = code.lower()
+    certificate = (
+        Certificate.objects.select_related("signature", "batch").filter(sha256=lowered).first()
+        or Certificate.objects.select_related("signature", "batch")
+        .filter(certificate_number__iexact=code)
+        .first()
+    )
+    if certificate is not None:
+        return certificate, certificate.signature
+    signature = (
+        BatchSignature.objects.select_related("batch")
+        .filter(record_sha256=lowered, decision=SignatureDecision.RELEASE)
+        .order_by("id")
+        .first()
+    )
+    if signature is None:
+        return None, None
+    return Certificate.objects.filter(signature=signature).first(), signature
+
+
+def qc_rows(record: dict) -> list[dict]:
+    """The QC table of a signed record: each applicable test with its counted result."""
+    results = {r["id"]: r for r in record.get("qc_results", [])}
+    rows = []
+    for test in record.get("qc_tests", []):
+        result = results.get(test["result"]) if test["result"] else None
+        if result is not None:
+            outcome = "pass" if result["passed"] else "fail"
+            value = result["value_display"]
+            if result["unit"] and result["value_display"] not in ("pass", "fail"):
+                value = f"{value} {result['unit']}"
+            limit = result["limit"] or test["limit"]
+        else:
+            post = test["stage"] == QcStage.POST_RELEASE
+            outcome = "pending" if post else ("not done" if not test["required"] else "missing")
+            value = "pending" if post else "—"
+            limit = test["limit"]
+        rows.append(
+            {
+                "code": test["code"],
+                "name": test["name"],
+                "stage": test["stage"],
+                "value": value,
+                "limit": limit,
+                "outcome": outcome,
+            }
+        )
+    return rows

@@ -1,0 +1,3 @@
+"""Celery tasks of the QC area (autodiscovered as qc.tasks); each module adds its own."""
+
+from .tasks_release import *  # noqa: F403
