@@ -31,6 +31,23 @@ def _services_available() -> tuple[bool, str]:
     return True, ""
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests get serialized rollback.
+
+    Their teardown flushes every table, including the reference data that data migrations
+    seeded (role groups, the default product, the default QC specification); serialized
+    rollback restores it before each such test.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction"):
+            if not marker.kwargs.get("serialized_rollback"):
+                item.add_marker(pytest.mark.django_db(**marker.kwargs, serialized_rollback=True))
+        elif {"transactional_db", "live_server"} & set(item.fixturenames):
+            if "django_db_serialized_rollback" not in item.fixturenames:
+                item.fixturenames.append("django_db_serialized_rollback")
+
+
 @pytest.fixture(autouse=True)
 def _integration_gate(request):
     """Integration tests need PostgreSQL and Redis; under REQUIRE_SERVICES=1 a skip is a failure."""
