@@ -1,0 +1,110 @@
+"""release_blockers: one sentence per reason a batch cannot be released."""
+
+from datetime import timedelta
+
+import pytest
+
+from qc.services.deviations import deviation_close, deviation_open
+from qc.services.release_check import release_blockers
+from qc.services.results import qc_result_record
+from tests.qc.factories import BatchFactory, record_passing_release_results
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def batch(radiopharmacist):
+    return BatchFactory(operator=radiopharmacist)
+
+
+def at(batch, minutes=40):
+    return batch.eos_at + timedelta(minutes=minutes)
+
+
+def test_complete_passing_batch_has_no_blockers(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist)
+    assert release_blockers(batch, at=at(batch)) == []
+
+
+def test_optional_test_without_result_does_not_block(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist, skip={"hepes"})
+    assert release_blockers(batch, at=at(batch)) == []
+
+
+def test_post_release_tests_do_not_block_release(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist)
+    assert not any("Sterility" in b for b in release_blockers(batch, at=at(batch)))
+
+
+def test_each_missing_required_test_is_named(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc", "endotoxin"})
+    assert release_blockers(batch, at=at(batch)) == [
+        "RCP (ITLC) result missing",
+        "Bacterial endotoxins result missing",
+    ]
+
+
+def test_kit_batch_is_not_asked_for_ethanol(radiopharmacist):
+    kit = BatchFactory(method="kit", module_name="", kit_lot="SKT-1")
+    record_passing_release_results(kit, radiopharmacist)
+    assert release_blockers(kit, at=at(kit)) == []
+
+
+def test_failed_test_and_its_oos_block(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc"})
+    qc_result_record(
+        actor=radiopharmacist,
+        batch_id=batch.pk,
+        test="rcp_itlc",
+        value=94.0,
+        performed_at=at(batch),
+    )
+    blockers = release_blockers(batch, at=at(batch))
+    assert blockers[0] == "RCP 94.0 % is below the 95 % limit"
+    assert blockers[1].startswith("Open deviation (Out of specification): RCP 94.0 %")
+
+
+def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc"})
+    qc_result_record(
+        actor=radiopharmacist,
+        batch_id=batch.pk,
+        test="rcp_itlc",
+        value=94.0,
+        performed_at=at(batch),
+    )
+    qc_result_record(
+        actor=radiopharmacist,
+        batch_id=batch.pk,
+        test="rcp_itlc",
+        value=96.0,
+        performed_at=at(batch),
+        reason="Strip mis-cut, repeated",
+    )
+    blockers = release_blockers(batch, at=at(batch))
+    assert len(blockers) == 1 and blockers[0].startswith("Open deviation")
+    deviation_close(deviation_id=batch.deviations.get().pk, actor=radiopharmacist, note="Lab error")
+    assert release_blockers(batch, at=at(batch)) == []
+
+
+def test_non_blocking_deviation_does_not_block(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist)
+    deviation_open(
+        batch=batch, kind="other", description="Label printer jam", actor=radiopharmacist,
+        blocks_release=False,
+    )  # fmt: skip
+    assert release_blockers(batch, at=at(batch)) == []
+
+
+def test_expired_batch_is_blocked_with_site_time(batch, radiopharmacist):
+    record_passing_release_results(batch, radiopharmacist)
+    # EOS 07:35 UTC + 4 h = 11:35 UTC = 12:35 CET
+    assert release_blockers(batch, at=batch.expires_at) == ["Batch expired at 12:35 CET"]
+
+
+@pytest.mark.parametrize("status", ["released", "rejected", "recalled"])
+def test_status_other_than_qc_pending_blocks(radiopharmacist, status):
+    batch = BatchFactory(status=status)
+    blockers = release_blockers(batch, at=at(batch))
+    assert blockers[0].startswith("Batch is ")
+    assert "not QC pending" in blockers[0]
