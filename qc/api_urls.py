@@ -1,3 +1,26 @@
 """API routes of this area, under /api/v1/."""
 
 urlpatterns: list = []
+
+# --- Release and certificates (issue 4 part B) ---
+from django.urls import path  # noqa: E402
+
+from . import api_release  # noqa: E402
+
+urlpatterns += [
+    path(
+        "batches/<int:pk>/release/",
+        api_release.BatchReleaseView.as_view(),
+        name="api-batch-release",
+    ),
+    path(
+        "batches/<int:pk>/certificate/",
+        api_release.BatchCertificateView.as_view(),
+        name="api-batch-certificate",
+    ),
+    path(
+        "certificates/verify/<str:sha256>/",
+        api_release.CertificateVerifyView.as_view(),
+        name="api-certificate-verify",
+    ),
+]
