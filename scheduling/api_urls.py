@@ -1,3 +1,34 @@
 """API routes of this area, under /api/v1/."""
 
 urlpatterns: list = []
+
+# --- Bookings and doses (issue 5) -----------------------------------------------------------
+from django.urls import path  # noqa: E402
+
+from . import api as _dosing_api  # noqa: E402
+
+urlpatterns += [
+    path("bookings/", _dosing_api.BookingListCreate.as_view(), name="api-bookings"),
+    path("bookings/<int:pk>/", _dosing_api.BookingDetail.as_view(), name="api-booking"),
+    path(
+        "bookings/<int:pk>/cancel/", _dosing_api.BookingCancel.as_view(), name="api-booking-cancel"
+    ),
+    path(
+        "bookings/<int:pk>/reschedule/",
+        _dosing_api.BookingReschedule.as_view(),
+        name="api-booking-reschedule",
+    ),
+    path("doses/", _dosing_api.DoseListCreate.as_view(), name="api-doses"),
+    path("doses/<int:pk>/", _dosing_api.DoseDetail.as_view(), name="api-dose"),
+    path(
+        "doses/<int:pk>/measurement/",
+        _dosing_api.DoseMeasurement.as_view(),
+        name="api-dose-measurement",
+    ),
+    path(
+        "doses/<int:pk>/administration/",
+        _dosing_api.DoseAdministration.as_view(),
+        name="api-dose-administration",
+    ),
+    path("doses/<int:pk>/cancel/", _dosing_api.DoseCancel.as_view(), name="api-dose-cancel"),
+]

@@ -34,3 +34,87 @@ REFERENCE_TIME = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+# --- Generators and elutions (issue 3) -------------------------------------------------------
+# Plain rows for tests that need a generator or elution to exist. Tests of the numbers record
+# elutions through radiopharmacy.services.generators so the derived fields are computed.
+
+
+class GeneratorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "radiopharmacy.Generator"
+
+    manufacturer = "Eckert & Ziegler"
+    model = "GalliaPharm"
+    serial_number = factory.Sequence(lambda n: f"GP-{n:05d}")
+    nominal_activity_mbq = 1850.0
+    calibrated_at = REFERENCE_TIME - timedelta(days=90)
+    received_at = factory.LazyAttribute(lambda o: o.calibrated_at + timedelta(days=3))
+    expires_at = factory.LazyAttribute(lambda o: o.calibrated_at + timedelta(days=365))
+    max_elutions = None
+    nominal_efficiency_percent = 65.0
+    status = "in_use"
+    registered_by = factory.SubFactory(UserFactory, role="radiopharmacist")
+
+
+class ElutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "radiopharmacy.Elution"
+
+    generator = factory.SubFactory(GeneratorFactory)
+    eluted_at = REFERENCE_TIME - timedelta(hours=1)
+    activity_mbq = 1000.0
+    measured_at = factory.LazyAttribute(lambda o: o.eluted_at)
+    volume_ml = 5.0
+    eluent_lot = "HCl-0.1M-2611"
+    activity_at_elution_mbq = factory.LazyAttribute(lambda o: o.activity_mbq)
+    predicted_on_column_mbq = 1500.0
+    efficiency_percent = factory.LazyAttribute(
+        lambda o: 100.0 * o.activity_at_elution_mbq / o.predicted_on_column_mbq
+    )
+    performed_by = factory.SubFactory(UserFactory, role="radiopharmacist")
+
+
+# --- Bookings and doses (issue 5) ------------------------------------------------------------
+# Plain rows; tests of the numbers go through scheduling.services so derived fields are computed.
+
+
+def _site_product():
+    from radiopharmacy.models import Product
+
+    return Product.objects.order_by("id").first()
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "scheduling.Booking"
+
+    patient_ref = factory.Sequence(lambda n: f"P-{n:05d}")
+    product = factory.LazyFunction(_site_product)
+    weight_kg = 75.0
+    injection_at = REFERENCE_TIME + timedelta(hours=3)
+    prescribed_activity_mbq = factory.LazyAttribute(lambda o: min(2.0 * o.weight_kg, 200.0))
+    tolerance_percent = 10.0
+    status = "booked"
+    created_by = factory.SubFactory(UserFactory, role="scheduler")
+
+
+class DoseFactory(factory.django.DjangoModelFactory):
+    """An assigned dose row (numbers not computed: use scheduling.services.dose_assign for that)."""
+
+    class Meta:
+        model = "scheduling.Dose"
+
+    booking = factory.SubFactory(BookingFactory, status="dose_assigned")
+    batch = factory.SubFactory("tests.scheduling.factories.ReleasedBatchFactory")
+    draw_at = factory.LazyAttribute(lambda o: o.booking.injection_at - timedelta(minutes=10))
+    activity_at_injection_planned_mbq = factory.LazyAttribute(
+        lambda o: o.booking.prescribed_activity_mbq
+    )
+    activity_to_draw_mbq = factory.LazyAttribute(lambda o: o.booking.prescribed_activity_mbq)
+    concentration_at_draw_mbq_per_ml = 100.0
+    volume_to_draw_ml = factory.LazyAttribute(lambda o: o.activity_to_draw_mbq / 100.0)
+    allocated_volume_ul = 0
+    status = "assigned"
+    assigned_by = factory.SubFactory(UserFactory, role="radiopharmacist")
