@@ -459,7 +459,7 @@ def _breakthrough_failed(*, actor, elution: Elution, test: BreakthroughTest) -> 
     for batch in batches.order_by("id"):
         deviation_open(
             batch=batch,
-            kind="ge68_breakthrough",
+            kind="breakthrough",
             description=reason,
             actor=actor,
             blocks_release=True,
