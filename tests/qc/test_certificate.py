@@ -1,0 +1,133 @@
+"""The release certificate PDF: content read back with pypdf, byte-identical renders, hashes."""
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+
+from qc.certificate import render_certificate, site_datetime
+from qc.models import BatchSignature, Certificate
+from qc.services.release import batch_release, certificate_render, sha256_hex
+from qc.services.results import qc_result_record
+from radiopharmacy.errors import StateConflict
+from tests.factories import TEST_PASSWORD
+from tests.qc.test_release_support import (  # noqa: F401
+    PASSING,
+    RELEASE_TIME,
+    at_release_time,
+    make_batch,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
+
+
+@pytest.fixture
+def released(radiopharmacist, qualified_person):
+    batch = make_batch(radiopharmacist)
+    batch_release(
+        batch_id=batch.pk,
+        actor=qualified_person,
+        password=TEST_PASSWORD,
+        decision="release",
+        comment="Released after review of the record.",
+    )
+    return BatchSignature.objects.get(batch=batch)
+
+
+def pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_certificate_shows_the_batch_every_qc_result_with_its_limit_and_the_signature(released):
+    certificate = certificate_render(signature_id=released.pk)
+    text = flat(pdf_text(bytes(certificate.pdf)))
+    record = json.loads(released.record_json)
+    batch = released.batch
+    assert batch.batch_number in text
+    assert "Ga-68 DOTATATE injection" in text
+    assert certificate.certificate_number in text
+    assert "24 Nov 2026 08:35 CET" in text  # EOS in the site's zone, with the zone
+    assert f"{batch.activity_at_eos_mbq:,.1f} MBq" in text
+    assert f"{batch.concentration_at_eos_mbq_per_ml:,.1f} MBq/mL" in text
+    assert f"{batch.volume_ml:.2f} mL" in text
+    assert site_datetime(batch.expires_at) in text
+    assert "DOTATATE-2611" in text and "HB-77" in text  # precursor and reagent lots
+    assert record["elutions"][0]["generator"]["serial_number"] in text
+    for result in record["qc_results"]:
+        name = next(t["name"] for t in record["qc_tests"] if t["code"] == result["test_code"])
+        assert f"{name} release" in text
+        assert result["limit"] in text
+    assert "RCP (ITLC) release 98.2 % ≥ 95 % pass" in text
+    assert "Bacterial endotoxins release 2.0 IU/mL < 17.5 IU/mL" in text
+    assert "Sterility post-release pending pass pending" in text
+    assert "Ge-68 breakthrough post-release pending ≤ 0.001 % pending" in text
+    assert "Released for human use" in text
+    assert "Quentin Peters" in text
+    assert "24 Nov 2026 09:00 CET" in text  # signed at 08:00 UTC, shown with the zone
+    assert "Specification version: 1" in text
+    assert released.record_sha256 in text
+    assert f"/verify/{released.record_sha256}" in text
+
+
+def test_two_renders_of_the_same_release_are_byte_identical(released):
+    number = f"CERT-{released.batch.batch_number}"
+    first = render_certificate(released, number=number)
+    with time_machine.travel(RELEASE_TIME + timedelta(days=3), tick=True):
+        second = render_certificate(released, number=number)
+    assert first == second
+    stored = certificate_render(signature_id=released.pk)
+    assert bytes(stored.pdf) == first
+    assert stored.sha256 == sha256_hex(first)
+
+
+def test_render_task_run_twice_keeps_the_first_certificate(released):
+    first = certificate_render(signature_id=released.pk)
+    again = certificate_render(signature_id=released.pk)
+    assert again.pk == first.pk
+    assert Certificate.objects.count() == 1
+
+
+def test_certificate_shows_what_was_signed_not_later_changes(released, radiopharmacist):
+    before = render_certificate(released, number="CERT-X")
+    qc_result_record(
+        actor=radiopharmacist,
+        batch_id=released.batch_id,
+        test="sterility",
+        value="pass",
+        performed_at=RELEASE_TIME,
+    )
+    released.refresh_from_db()
+    assert render_certificate(released, number="CERT-X") == before
+
+
+def test_a_tampered_signed_record_is_not_rendered(released):
+    BatchSignature.objects.filter(pk=released.pk).update(
+        record_json=released.record_json.replace("98.2", "99.9")
+    )
+    released.refresh_from_db()
+    with pytest.raises(StateConflict, match="does not match"):
+        render_certificate(released, number="CERT-X")
+
+
+def test_the_stored_hash_verifies_through_the_api_and_the_page(released, api_as, auditor, client):
+    certificate = certificate_render(signature_id=released.pk)
+    for code in (certificate.sha256, released.record_sha256, certificate.certificate_number):
+        body = api_as(auditor).get(f"/api/v1/certificates/verify/{code}/").json()
+        assert body["valid"] is True
+        assert body["batch_number"] == released.batch.batch_number
+        assert body["released_by"] == "Quentin Peters"
+        assert body["certificate_sha256"] == certificate.sha256
+    page = client.get(f"/verify/{certificate.sha256}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Valid" in html and released.batch.batch_number in html
+    assert "24 Nov 2026 09:00 CET" in html and "Quentin Peters" in html
+    assert "Released for human use" in html
