@@ -385,4 +385,3 @@ class DoseCancel(APIView):
         data = _valid(ReasonSerializer, request.data)
         services.dose_cancel(actor=request.user, dose_id=pk, reason=data["reason"])
         return Response(_dose_out(pk))
-

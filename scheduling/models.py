@@ -79,7 +79,9 @@ class Dose(models.Model):
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="doses")
     batch = models.ForeignKey("radiopharmacy.Batch", on_delete=models.PROTECT, related_name="doses")
-    status = models.CharField(max_length=20, choices=DoseStatus.choices, default=DoseStatus.ASSIGNED)
+    status = models.CharField(
+        max_length=20, choices=DoseStatus.choices, default=DoseStatus.ASSIGNED
+    )
 
     # Plan: what to draw at draw_at so that the prescribed activity is there at injection.
     draw_at = models.DateTimeField()
@@ -126,7 +128,9 @@ class Dose(models.Model):
                 condition=~Q(status=DoseStatus.CANCELLED),
                 name="one_active_dose_per_booking",
             ),
-            models.CheckConstraint(condition=Q(volume_to_draw_ml__gt=0), name="dose_volume_positive"),
+            models.CheckConstraint(
+                condition=Q(volume_to_draw_ml__gt=0), name="dose_volume_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -47,7 +47,9 @@ def _positive_number(value, field: str, label: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ApplicationError(f"{label} must be a number.", fields={field: ["Not a number."]})
+        raise ApplicationError(
+            f"{label} must be a number.", fields={field: ["Not a number."]}
+        ) from None
     if not math.isfinite(number) or number <= 0:
         raise ApplicationError(
             f"{label} must be a positive number.", fields={field: ["Must be greater than zero."]}
@@ -93,9 +95,7 @@ def _get(model, pk, field: str, label: str):
     try:
         return model.objects.get(pk=int(pk))
     except (model.DoesNotExist, TypeError, ValueError):
-        raise ApplicationError(
-            f"No {label} {pk}.", fields={field: [f"No {label} {pk}."]}
-        ) from None
+        raise ApplicationError(f"No {label} {pk}.", fields={field: [f"No {label} {pk}."]}) from None
 
 
 class NotFound(ApplicationError):
@@ -234,9 +234,7 @@ def booking_cancel(*, actor, booking_id: int, reason: str) -> Booking:
 
 
 @transaction.atomic
-def booking_reschedule(
-    *, actor, booking_id: int, injection_at: datetime, reason: str
-) -> Booking:
+def booking_reschedule(*, actor, booking_id: int, injection_at: datetime, reason: str) -> Booking:
     """Move a booking to a new injection time; a dose assigned for the old time is cancelled."""
     reason = _reason(reason)
     _aware(injection_at, "injection_at")
@@ -265,7 +263,9 @@ def booking_reschedule(
 
 
 @transaction.atomic
-def booking_mark_missed(*, actor, booking_id: int, reason: str = "patient did not attend") -> Booking:
+def booking_mark_missed(
+    *, actor, booking_id: int, reason: str = "patient did not attend"
+) -> Booking:
     """The patient did not come: the booking is missed and an undrawn dose's volume released."""
     reason = _reason(reason)
     booking = _lock(Booking, booking_id, "booking")
