@@ -24,3 +24,21 @@ urlpatterns += [
         name="api-certificate-verify",
     ),
 ]
+
+# --- QC results, release check, specifications, deviations (issue 4 part A) ---
+from . import api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "batches/<int:pk>/qc-results/",
+        api.QcResultListCreate.as_view(),
+        name="api-batch-qc-results",
+    ),
+    path(
+        "batches/<int:pk>/release-check/",
+        api.ReleaseCheck.as_view(),
+        name="api-batch-release-check",
+    ),
+    path("specifications/", api.SpecificationList.as_view(), name="api-specifications"),
+    path("deviations/", api.DeviationList.as_view(), name="api-deviations"),
+]

@@ -37,3 +37,19 @@ urlpatterns += [
         name="api-elution-breakthrough",
     ),
 ]
+
+# Synthesis batch records (issue 4).
+from .api import batches as batches_api  # noqa: E402
+
+urlpatterns += [
+    path("batches/", batches_api.BatchListCreate.as_view(), name="api-batches"),
+    path("batches/<int:pk>/", batches_api.BatchDetail.as_view(), name="api-batch"),
+    path(
+        "batches/<int:pk>/correction/",
+        batches_api.BatchCorrection.as_view(),
+        name="api-batch-correction",
+    ),
+    path(
+        "batches/<int:pk>/activity/", batches_api.BatchActivity.as_view(), name="api-batch-activity"
+    ),
+]

@@ -251,6 +251,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+# Status enums of several records share the field name "status": name each one.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "BatchStatusEnum": "radiopharmacy.choices.BatchStatus",
+        "GeneratorStatusEnum": "radiopharmacy.choices.GeneratorStatus",
+        "DeviationStatusEnum": "qc.models.results.Deviation.Status",
+    }
+)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
@@ -269,4 +277,5 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "radiopharmacy.outbox_sweep", "schedule": 60.0},
     "audit-verify": {"task": "radiopharmacy.audit_verify", "schedule": 3600.0},
+    "generator-warnings": {"task": "radiopharmacy.generator_warnings", "schedule": 3600.0},
 }

@@ -1,0 +1,227 @@
+"""API of synthesis batch records (SPEC §3 `batches/`): thin views over services.batches."""
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors_batches as selectors
+from ..apibase import AwareDateTimeField
+from ..choices import BatchStatus, SynthesisMethod
+from ..models import Batch, Product
+from ..services import batches as services
+
+ERR_400 = OpenApiResponse(description="Bad input: `detail` and a message per field.")
+ERR_401 = OpenApiResponse(description="Not authenticated.")
+ERR_403 = OpenApiResponse(description="The role does not allow this.")
+ERR_404 = OpenApiResponse(description="No such record.")
+ERR_409 = OpenApiResponse(description='Refused state change: {"detail": ..., "blocking": [...]}.')
+READ_ERRORS = {401: ERR_401, 403: ERR_403}
+WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403}
+
+
+def query_datetime(value: str | None, field: str):
+    """An aware datetime from the query string (a `+` arrives as a space), None when absent."""
+    if value in (None, ""):
+        return None
+    text = value.strip()
+    if len(text) > 6 and text[-6] == " " and text[-3] == ":":
+        text = f"{text[:-6]}+{text[-5:]}"
+    try:
+        return AwareDateTimeField().run_validation(text)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({field: exc.detail}) from None
+
+
+class ReagentLotSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    lot = serializers.CharField(max_length=80)
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    """A batch record with its stored derived numbers."""
+
+    elutions = serializers.SerializerMethodField()
+    product_code = serializers.CharField(source="product.code", read_only=True)
+    operator_name = serializers.SerializerMethodField()
+    reagent_lots = ReagentLotSerializer(many=True)
+
+    class Meta:
+        model = Batch
+        fields = [
+            "id",
+            "batch_number",
+            "product",
+            "product_code",
+            "production_date",
+            "sequence",
+            "status",
+            "elutions",
+            "method",
+            "module_name",
+            "module_serial",
+            "kit_lot",
+            "precursor_lot",
+            "precursor_mass_ug",
+            "reagent_lots",
+            "operator",
+            "operator_name",
+            "started_at",
+            "eos_at",
+            "activity_mbq",
+            "measured_at",
+            "volume_ml",
+            "activity_at_eos_mbq",
+            "concentration_at_eos_mbq_per_ml",
+            "expires_at",
+            "yield_percent",
+            "yield_uncorrected_percent",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_elutions(self, obj) -> list[int]:
+        return [e.pk for e in obj.elutions.all()]
+
+    def get_operator_name(self, obj) -> str:
+        return obj.operator.get_full_name() or obj.operator.get_username()
+
+
+class BatchInputSerializer(serializers.Serializer):
+    """What a person types to record a synthesis; the rest is derived."""
+
+    elutions = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    method = serializers.ChoiceField(choices=SynthesisMethod.choices)
+    started_at = AwareDateTimeField()
+    eos_at = AwareDateTimeField()
+    activity_mbq = serializers.FloatField()
+    measured_at = AwareDateTimeField()
+    volume_ml = serializers.FloatField()
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.all(), required=False, allow_null=True
+    )
+    module_name = serializers.CharField(required=False, allow_blank=True, default="")
+    module_serial = serializers.CharField(required=False, allow_blank=True, default="")
+    kit_lot = serializers.CharField(required=False, allow_blank=True, default="")
+    precursor_lot = serializers.CharField(required=False, allow_blank=True, default="")
+    precursor_mass_ug = serializers.FloatField(required=False, allow_null=True, default=None)
+    reagent_lots = ReagentLotSerializer(many=True, required=False, default=list)
+
+
+class BatchCorrectionSerializer(serializers.Serializer):
+    """The fields to correct (any of the creation inputs) and the reason."""
+
+    reason = serializers.CharField()
+    elutions = serializers.ListField(
+        child=serializers.IntegerField(), allow_empty=False, required=False
+    )
+    method = serializers.ChoiceField(choices=SynthesisMethod.choices, required=False)
+    started_at = AwareDateTimeField(required=False)
+    eos_at = AwareDateTimeField(required=False)
+    activity_mbq = serializers.FloatField(required=False)
+    measured_at = AwareDateTimeField(required=False)
+    volume_ml = serializers.FloatField(required=False)
+    module_name = serializers.CharField(required=False, allow_blank=True)
+    module_serial = serializers.CharField(required=False, allow_blank=True)
+    kit_lot = serializers.CharField(required=False, allow_blank=True)
+    precursor_lot = serializers.CharField(required=False, allow_blank=True)
+    precursor_mass_ug = serializers.FloatField(required=False, allow_null=True)
+    reagent_lots = ReagentLotSerializer(many=True, required=False)
+
+
+class BatchActivitySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    activity_mbq = serializers.FloatField()
+    concentration_mbq_per_ml = serializers.FloatField()
+    allocated_mbq = serializers.FloatField()
+    available_mbq = serializers.FloatField()
+    available_volume_ml = serializers.FloatField()
+
+
+class BatchFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=BatchStatus.choices)
+    date = django_filters.DateFilter(field_name="production_date")
+    date_from = django_filters.DateFilter(field_name="production_date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="production_date", lookup_expr="lte")
+    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all())
+    batch_number = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Batch
+        fields = ["status", "date", "date_from", "date_to", "product", "batch_number"]
+
+
+def _out(batch_id: int) -> dict:
+    return BatchSerializer(selectors.batches_for_list().get(pk=batch_id)).data
+
+
+@extend_schema(tags=["batches"])
+class BatchListCreate(generics.ListCreateAPIView):
+    """Batch records, newest EOS first; filter by status, date (site date), product, number."""
+
+    permission_resource = "batches"
+    serializer_class = BatchSerializer
+    filterset_class = BatchFilter
+    ordering_fields = ["eos_at", "batch_number", "id"]
+
+    def get_queryset(self):
+        return selectors.batches_for_list()
+
+    @extend_schema(responses={200: BatchSerializer(many=True), 400: ERR_400, **READ_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=BatchInputSerializer, responses={201: BatchSerializer, **WRITE_ERRORS})
+    def post(self, request, *args, **kwargs):
+        data = BatchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = services.batch_create(actor=request.user, **data.validated_data)
+        return Response(_out(batch.pk), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["batches"], responses={200: BatchSerializer, 404: ERR_404, **READ_ERRORS})
+class BatchDetail(generics.RetrieveAPIView):
+    permission_resource = "batches"
+    serializer_class = BatchSerializer
+
+    def get_queryset(self):
+        return selectors.batches_for_list()
+
+
+@extend_schema(
+    tags=["batches"],
+    request=BatchCorrectionSerializer,
+    responses={200: BatchSerializer, 404: ERR_404, 409: ERR_409, **WRITE_ERRORS},
+)
+class BatchCorrection(APIView):
+    """Correct a batch record with a reason; refused (409) once released/rejected/recalled."""
+
+    permission_resource = "batches"
+
+    def post(self, request, pk: int):
+        get_object_or_404(Batch, pk=pk)
+        data = BatchCorrectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        reason = values.pop("reason")
+        services.batch_correct(actor=request.user, batch_id=pk, changes=values, reason=reason)
+        return Response(_out(pk))
+
+
+@extend_schema(
+    tags=["batches"],
+    parameters=[OpenApiParameter("at", str, description="Aware ISO time; default now.")],
+    responses={200: BatchActivitySerializer, 400: ERR_400, 404: ERR_404, **READ_ERRORS},
+)
+class BatchActivity(APIView):
+    """Activity and concentration of the batch at `at`, what doses took and what is left."""
+
+    permission_resource = "batches"
+
+    def get(self, request, pk: int):
+        batch = get_object_or_404(Batch, pk=pk)
+        at = query_datetime(request.query_params.get("at"), "at") or timezone.now()
+        return Response(BatchActivitySerializer(selectors.batch_activity(batch, at)).data)
