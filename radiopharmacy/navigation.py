@@ -9,6 +9,7 @@ from .roles import VIEW, can
 
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Home", "home", "decay"),
+    ("Awaiting release", "qc-awaiting-release", "release"),
 ]
 
 
