@@ -279,3 +279,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify": {"task": "radiopharmacy.audit_verify", "schedule": 3600.0},
     "generator-warnings": {"task": "radiopharmacy.generator_warnings", "schedule": 3600.0},
 }
+# QC deadlines and batch expiry (qc/tasks.py).
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "qc-sterility-overdue": {"task": "qc.sterility_overdue", "schedule": 900.0},
+        "qc-breakthrough-overdue": {"task": "qc.breakthrough_overdue", "schedule": 3600.0},
+        "qc-batch-expiry": {"task": "qc.batch_expiry", "schedule": 60.0},
+    }
+)
