@@ -42,3 +42,38 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Generators and elutions: read-mostly; every write goes through the services (audited). ---
+from .models import BreakthroughTest, Elution, Generator  # noqa: E402
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Generator)
+class GeneratorAdmin(_ReadOnlyAdmin):
+    list_display = ["serial_number", "manufacturer", "model", "calibrated_at", "status"]
+    list_filter = ["status", "manufacturer"]
+    search_fields = ["serial_number"]
+
+
+@admin.register(Elution)
+class ElutionAdmin(_ReadOnlyAdmin):
+    list_display = ["eluted_at", "generator", "activity_at_elution_mbq", "efficiency_percent"]
+    list_filter = ["generator"]
+    list_select_related = ["generator"]
+
+
+@admin.register(BreakthroughTest)
+class BreakthroughTestAdmin(_ReadOnlyAdmin):
+    list_display = ["measured_at", "elution", "breakthrough_percent", "passed"]
+    list_select_related = ["elution"]

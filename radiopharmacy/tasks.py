@@ -28,3 +28,16 @@ def audit_verify_task(outbox_job_id: int | None = None) -> bool:
         )
     outbox.mark_done(outbox_job_id)
     return report.ok
+
+
+@shared_task(name="radiopharmacy.generator_warnings")
+def generator_warnings_task(outbox_job_id: int | None = None) -> int:
+    """Raise one alert per generator and warning (SPEC §2.2); running twice raises once.
+
+    Returns how many new alerts were raised.
+    """
+    from .services.generators import generator_warnings_raise
+
+    raised = generator_warnings_raise()
+    outbox.mark_done(outbox_job_id)
+    return raised

@@ -464,3 +464,35 @@ def _breakthrough_failed(*, actor, elution: Elution, test: BreakthroughTest) -> 
             actor=actor,
             blocks_release=True,
         )
+
+
+# --- Warnings as alerts (periodic job) -----------------------------------------------------------
+
+
+def generator_warnings_raise(*, now: datetime | None = None) -> int:
+    """Raise an alert for each warning of each generator not retired; returns how many are new.
+
+    The key names the generator, the warning and what it is about (the failed test, the last
+    test), so a rerun raises nothing new and a new occurrence raises a new alert.
+    """
+    from ..models import SiteSettings
+    from ..selectors import generator_warnings, generators_with_history
+    from .alerts import alert_raise
+
+    now = now or timezone.now()
+    site = SiteSettings.current()
+    raised = 0
+    generators = generators_with_history().exclude(status=GeneratorStatus.RETIRED)
+    for generator in generators:
+        for warning in generator_warnings(generator, now=now, site=site):
+            critical = warning.code in ("breakthrough_failed", "expired")
+            _alert, created = alert_raise(
+                key=f"generator:{generator.pk}:{warning.code}:{warning.ref}",
+                kind=f"generator_{warning.code}",
+                level="critical" if critical else "warning",
+                message=f"Generator {generator.serial_number}: {warning.message}",
+                object_type="radiopharmacy.generator",
+                object_id=str(generator.pk),
+            )
+            raised += int(created)
+    return raised

@@ -1,0 +1,306 @@
+"""Generator pages: list, detail with the expected-eluate curve, and the write forms.
+
+Every form calls the same service as the API; a refusal is shown next to its field and the form
+keeps what was typed.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import FormView, TemplateView
+
+from .. import physics, selectors
+from ..choices import GeneratorStatus
+from ..errors import ApplicationError
+from ..forms import (
+    ActivityUnitMixin,
+    BreakthroughForm,
+    ElutionCorrectionForm,
+    ElutionForm,
+    GeneratorForm,
+    GeneratorStatusForm,
+    apply_service_error,
+)
+from ..models import Elution, Generator, SiteSettings
+from ..permissions import RoleRequiredMixin
+from ..roles import CHANGE, can
+from ..services import generators as services
+
+
+def activity_unit(request) -> str:
+    return request.session.get("activity_unit", "MBq")
+
+
+def in_unit(mbq: float | None, unit: str) -> float | None:
+    if mbq is None:
+        return None
+    return physics.mbq_to_mci(mbq) if unit == "mCi" else mbq
+
+
+class GeneratorListView(RoleRequiredMixin, TemplateView):
+    permission_resource = "generators"
+    template_name = "radiopharmacy/generator_list.html"
+
+    def get_context_data(self, **kwargs):
+        now = timezone.now()
+        site = SiteSettings.current()
+        unit = activity_unit(self.request)
+        rows = []
+        for generator in selectors.generator_list(status=self.request.GET.get("status") or None):
+            rows.append(
+                {
+                    "generator": generator,
+                    "warnings": selectors.generator_warnings(generator, now=now, site=site),
+                    "expected_now": in_unit(
+                        selectors.prediction(generator, at=now).expected_eluate_mbq, unit
+                    ),
+                    "efficiency": selectors.efficiency_percent(generator),
+                    "elution_count": len(selectors.elutions_of(generator)),
+                }
+            )
+        return super().get_context_data(
+            rows=rows,
+            now=now,
+            unit=unit,
+            statuses=GeneratorStatus.choices,
+            status_filter=self.request.GET.get("status", ""),
+            can_write=can(self.request.user, CHANGE, "generators"),
+            **kwargs,
+        )
+
+
+class GeneratorDetailView(RoleRequiredMixin, TemplateView):
+    permission_resource = "generators"
+    template_name = "radiopharmacy/generator_detail.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            generator = selectors.generator_get(generator_id=self.kwargs["pk"])
+        except Generator.DoesNotExist:
+            raise Http404("No such generator") from None
+        now = timezone.now()
+        unit = activity_unit(self.request)
+        prediction = selectors.prediction(generator, at=now)
+        curve = selectors.expected_eluate_curve(generator, start=now, hours=8, step_min=10)
+        current = selectors.elutions_of(generator)
+        chart = {
+            "unit": unit,
+            "labels": [timezone.localtime(at).strftime("%H:%M") for at, _ in curve],
+            "expected": [round(in_unit(mbq, unit), 2) for _, mbq in curve],
+            "efficiency_labels": [
+                timezone.localtime(e.eluted_at).strftime("%d %b %H:%M") for e in current
+            ],
+            "efficiency": [round(e.efficiency_percent, 1) for e in current],
+        }
+        history = [
+            {
+                "elution": e,
+                "activity": in_unit(e.activity_at_elution_mbq, unit),
+                "predicted": in_unit(e.predicted_on_column_mbq, unit),
+                "breakthrough": next(iter(e.breakthrough_tests.all()), None),
+                "superseded": hasattr(e, "superseded_by"),
+                "breakthrough_due": e.eluted_at + physics.BREAKTHROUGH_MIN_DELAY <= now,
+            }
+            for e in selectors.elution_history_for_page(generator)
+        ]
+        return super().get_context_data(
+            generator=generator,
+            warnings=selectors.generator_warnings(generator, now=now),
+            prediction=prediction,
+            expected_now=in_unit(prediction.expected_eluate_mbq, unit),
+            on_column_now=in_unit(prediction.ga68_on_column_mbq, unit),
+            ge68_now=in_unit(prediction.ge68_activity_mbq, unit),
+            efficiency_trend=[e.efficiency_percent for e in current[-10:]],
+            history=history,
+            chart=chart,
+            unit=unit,
+            now=now,
+            can_write=can(self.request.user, CHANGE, "generators"),
+            can_elute=can(self.request.user, CHANGE, "elutions")
+            and generator.status == GeneratorStatus.IN_USE,
+            can_record_elution_results=can(self.request.user, CHANGE, "elutions"),
+            **kwargs,
+        )
+
+
+class _ServiceFormView(RoleRequiredMixin, FormView):
+    """A write form: GET and POST both need the write permission (auditors see no form)."""
+
+    permission_action = CHANGE
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if issubclass(self.form_class, ActivityUnitMixin):
+            kwargs["unit"] = activity_unit(self.request)
+        return kwargs
+
+    def form_valid(self, form):
+        try:
+            self.result = self.perform(form.cleaned_data)
+        except ApplicationError as error:  # includes 409 refusals: shown on the form
+            apply_service_error(form, error)
+            return self.form_invalid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def perform(self, data):  # pragma: no cover - each subclass defines it
+        raise NotImplementedError
+
+
+class GeneratorCreateView(_ServiceFormView):
+    permission_resource = "generators"
+    template_name = "radiopharmacy/generator_form.html"
+    form_class = GeneratorForm
+
+    def perform(self, data):
+        values = {k: v for k, v in data.items() if v not in (None, "")}
+        values.setdefault("model", "")
+        generator = services.generator_register(actor=self.request.user, **values)
+        messages.success(self.request, f"Generator {generator.serial_number} registered.")
+        return generator
+
+    def get_success_url(self):
+        return reverse("generator-detail", args=[self.result.pk])
+
+
+class GeneratorStatusView(_ServiceFormView):
+    permission_resource = "generators"
+    template_name = "radiopharmacy/generator_status_form.html"
+    form_class = GeneratorStatusForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.generator = get_object_or_404(Generator, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(generator=self.generator, **kwargs)
+
+    def perform(self, data):
+        generator = services.generator_set_status(
+            actor=self.request.user, generator_id=self.generator.pk, **data
+        )
+        messages.success(self.request, f"Status is now {generator.get_status_display()}.")
+        return generator
+
+    def get_success_url(self):
+        return reverse("generator-detail", args=[self.generator.pk])
+
+
+class ElutionCreateView(_ServiceFormView):
+    permission_resource = "elutions"
+    template_name = "radiopharmacy/elution_form.html"
+    form_class = ElutionForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.generator = get_object_or_404(Generator, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        last = (
+            Elution.objects.filter(generator=self.generator, superseded_by__isnull=True)
+            .order_by("-eluted_at")
+            .first()
+        )
+        return {"eluent_lot": last.eluent_lot if last else "", "volume_ml": 5.0}
+
+    def get_context_data(self, **kwargs):
+        now = timezone.now()
+        prediction = selectors.prediction(self.generator, at=now)
+        return super().get_context_data(
+            generator=self.generator,
+            expected_now=in_unit(prediction.expected_eluate_mbq, activity_unit(self.request)),
+            unit=activity_unit(self.request),
+            now=now,
+            **kwargs,
+        )
+
+    def perform(self, data):
+        elution = services.elution_record(
+            actor=self.request.user, generator_id=self.generator.pk, **data
+        )
+        messages.success(
+            self.request,
+            f"Elution recorded: {elution.activity_at_elution_mbq:.0f} MBq at elution, "
+            f"efficiency {elution.efficiency_percent:.1f} %.",
+        )
+        return elution
+
+    def get_success_url(self):
+        return reverse("generator-detail", args=[self.generator.pk])
+
+
+class ElutionCorrectionView(_ServiceFormView):
+    permission_resource = "elutions"
+    template_name = "radiopharmacy/elution_correction_form.html"
+    form_class = ElutionCorrectionForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.elution = get_object_or_404(
+            Elution.objects.select_related("generator"), pk=kwargs["pk"]
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        e = self.elution
+        activity = in_unit(e.activity_mbq, activity_unit(self.request))
+        return {
+            "eluted_at": timezone.localtime(e.eluted_at),
+            "activity_mbq": round(activity, 4),
+            "measured_at": timezone.localtime(e.measured_at),
+            "volume_ml": e.volume_ml,
+            "eluent_lot": e.eluent_lot,
+        }
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(elution=self.elution, **kwargs)
+
+    def perform(self, data):
+        new = services.elution_correct(actor=self.request.user, elution_id=self.elution.pk, **data)
+        messages.success(self.request, "Elution corrected; the original stays on record.")
+        return new
+
+    def get_success_url(self):
+        return reverse("generator-detail", args=[self.elution.generator_id])
+
+
+class BreakthroughCreateView(_ServiceFormView):
+    permission_resource = "elutions"
+    template_name = "radiopharmacy/elution_breakthrough_form.html"
+    form_class = BreakthroughForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.elution = get_object_or_404(
+            Elution.objects.select_related("generator"), pk=kwargs["pk"]
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            elution=self.elution,
+            earliest=self.elution.eluted_at + physics.BREAKTHROUGH_MIN_DELAY,
+            limit=physics.BREAKTHROUGH_LIMIT_PERCENT,
+            **kwargs,
+        )
+
+    def perform(self, data):
+        test = services.breakthrough_record(
+            actor=self.request.user, elution_id=self.elution.pk, **data
+        )
+        if test.passed:
+            messages.success(
+                self.request,
+                f"Breakthrough {test.breakthrough_percent:.5f} % — within the "
+                f"{test.limit_percent:g} % limit.",
+            )
+        else:
+            messages.error(
+                self.request,
+                f"Breakthrough {test.breakthrough_percent:.5f} % is over the "
+                f"{test.limit_percent:g} % limit: the generator is in quarantine and the "
+                "batches made from this elution are blocked.",
+            )
+        return test
+
+    def get_success_url(self):
+        return reverse("generator-detail", args=[self.elution.generator_id])

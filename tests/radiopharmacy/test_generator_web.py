@@ -1,0 +1,237 @@
+"""Generator pages: every role can read, only radiopharmacists see and use the forms."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from radiopharmacy.models import AuditEvent, Elution, Generator
+from radiopharmacy.roles import ALL_ROLES
+from tests.factories import REFERENCE_TIME, ElutionFactory, GeneratorFactory, hours
+
+pytestmark = pytest.mark.django_db
+
+NOW = REFERENCE_TIME + hours(6)  # 14:00 in Amsterdam (CET)
+
+
+@pytest.fixture(autouse=True)
+def _frozen(time_machine):
+    time_machine.move_to(NOW, tick=False)
+
+
+@pytest.fixture
+def generator():
+    g = GeneratorFactory(max_elutions=2)
+    ElutionFactory(generator=g, eluted_at=REFERENCE_TIME, eluent_lot="LOT-7")
+    return g
+
+
+def login(client, make_user, role):
+    user = make_user(role)
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_list_and_detail_render_for_every_role(client, make_user, generator, role):
+    login(client, make_user, role)
+    listing = client.get(reverse("generator-list"))
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert generator.serial_number in body
+    assert "In use" in body and "Expected eluate now" in body
+    assert "14:00 CET" in body
+    detail = client.get(reverse("generator-detail", args=[generator.pk]))
+    assert detail.status_code == 200
+    page = detail.content.decode()
+    assert 'id="generator-chart-data"' in page
+    assert "js/generator-chart.js" in page
+    assert "LOT-7" in page
+    assert "08:00 CET" in page  # the elution at 07:00 UTC, shown in the site's zone
+    writes = ("Record an elution", "Register a generator", "Change status", ">Correct<")
+    if role == "radiopharmacist":
+        assert "Record an elution" in page
+        assert "Register a generator" in body
+    else:
+        assert not any(w in page or w in body for w in writes)
+
+
+def test_menu_has_generators(client, make_user):
+    login(client, make_user, "scheduler")
+    assert 'href="/generators/"' in client.get("/").content.decode()
+
+
+def test_detail_shows_warnings_strip(client, make_user):
+    g = GeneratorFactory(max_elutions=1)
+    ElutionFactory(generator=g, eluted_at=REFERENCE_TIME)
+    login(client, make_user, "auditor")
+    page = client.get(reverse("generator-detail", args=[g.pk])).content.decode()
+    assert "alert-strip" in page and "allows 1" in page
+
+
+def test_chart_data_covers_the_next_eight_hours(client, make_user, generator):
+    login(client, make_user, "radiopharmacist")
+    response = client.get(reverse("generator-detail", args=[generator.pk]))
+    chart = response.context["chart"]
+    assert chart["labels"][0] == "14:00" and chart["labels"][-1] == "22:00"
+    assert len(chart["expected"]) == 49
+    assert chart["expected"][-1] > chart["expected"][0]  # regrowth after the 08:00 elution
+
+
+@pytest.mark.parametrize("role", ["auditor", "scheduler", "qualified_person"])
+def test_forms_are_refused_to_other_roles(client, make_user, generator, role):
+    login(client, make_user, role)
+    for url in (
+        reverse("generator-create"),
+        reverse("elution-create", args=[generator.pk]),
+        reverse("generator-status", args=[generator.pk]),
+    ):
+        assert client.get(url).status_code == 403
+    response = client.post(reverse("elution-create", args=[generator.pk]), {})
+    assert response.status_code == 403
+    assert Elution.objects.count() == 1
+
+
+def test_post_records_an_elution_read_in_the_site_zone(client, make_user, generator):
+    user = login(client, make_user, "radiopharmacist")
+    url = reverse("elution-create", args=[generator.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "eluted_at": "2026-11-24T11:45",
+            "activity_mbq": "640",
+            "measured_at": "2026-11-24T11:50",
+            "volume_ml": "5",
+            "eluent_lot": "LOT-8",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    elution = Elution.objects.get(eluent_lot="LOT-8")
+    assert elution.eluted_at == datetime(2026, 11, 24, 10, 45, tzinfo=UTC)  # 11:45 CET
+    assert elution.performed_by == user
+    assert AuditEvent.objects.filter(action="created", object_id=str(elution.pk)).exists()
+    page = client.get(response.url).content.decode()
+    assert "Elution recorded" in page
+
+
+def test_elution_in_mci_is_stored_in_mbq(client, make_user, generator):
+    login(client, make_user, "radiopharmacist")
+    session = client.session
+    session["activity_unit"] = "mCi"
+    session.save()
+    url = reverse("elution-create", args=[generator.pk])
+    assert "(mCi)" in client.get(url).content.decode()
+    client.post(
+        url,
+        {
+            "eluted_at": "2026-11-24T11:45",
+            "activity_mbq": "10",
+            "measured_at": "2026-11-24T11:45",
+            "volume_ml": "5",
+        },
+    )
+    assert Elution.objects.get(activity_mbq=370.0)
+
+
+def test_invalid_post_shows_the_error_next_to_the_field_and_keeps_values(
+    client, make_user, generator
+):
+    login(client, make_user, "radiopharmacist")
+    response = client.post(
+        reverse("elution-create", args=[generator.pk]),
+        {
+            "eluted_at": "2026-11-24T11:45",
+            "activity_mbq": "640",
+            "measured_at": "2026-11-24T11:40",  # before the elution
+            "volume_ml": "5",
+            "eluent_lot": "LOT-9",
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "id_measured_at-errors" in page
+    assert "cannot be measured before it was eluted" in page
+    assert 'value="640"' in page and 'value="LOT-9"' in page
+    assert 'value="2026-11-24T11:40"' in page
+    assert Elution.objects.count() == 1
+
+
+def test_elution_on_quarantined_generator_shows_the_refusal(client, make_user):
+    g = GeneratorFactory(status="quarantine")
+    login(client, make_user, "radiopharmacist")
+    response = client.post(
+        reverse("elution-create", args=[g.pk]),
+        {
+            "eluted_at": "2026-11-24T11:45",
+            "activity_mbq": "640",
+            "measured_at": "2026-11-24T11:50",
+            "volume_ml": "5",
+        },
+    )
+    assert response.status_code == 200
+    assert "cannot be eluted" in response.content.decode()
+
+
+def test_register_generator_form(client, make_user):
+    login(client, make_user, "radiopharmacist")
+    data = {
+        "manufacturer": "IRE ELiT",
+        "model": "Galli Eo",
+        "serial_number": "GE-77",
+        "nominal_activity_mbq": "1850",
+        "calibrated_at": "2026-11-01T12:00",
+        "received_at": "2026-11-03T09:00",
+        "nominal_efficiency_percent": "65",
+        "status": "in_use",
+    }
+    response = client.post(reverse("generator-create"), data)
+    assert response.status_code == 302, response.content.decode()
+    generator = Generator.objects.get(serial_number="GE-77")
+    assert generator.expires_at.isoformat() == "2027-11-01T11:00:00+00:00"
+    again = client.post(reverse("generator-create"), data)
+    assert again.status_code == 200
+    assert "GE-77 exists" in again.content.decode()
+    assert 'value="IRE ELiT"' in again.content.decode()
+
+
+def test_breakthrough_form_too_early_then_pass(client, make_user):
+    g = GeneratorFactory()
+    elution = ElutionFactory(generator=g, eluted_at=REFERENCE_TIME - hours(72))
+    login(client, make_user, "radiopharmacist")
+    url = reverse("elution-breakthrough", args=[elution.pk])
+    assert client.get(url).status_code == 200
+    early = client.post(url, {"ge68_activity_kbq": "0.5", "measured_at": "2026-11-22T08:00"})
+    assert early.status_code == 200
+    assert "48 h" in early.content.decode()
+    ok = client.post(url, {"ge68_activity_kbq": "0.5", "measured_at": "2026-11-24T08:00"})
+    assert ok.status_code == 302
+    assert elution.breakthrough_tests.get().passed
+
+
+def test_status_form_and_correction_form(client, make_user, generator):
+    login(client, make_user, "radiopharmacist")
+    elution = generator.elutions.get()
+    url = reverse("elution-correction", args=[elution.pk])
+    page = client.get(url).content.decode()
+    assert 'value="2026-11-24T08:00"' in page  # shown in the site's zone
+    response = client.post(
+        url,
+        {
+            "eluted_at": "2026-11-24T08:00",
+            "activity_mbq": "900",
+            "measured_at": "2026-11-24T08:00",
+            "volume_ml": "5",
+            "eluent_lot": "LOT-7",
+            "reason": "wrong calibrator setting",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    assert Elution.objects.get(supersedes=elution).activity_mbq == 900
+    status = client.post(
+        reverse("generator-status", args=[generator.pk]),
+        {"status": "retired", "reason": "end of life"},
+    )
+    assert status.status_code == 302
+    generator.refresh_from_db()
+    assert generator.status == "retired"
