@@ -9,6 +9,7 @@ from .roles import VIEW, can
 
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Home", "home", "decay"),
+    ("Generators", "generator-list", "generators"),
     ("Awaiting release", "qc-awaiting-release", "release"),
 ]
 

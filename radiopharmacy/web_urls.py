@@ -1,3 +1,40 @@
 """Web page routes of this area."""
 
 urlpatterns: list = []
+
+# Generators, elutions and breakthrough pages (issue 3).
+from django.urls import path  # noqa: E402
+
+from .web import generators as generator_pages  # noqa: E402
+
+urlpatterns += [
+    path("generators/", generator_pages.GeneratorListView.as_view(), name="generator-list"),
+    path(
+        "generators/new/", generator_pages.GeneratorCreateView.as_view(), name="generator-create"
+    ),
+    path(
+        "generators/<int:pk>/",
+        generator_pages.GeneratorDetailView.as_view(),
+        name="generator-detail",
+    ),
+    path(
+        "generators/<int:pk>/status/",
+        generator_pages.GeneratorStatusView.as_view(),
+        name="generator-status",
+    ),
+    path(
+        "generators/<int:pk>/elutions/new/",
+        generator_pages.ElutionCreateView.as_view(),
+        name="elution-create",
+    ),
+    path(
+        "elutions/<int:pk>/correction/",
+        generator_pages.ElutionCorrectionView.as_view(),
+        name="elution-correction",
+    ),
+    path(
+        "elutions/<int:pk>/breakthrough/",
+        generator_pages.BreakthroughCreateView.as_view(),
+        name="elution-breakthrough",
+    ),
+]
