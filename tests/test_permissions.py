@@ -54,6 +54,10 @@ ENDPOINTS = [
     ("post", "/api/v1/batches/999999/qc-results/", "qc_results"),
     ("get", "/api/v1/specifications/", "specifications"),
     ("get", "/api/v1/deviations/", "qc_results"),
+    # Release and certificates (issue 4 part B)
+    ("post", "/api/v1/batches/999999/release/", "release"),
+    ("get", "/api/v1/batches/999999/certificate/", "certificates"),
+    ("get", f"/api/v1/certificates/verify/{'0' * 64}/", "certificates"),
     # Bookings and doses (issue 5)
     ("get", "/api/v1/bookings/", "bookings"),
     ("post", "/api/v1/bookings/", "bookings"),
