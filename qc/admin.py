@@ -1,0 +1,114 @@
+"""Admin: new specification versions with their tests. A version that judged a batch is frozen."""
+
+from django.contrib import admin
+from django.db import transaction
+
+from radiopharmacy import audit
+
+from .models import Deviation, QcResult, Specification, SpecificationTest
+
+
+def _used(spec: Specification | None) -> bool:
+    return bool(spec and spec.pk and QcResult.objects.filter(spec_test__spec=spec).exists())
+
+
+class SpecificationTestInline(admin.TabularInline):
+    model = SpecificationTest
+    extra = 0
+    fields = [
+        "order",
+        "code",
+        "name",
+        "method",
+        "unit",
+        "kind",
+        "min_value",
+        "max_value",
+        "strict",
+        "limit_per_volume",
+        "stage",
+        "applies_to_method",
+        "required",
+    ]
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not _used(obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not _used(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not _used(obj)
+
+
+@admin.register(Specification)
+class SpecificationAdmin(admin.ModelAdmin):
+    list_display = ["product", "version", "effective_from", "approved_by", "approved_at"]
+    list_filter = ["product"]
+    inlines = [SpecificationTestInline]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not _used(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not _used(obj)
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        old = audit.snapshot(Specification.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        audit.record(
+            actor=request.user,
+            action="changed" if change else "created",
+            obj=obj,
+            changes=audit.diff(old, audit.snapshot(obj)),
+        )
+
+    @transaction.atomic
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for deleted in formset.deleted_objects:
+            audit.record(
+                actor=request.user,
+                action="deleted",
+                obj=deleted,
+                changes=audit.diff(audit.snapshot(deleted), {}),
+            )
+            deleted.delete()
+        for instance in instances:
+            old = (
+                audit.snapshot(SpecificationTest.objects.get(pk=instance.pk)) if instance.pk else {}
+            )
+            instance.save()
+            audit.record(
+                actor=request.user,
+                action="changed" if old else "created",
+                obj=instance,
+                changes=audit.diff(old, audit.snapshot(instance)),
+            )
+        formset.save_m2m()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Regulated records are written by services only; the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QcResult)
+class QcResultAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "test_code", "value_number", "value_text", "passed", "performed_at"]
+    list_filter = ["test_code", "passed"]
+
+
+@admin.register(Deviation)
+class DeviationAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "kind", "status", "blocks_release", "opened_at"]
+    list_filter = ["kind", "status"]
