@@ -1,0 +1,83 @@
+"""Release → certificate through Redis and a real `celery worker` (PostgreSQL, REQUIRE_SERVICES).
+
+The certificate job goes through the outbox: a broker outage at release time delays the
+certificate but never loses it and never breaks the release.
+"""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from qc.models import BatchSignature, Certificate
+from radiopharmacy import outbox
+from radiopharmacy.models import Batch, OutboxJob
+from tests.conftest import wait_for
+from tests.factories import TEST_PASSWORD
+from tests.qc.test_release_support import RELEASE_TIME, make_batch
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def release_over_api(api_as, user, batch):
+    # Only the signing happens at the (past) release time; the clock runs normally otherwise.
+    with time_machine.travel(RELEASE_TIME, tick=True):
+        return api_as(user).post(
+            f"/api/v1/batches/{batch.pk}/release/",
+            {"decision": "release", "password": TEST_PASSWORD},
+            format="json",
+        )
+
+
+def test_release_certificate_is_rendered_by_the_worker(
+    celery_worker_process, api_as, radiopharmacist, qualified_person
+):
+    batch = make_batch(radiopharmacist)
+    response = release_over_api(api_as, qualified_person, batch)
+    assert response.status_code == 201, response.content
+    certificate = wait_for(lambda: Certificate.objects.filter(batch=batch).first())
+    signature = BatchSignature.objects.get(batch=batch)
+    assert certificate.signature == signature
+    assert bytes(certificate.pdf).startswith(b"%PDF")
+    job = OutboxJob.objects.get(key=f"certificate:{signature.pk}")
+    wait_for(lambda: OutboxJob.objects.get(pk=job.pk).status == OutboxJob.Status.DONE)
+    pdf = api_as(qualified_person).get(f"/api/v1/batches/{batch.pk}/certificate/")
+    assert pdf.status_code == 200 and pdf.content == bytes(certificate.pdf)
+
+
+def test_release_succeeds_with_the_broker_down_and_the_certificate_comes_once_after_it_returns(
+    celery_worker_process, api_as, radiopharmacist, qualified_person, monkeypatch
+):
+    from radiopharmacy.celery import app
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    batch = make_batch(radiopharmacist)
+    monkeypatch.setattr(app, "send_task", unreachable)
+    response = release_over_api(api_as, qualified_person, batch)
+    assert response.status_code == 201, response.content
+    assert Batch.objects.get(pk=batch.pk).status == "released"
+    signature = BatchSignature.objects.get(batch=batch)
+    job = OutboxJob.objects.get(key=f"certificate:{signature.pk}")
+    assert job.status == OutboxJob.Status.PENDING
+    assert job.attempts == 1 and "Connection refused" in job.last_error
+    assert (
+        api_as(qualified_person).get(f"/api/v1/batches/{batch.pk}/certificate/").status_code == 202
+    )
+    # a sweep while the broker is still down publishes nothing and loses nothing
+    later = timezone.now() + timedelta(minutes=1)
+    assert outbox.sweep(now=later) == 0
+    assert not Certificate.objects.exists()
+
+    monkeypatch.undo()  # the broker is back
+    assert outbox.sweep(now=later) == 1
+    certificate = wait_for(lambda: Certificate.objects.filter(batch=batch).first())
+    wait_for(lambda: OutboxJob.objects.get(pk=job.pk).status == OutboxJob.Status.DONE)
+    # sweeping again (and again much later) renders nothing more
+    assert outbox.sweep(now=later) == 0
+    assert outbox.sweep(now=timezone.now() + timedelta(hours=1)) == 0
+    assert Certificate.objects.filter(batch=batch).count() == 1
+    assert Certificate.objects.get(batch=batch).sha256 == certificate.sha256
