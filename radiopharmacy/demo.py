@@ -22,6 +22,7 @@ ADMIN_USER = ("admin", "gallium-admin-2026")
 # Each area appends "module.function" here; load_demo calls them in order with (stdout=...).
 LOADERS = [
     "radiopharmacy.demo.load_users",
+    "radiopharmacy.demo_generators.load_generators",
 ]
 
 
