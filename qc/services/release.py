@@ -233,7 +233,10 @@ def batch_release(
 
 
 @transaction.atomic
-def _batch_sign(*, batch_id: int, actor, decision: str, comment: str) -> Batch:
+def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -> Batch:
+    """Sign after re-authentication. `at` backdates the signature: demo data only (the demo
+    week's batches are signed when a QP would have signed them); the public service never
+    passes it."""
     # Row lock: two qualified persons (or one double click) signing the same batch at once
     # would both find it unsigned and both sign. The lock makes the second wait and then find
     # the first signature; the unique constraint on the signature is the backstop.
@@ -254,7 +257,7 @@ def _batch_sign(*, batch_id: int, actor, decision: str, comment: str) -> Batch:
         raise NotAllowed(
             "You made this batch: another qualified person must sign it (four eyes).",
         )
-    now = timezone.now()
+    now = at or timezone.now()
     if decision == SignatureDecision.RELEASE:
         blocking = release_blockers(batch, at=now)
         if blocking:

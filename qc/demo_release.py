@@ -1,0 +1,72 @@
+"""Demo: the qualified person "qp" signs the demo week's batches (radiopharmacy.demo.LOADERS).
+
+Batches of earlier days are signed when a QP would have signed them (after their last QC
+result): passing ones released, failing ones (the failed RCP) rejected. Today's batches stay
+QC pending, for the "Awaiting release" page. Certificates are rendered through the outbox
+(in-process in the embedded default). Idempotent: signed batches are skipped.
+"""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from radiopharmacy.choices import BatchStatus
+from radiopharmacy.models import Batch
+
+from .models import BatchSignature, SignatureDecision
+from .services.release import _batch_sign, certificate_render, ensure_qualified_person
+from .services.release_check import release_blockers
+
+DEMO_QP = "qp"
+REVIEW_MINUTES = 5  # the QP signs a few minutes after the last QC result
+
+
+def load_releases(*, stdout) -> None:
+    qp = get_user_model().objects.filter(username=DEMO_QP).first()
+    if qp is None:
+        stdout.write("Releases: no demo qualified person, skipped.")
+        return
+    ensure_qualified_person(qp)
+    today = timezone.now().astimezone(ZoneInfo(settings.SITE_TIME_ZONE)).date()
+    released = rejected = 0
+    pending = Batch.objects.filter(
+        status=BatchStatus.QC_PENDING, production_date__lt=today
+    ).order_by("eos_at", "id")
+    for batch in pending:
+        if batch.operator_id == qp.pk or BatchSignature.objects.filter(batch=batch).exists():
+            continue
+        results = list(batch.qc_results.all())
+        if not results:
+            continue
+        at = max([batch.eos_at, *(r.performed_at for r in results)]) + timedelta(
+            minutes=REVIEW_MINUTES
+        )
+        failed = [r for r in results if not r.passed]
+        if failed:
+            _batch_sign(
+                batch_id=batch.pk,
+                actor=qp,
+                decision=SignatureDecision.REJECT,
+                comment="Out of specification: " + ", ".join(r.test_code for r in failed),
+                at=at,
+            )
+            rejected += 1
+        elif not release_blockers(batch, at=at):
+            _batch_sign(
+                batch_id=batch.pk,
+                actor=qp,
+                decision=SignatureDecision.RELEASE,
+                comment="Batch record reviewed; all release tests within specification.",
+                at=at,
+            )
+            released += 1
+    # Certificates normally come from the outbox job; render any still missing (a worker that is
+    # not running yet) so the demo shows them. Rendering is idempotent.
+    for signature in BatchSignature.objects.filter(
+        decision=SignatureDecision.RELEASE, certificate__isnull=True
+    ):
+        certificate_render(signature_id=signature.pk)
+    stdout.write(f"Releases: {released} released, {rejected} rejected by {DEMO_QP}.")
