@@ -11,6 +11,8 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Home", "home", "decay"),
     ("Generators", "generator-list", "generators"),
     ("Awaiting release", "qc-awaiting-release", "release"),
+    ("Bookings", "booking-list", "bookings"),
+    ("Doses", "dose-list", "doses"),
 ]
 
 
