@@ -61,7 +61,9 @@ exhaustive search and recompute every plan with an independent checker.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -437,55 +439,111 @@ class _Search:
 
     def __init__(self, day: _Day) -> None:
         self.day = day
-        self.n = len(day.bookings)
         self.every_slot = not _slot_rule_exact(day)
         self.servable = [i for i, b in enumerate(day.bookings) if b.servable]
         self.weights = [b.weight for b in day.bookings]
         self.lo = [b.lo for b in day.bookings]
         self.hi = [b.hi for b in day.bookings]
+        self.max_runs = day.params.max_runs
+        k0 = day.k_min
+        self.k0 = k0
+        self.slots = list(range(k0, day.k_max + 1))
+        # Per slot, offset by k_min: e^(λ EOS)·η·y·e^(−λ synth), column → reference capacity.
+        self.cap_factor = [day.eos_factor * day.ref_factor[k] for k in self.slots]
+        self.ge_slot = [day.ge_at_slot[k] for k in self.slots]
+        self.first_caps = [
+            day.first_column[k] * f for k, f in zip(self.slots, self.cap_factor, strict=True)
+        ]
         # Bookings still in time after an elution at slot p and already eligible at p: the only
         # ones whose served/unserved status the future depends on (F4).
-        self.window_mask: dict[int, int] = {}
-        for p in range(day.k_min, day.k_max + 1):
+        self.window_mask = []
+        for p in self.slots:
             mask = 0
             for i in self.servable:
                 if self.lo[i] <= p < self.hi[i]:
                     mask |= 1 << i
-            self.window_mask[p] = mask
-        self.per_run_cap = self._per_run_cap()
+            self.window_mask.append(mask)
+        # Extra waste a larger column can cause over the remaining runs (dominance test): the
+        # difference decays at least one grid step and shrinks by (1 − η) at each elution.
+        eta = day.eta
+        slack_unit = day.eos_factor / eta * day.decay_table[1] if len(day.decay_table) > 1 else 0
+        self.slack = [slack_unit * (1 - (1 - eta) ** r) for r in range(self.max_runs + 1)]
+        self._build_bound_tables()
         self.best = _Best()
         self.memo: dict[tuple[int, int], list[tuple[float, int, int, float]]] = {}
         self.nodes = 0
 
-    def _per_run_cap(self) -> int:
-        # Most bookings a single run could serve: the first run of the day has the largest column
-        # at every slot (elutions only remove activity), so greedy lightest-first from it bounds
-        # every run of every plan.
+    def _capacities(self, previous: tuple[int, float] | None, start: int) -> list[float]:
+        """Column at each slot from `start` on, given the previous elution (slot, residual)."""
         day = self.day
-        best = 0
-        for k in range(day.k_min, day.k_max + 1):
-            cap = day.first_column[k] * day.eos_factor * day.ref_factor[k]
+        if previous is None:
+            return [day.first_column[k] for k in range(start, day.k_max + 1)]
+        p, residual = previous
+        ge = self.ge_slot[p - self.k0]
+        span = day.k_max - p
+        dec = day.decay_table[start - p : span + 1]
+        grow = day.grow_table[start - p : span + 1]
+        return [residual * a + ge * b for a, b in zip(dec, grow, strict=True)]
+
+    def _build_bound_tables(self) -> None:
+        """Tables for the bound on how many more bookings r more runs can serve.
+
+        prefix[k]: running sums of the lightest bookings in time at slot k (ignoring which are
+        already served), so at most bisect(prefix[k], C) bookings fit a run offering C.
+        future[r][p]: most bookings r runs after an elution at p can serve, each run counted on
+        its own (a booking may be counted twice: it is a bound). It takes for the column after
+        the elution at p its largest possible value, (1 − η) × the column with no elution
+        earlier in the day, and the Bateman flow is monotone, so it bounds every plan.
+        """
+        day = self.day
+        self.prefix: list[list[float]] = []
+        for k in self.slots:
             ws = sorted(self.weights[i] for i in self.servable if self.lo[i] <= k <= self.hi[i])
+            sums = []
             total = 0.0
-            count = 0
-            for w in ws:
-                if total + w > cap or count >= day.max_doses:
-                    break
+            for w in ws[: day.max_doses]:
                 total += w
-                count += 1
-            best = max(best, count)
-        return best
+                sums.append(total)
+            self.prefix.append(sums)
+        n_slots = len(self.slots)
+        self.future: list[list[int]] = [[0] * n_slots]
+        for _ in range(self.max_runs):
+            previous_layer = self.future[-1]
+            layer = []
+            for p in self.slots:
+                residual = day.column_after(p, day.first_column[p])
+                columns = self._capacities((p, residual), p + 1)
+                best = 0
+                for j, g in enumerate(columns):
+                    idx = p + 1 - self.k0 + j
+                    count = bisect.bisect_right(self.prefix[idx], g * self.cap_factor[idx])
+                    count += previous_layer[idx]
+                    if count > best:
+                        best = count
+                layer.append(best)
+            self.future.append(layer)
 
     def run(self) -> _Best:
+        # Phase 1 settles the number served and of runs, ignoring waste, so that no time is spent
+        # lowering the waste of plans that serve too few. Phase 2 starts again from its best plan
+        # and also explores plans that tie on both and waste less. The memo is cleared between
+        # them: a state pruned in phase 1 may still have completions that waste less.
+        self.minimize_waste = False
+        self._visit(None, 0, 0, 0, 0.0, ())
+        self.memo.clear()
+        self.minimize_waste = True
         self._visit(None, 0, 0, 0, 0.0, ())
         return self.best
 
     def _record(self, served: int, runs: int, waste: float, plan: tuple) -> None:
+        head = (-served, runs, _waste_key(waste))
+        if self.best.key is not None and head > self.best.key[:3]:
+            return
         slots = tuple(k for k, _ in plan)
         ids = tuple(
             tuple(sorted(self.day.bookings[i].request.booking_id for i in s)) for _, s in plan
         )
-        key = (-served, runs, _waste_key(waste), slots, ids)
+        key = (*head, slots, ids)
         if self.best.key is None or key < self.best.key:
             self.best.key = key
             self.best.runs = plan
@@ -494,13 +552,76 @@ class _Search:
         self, p: int, open_unserved: int, column: float, served: int, runs: int, waste: float
     ) -> bool:
         entries = self.memo.setdefault((p, open_unserved), [])
-        y = self.day.yield_fraction
+        slack = self.slack[self.max_runs - runs]
         for g, s, r, w in entries:
             if g >= column and s >= served and r <= runs:
-                if s > served or r < runs or w + y * (g - column) <= waste:
+                if s > served or r < runs or w + slack * (g - column) <= waste:
                     return True
         entries.append((column, served, runs, waste))
         return False
+
+    def _first_run_counts(self, start: int, caps: list[float], available: list[int]) -> list[int]:
+        """Per slot from `start`: most unserved bookings in time there that fit its capacity."""
+        lo, hi, weights = self.lo, self.hi, self.weights
+        max_doses = self.day.max_doses
+        counts = []
+        first = 0  # available[first:last] are the bookings in time at slot k (F4: both ends move)
+        last = 0
+        n = len(available)
+        sums: list[float] = []
+        changed = True
+        for j, cap in enumerate(caps):
+            k = start + j
+            while last < n and lo[available[last]] <= k:
+                last += 1
+                changed = True
+            while first < last and hi[available[first]] < k:
+                first += 1
+                changed = True
+            if changed:
+                ordered = sorted(weights[i] for i in available[first:last])[:max_doses]
+                sums = list(itertools.accumulate(ordered))
+                changed = False
+            counts.append(bisect.bisect_right(sums, cap))
+        return counts
+
+    def _prune(
+        self,
+        start: int,
+        caps: list[float],
+        available: list[int],
+        served: int,
+        runs: int,
+        waste: float,
+    ) -> bool:
+        """Whether no completion of this partial plan can beat the incumbent."""
+        if self.best.key is None:
+            return False
+        best_served, best_runs, best_waste = -self.best.key[0], self.best.key[1], self.best.key[2]
+        runs_left = self.max_runs - runs
+        offset = start - self.k0
+        counts = self._first_run_counts(start, caps, available)
+
+        def bound(r: int) -> int:
+            layer = self.future[r - 1][offset:]
+            return min(len(available), max(map(operator.add, counts, layer)))
+
+        # A completion beats the incumbent by serving more, or as many with fewer runs, or as
+        # many with as many runs and less waste (every further run adds waste ≥ 0).
+        if served + bound(runs_left) > best_served:
+            return False
+        fewer = best_runs - runs - 1
+        if fewer >= 1 and served + bound(fewer) >= best_served:
+            return False
+        same = best_runs - runs
+        if (
+            self.minimize_waste
+            and same >= 1
+            and _waste_key(waste) < best_waste
+            and served + bound(same) >= best_served
+        ):
+            return False
+        return True
 
     def _visit(
         self,
@@ -514,88 +635,75 @@ class _Search:
         self.nodes += 1
         day = self.day
         self._record(served, runs, waste, plan)
-        if runs >= day.params.max_runs:
+        if runs >= self.max_runs:
             return
         start = day.k_min if previous is None else previous[0] + 1
         if start > day.k_max:
             return
-        caps = {}
-        columns = {}
-        for k in range(start, day.k_max + 1):
-            g = day.column_at(k, previous)
-            columns[k] = g
-            caps[k] = g * day.eos_factor * day.ref_factor[k]
+        columns = self._capacities(previous, start)
+        offset = start - self.k0
+        caps = [g * f for g, f in zip(columns, self.cap_factor[offset:], strict=True)]
+        hi, weights = self.hi, self.weights
         available = [
             i
             for i in self.servable
-            if not (served_mask >> i) & 1
-            and self.hi[i] >= start
-            and self.weights[i] <= caps[self.hi[i]]
+            if not (served_mask >> i) & 1 and hi[i] >= start and weights[i] <= caps[hi[i] - start]
         ]
         if not available:
             return
-        bound = served + min(len(available), (day.params.max_runs - runs) * self.per_run_cap)
-        if self.best.key is not None:
-            best_served, best_runs, best_waste = (
-                -self.best.key[0],
-                self.best.key[1],
-                self.best.key[2],
-            )
-            if bound < best_served:
-                return
-            if bound == best_served and runs + 1 > best_runs:
-                return
-            if bound == best_served and runs + 1 == best_runs and _waste_key(waste) > best_waste:
-                return
+        if self._prune(start, caps, available, served, runs, waste):
+            return
         children = self._children(start, available, caps)
-        # Larger sets first, then earlier slots: finds a strong incumbent early.
-        children.sort(key=lambda c: (-len(c[0]), c[1], c[0]))
+        ref = day.ref_factor
+        # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
+        # early makes the bound prune more.
+        children.sort(
+            key=lambda c: (-len(c[0]), (caps[c[1] - start] - c[2]) / ref[c[1]], c[1], c[0])
+        )
+        last = runs + 1 >= self.max_runs
         for subset, k, total_weight in children:
-            column = columns[k]
+            child_served = served + len(subset)
+            child_waste = waste + (caps[k - start] - total_weight) / ref[k]
+            child_plan = (*plan, (k, subset))
+            if last:
+                self._record(child_served, runs + 1, child_waste, child_plan)
+                continue
+            column = columns[k - start]
             residual = day.column_after(k, column)
             child_mask = served_mask
             for i in subset:
                 child_mask |= 1 << i
-            child_served = served + len(subset)
-            child_waste = waste + (caps[k] - total_weight) / day.ref_factor[k]
-            open_unserved = self.window_mask[k] & ~child_mask
+            open_unserved = self.window_mask[k - self.k0] & ~child_mask
             if self._dominated(k, open_unserved, residual, child_served, runs + 1, child_waste):
                 continue
-            self._visit(
-                (k, residual),
-                child_mask,
-                child_served,
-                runs + 1,
-                child_waste,
-                plan + ((k, subset),),
-            )
+            self._visit((k, residual), child_mask, child_served, runs + 1, child_waste, child_plan)
 
     def _children(
-        self, start: int, available: list[int], caps: dict[int, float]
+        self, start: int, available: list[int], caps: list[float]
     ) -> list[tuple[tuple[int, ...], int, float]]:
         """Maximal dose sets with their earliest feasible slot (all later slots if needed)."""
-        day = self.day
         lo, hi, weights = self.lo, self.hi, self.weights
-        slots = list(range(start, day.k_max + 1))
-        cap_list = [caps[k] for k in slots]
         out: list[tuple[tuple[int, ...], int, float]] = []
-        max_doses = day.max_doses
+        max_doses = self.day.max_doses
         n_avail = len(available)
+        every_slot = self.every_slot
 
         def emit(subset: list[int], total: float, first_hi: int, last_lo: int) -> None:
             k_from = max(start, last_lo)
             # F1: capacity grows with the slot, so the first slot that fits is found by bisection.
-            idx = bisect.bisect_left(cap_list, total, lo=k_from - start, hi=first_hi - start + 1)
+            idx = bisect.bisect_left(caps, total, lo=k_from - start, hi=first_hi - start + 1)
             if idx > first_hi - start:
                 return
-            k = slots[idx]
+            k = start + idx
             if len(subset) < max_doses:
-                room = cap_list[idx] - total
+                room = caps[idx] - total
                 for j in available:
-                    if lo[j] <= k <= hi[j] and weights[j] <= room and j not in subset:
+                    if lo[j] > k:
+                        break
+                    if k <= hi[j] and weights[j] <= room and j not in subset:
                         return  # not maximal: the superset at the same slot dominates
             out.append((tuple(subset), k, total))
-            if self.every_slot:
+            if every_slot:
                 for later in range(k + 1, first_hi + 1):
                     out.append((tuple(subset), later, total))
 
@@ -603,7 +711,7 @@ class _Search:
             emit(subset, total, first_hi, last_lo)
             if len(subset) >= max_doses:
                 return
-            cap_limit = caps[first_hi]
+            cap_limit = caps[first_hi - start]
             for q in range(pos, n_avail):
                 j = available[q]
                 if lo[j] > first_hi:
@@ -811,41 +919,41 @@ def _reason(day: _Day, others: _Others, runs, booking: _Booking) -> str:
             f"no run can be released before {_hhmm(draw_at)} draw time (earliest release "
             f"{_hhmm(earliest_release)})"
         )
-    eligible = [(idx, k) for idx, (k, _) in enumerate(runs) if booking.lo <= k <= booking.hi]
-    if eligible:
-        caps = others.capacities(others.slots)
-        best_free = -math.inf
-        best_need = 0.0
-        for idx, k in eligible:
+    need_here: dict[int, float] = {}  # need at EOS of a run at slot k, MBq
+    offers: list[tuple[float, int, bool]] = []  # (MBq free at EOS, slot, new run?)
+    caps = others.capacities(others.slots)
+    for idx, (k, members) in enumerate(runs):
+        if booking.lo <= k <= booking.hi and len(members) < day.max_doses:
             free = (caps[idx] - others.loads[idx]) / day.ref_factor[k]
-            need = booking.weight / day.ref_factor[k]
-            if free - need > best_free - best_need:
-                best_free, best_need = free, need
-        if len(runs[eligible[0][0]][1]) >= day.max_doses and len(eligible) == 1:
-            return f"the only run in time already has {day.max_doses} doses"
+            offers.append((free, k, False))
+            need_here[k] = booking.weight / day.ref_factor[k]
+    if len(runs) < params.max_runs:
+        for k in range(booking.lo, booking.hi + 1):
+            if k in others.slots:
+                continue
+            slots = sorted([*others.slots, k])
+            offer = others.capacities(slots)[slots.index(k)] / day.ref_factor[k]
+            offers.append((offer, k, True))
+            need_here[k] = booking.weight / day.ref_factor[k]
+    if not offers:
+        if len(runs) >= params.max_runs:
+            return (
+                f"no run in time for {_hhmm(request.injection_at)} has room and all "
+                f"{params.max_runs} runs are used"
+            )
+        return f"the runs in time for {_hhmm(request.injection_at)} are full"
+    # The offer closest to covering the need, then the earliest slot.
+    free, k, new = max(offers, key=lambda o: (o[0] - need_here[o[1]], -o[1]))
+    need = need_here[k]
+    if free >= need and new:
         return (
-            f"not enough activity: needs {best_need:.0f} MBq at EOS, best run offers "
-            f"{max(0.0, best_free):.0f} MBq"
+            f"a run at {_hhmm(day.slot_time(k))} could serve it ({need:.0f} MBq needed at EOS, "
+            f"{free:.0f} MBq offered) but would take activity the other runs need, and they "
+            "serve more patients"
         )
-    if len(runs) >= params.max_runs:
-        return (
-            f"no run in time for {_hhmm(request.injection_at)} and all {params.max_runs} "
-            "runs are used"
-        )
-    # Best a new run in its window could offer, with the plan's earlier elutions in place.
-    best_offer = 0.0
-    best_need = 0.0
-    for k in range(booking.lo, booking.hi + 1):
-        slots = sorted([*others.slots, k]) if k not in others.slots else others.slots
-        caps = others.capacities(slots)
-        offer = caps[slots.index(k)] / day.ref_factor[k]
-        if offer >= best_offer:
-            best_offer, best_need = offer, booking.weight / day.ref_factor[k]
-    if best_offer >= best_need:
-        return "a run for it would take activity the other runs need (fewer patients in total)"
     return (
-        f"not enough activity: needs {best_need:.0f} MBq at EOS, best run offers "
-        f"{best_offer:.0f} MBq"
+        f"not enough activity: needs {need:.0f} MBq at EOS, best run offers "
+        f"{max(0.0, free):.0f} MBq"
     )
 
 
