@@ -20,3 +20,11 @@ urlpatterns += [
     # the address printed on certificates and in their QR code: /verify/<code>, no slash needed
     re_path(r"^verify/(?P<code>[A-Za-z0-9._-]{1,100})/?$", views_release.verify, name="verify"),
 ]
+
+# --- QC entry with live pass/fail (issue 4 part A) ---
+from . import views  # noqa: E402
+
+urlpatterns += [
+    path("batches/<int:pk>/qc/", views.QcEntryView.as_view(), name="qc-entry"),
+    path("batches/<int:pk>/qc/evaluate/", views.QcEvaluateView.as_view(), name="qc-evaluate"),
+]

@@ -10,6 +10,7 @@ from .roles import VIEW, can
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Home", "home", "decay"),
     ("Generators", "generator-list", "generators"),
+    ("Batches", "batch-list", "batches"),
     ("Awaiting release", "qc-awaiting-release", "release"),
     ("Bookings", "booking-list", "bookings"),
     ("Doses", "dose-list", "doses"),

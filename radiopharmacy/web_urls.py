@@ -9,9 +9,7 @@ from .web import generators as generator_pages  # noqa: E402
 
 urlpatterns += [
     path("generators/", generator_pages.GeneratorListView.as_view(), name="generator-list"),
-    path(
-        "generators/new/", generator_pages.GeneratorCreateView.as_view(), name="generator-create"
-    ),
+    path("generators/new/", generator_pages.GeneratorCreateView.as_view(), name="generator-create"),
     path(
         "generators/<int:pk>/",
         generator_pages.GeneratorDetailView.as_view(),
@@ -36,5 +34,24 @@ urlpatterns += [
         "elutions/<int:pk>/breakthrough/",
         generator_pages.BreakthroughCreateView.as_view(),
         name="elution-breakthrough",
+    ),
+]
+
+# Synthesis batch records (issue 4 part A).
+from .web import batches as batch_pages  # noqa: E402
+
+urlpatterns += [
+    path("batches/", batch_pages.BatchListView.as_view(), name="batch-list"),
+    path("batches/new/", batch_pages.BatchCreateView.as_view(), name="batch-create"),
+    path("batches/<int:pk>/", batch_pages.BatchDetailView.as_view(), name="batch-detail"),
+    path(
+        "batches/<int:pk>/correction/",
+        batch_pages.BatchCorrectionView.as_view(),
+        name="batch-correction",
+    ),
+    path(
+        "batches/<int:pk>/activity-now/",
+        batch_pages.BatchActivityNowView.as_view(),
+        name="batch-activity-now",
     ),
 ]

@@ -1,0 +1,183 @@
+"""Batch pages: list, creation form, record page, correction, QC entry with live chips."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from radiopharmacy.models import Batch
+from tests.qc.factories import BatchFactory, ElutionFactory, record_passing_release_results
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def test_batch_list_shows_batches_and_hides_create_for_auditor(web, auditor, radiopharmacist):
+    batch = BatchFactory()
+    page = web(auditor).get("/batches/")
+    assert page.status_code == 200
+    assert batch.batch_number in page.content.decode()
+    assert "Record a synthesis" not in page.content.decode()
+    assert "Record a synthesis" in web(radiopharmacist).get("/batches/").content.decode()
+
+
+def test_menu_has_batches(web, scheduler):
+    assert 'href="/batches/"' in web(scheduler).get("/").content.decode()
+
+
+def test_create_form_records_a_batch_read_in_site_zone(web, radiopharmacist):
+    now = timezone.now().replace(second=0, microsecond=0)
+    elution = ElutionFactory(eluted_at=now - timedelta(minutes=40))
+    local = timezone.localtime
+    fmt = "%Y-%m-%dT%H:%M"
+    response = web(radiopharmacist).post(
+        "/batches/new/",
+        {
+            "elutions": [elution.pk],
+            "method": "automated",
+            "module_name": "Modular-Lab eazy",
+            "reagent_lots_text": "HEPES: HB-1\nCartridge: C18-9",
+            "started_at": local(now - timedelta(minutes=30)).strftime(fmt),
+            "eos_at": local(now - timedelta(minutes=5)).strftime(fmt),
+            "activity_mbq": "700",
+            "measured_at": local(now - timedelta(minutes=5)).strftime(fmt),
+            "volume_ml": "10",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    batch = Batch.objects.get()
+    assert batch.eos_at == now - timedelta(minutes=5)
+    assert batch.reagent_lots == [
+        {"name": "HEPES", "lot": "HB-1"},
+        {"name": "Cartridge", "lot": "C18-9"},
+    ]
+
+
+def test_create_form_keeps_input_and_shows_field_error(web, radiopharmacist):
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    elution = ElutionFactory(eluted_at=now - timedelta(minutes=40))
+    response = web(radiopharmacist).post(
+        "/batches/new/",
+        {
+            "elutions": [elution.pk],
+            "method": "automated",
+            "module_name": "",
+            "started_at": (now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+            "eos_at": (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+            "activity_mbq": "712",
+            "measured_at": (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+            "volume_ml": "10",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Required for an automated synthesis." in body and "712" in body
+    assert not Batch.objects.exists()
+
+
+def test_auditor_gets_no_create_form(web, auditor):
+    assert web(auditor).get("/batches/new/").status_code == 403
+
+
+def test_batch_record_page_shows_everything(web, auditor, radiopharmacist):
+    batch = BatchFactory(operator=radiopharmacist)
+    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc"})
+    from qc.services.results import qc_result_record
+
+    qc_result_record(
+        actor=radiopharmacist,
+        batch_id=batch.pk,
+        test="rcp_itlc",
+        value=94.0,
+        performed_at=batch.eos_at + timedelta(minutes=20),
+    )
+    from radiopharmacy.services.batches import batch_correct
+
+    batch_correct(
+        actor=radiopharmacist, batch_id=batch.pk, changes={"volume_ml": 11}, reason="Re-read"
+    )
+    body = web(auditor).get(f"/batches/{batch.pk}/").content.decode()
+    for text in (
+        batch.batch_number,
+        "Modular-Lab eazy",
+        "≥ 95 %",
+        "RCP 94.0 % is below the 95 % limit",
+        "Re-read",
+        "Audit trail",
+        "Out of specification",
+        "Concentration now",
+    ):
+        assert text in body, text
+    assert "Enter QC results" not in body and "Correct the record" not in body
+
+
+def test_correction_page(web, radiopharmacist):
+    batch = BatchFactory()
+    client = web(radiopharmacist)
+    assert client.get(f"/batches/{batch.pk}/correction/").status_code == 200
+    data = {
+        "started_at": timezone.localtime(batch.started_at).strftime("%Y-%m-%dT%H:%M"),
+        "eos_at": timezone.localtime(batch.eos_at).strftime("%Y-%m-%dT%H:%M"),
+        "activity_mbq": "700",
+        "measured_at": timezone.localtime(batch.measured_at).strftime("%Y-%m-%dT%H:%M"),
+        "volume_ml": "12.5",
+        "module_name": batch.module_name,
+        "module_serial": batch.module_serial,
+        "precursor_lot": batch.precursor_lot,
+        "precursor_mass_ug": "25",
+        "reason": "Volume misread",
+    }
+    response = client.post(f"/batches/{batch.pk}/correction/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    batch.refresh_from_db()
+    assert batch.volume_ml == 12.5
+
+
+def test_activity_now_fragment(web, scheduler):
+    batch = BatchFactory()
+    page = web(scheduler).get(f"/batches/{batch.pk}/activity-now/")
+    assert page.status_code == 200 and 'hx-trigger="every 30s"' in page.content.decode()
+
+
+def test_qc_entry_page_and_live_chip(web, radiopharmacist):
+    batch = BatchFactory()
+    client = web(radiopharmacist)
+    page = client.get(f"/batches/{batch.pk}/qc/")
+    assert page.status_code == 200
+    assert "RCP (ITLC)" in page.content.decode() and "hx-get" in page.content.decode()
+    chip = client.get(f"/batches/{batch.pk}/qc/evaluate/", {"test": "rcp_itlc", "value": "94"})
+    assert "chip fail" in chip.content.decode()
+    assert "RCP 94.0 % is below the 95 % limit" in chip.content.decode()
+    chip = client.get(f"/batches/{batch.pk}/qc/evaluate/", {"test": "rcp_itlc", "value": "95"})
+    assert "chip pass" in chip.content.decode()
+    chip = client.get(f"/batches/{batch.pk}/qc/evaluate/", {"test": "rcp_itlc", "value": "x"})
+    assert "number" in chip.content.decode()
+
+
+def test_qc_entry_post_records_and_errors_keep_input(web, radiopharmacist):
+    batch = BatchFactory()
+    client = web(radiopharmacist)
+    when = timezone.localtime(batch.eos_at + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+    ok = client.post(
+        f"/batches/{batch.pk}/qc/", {"test": "rcp_itlc", "value": "97.5", "performed_at": when}
+    )
+    assert ok.status_code == 302
+    assert batch.qc_results.get().passed
+    bad = client.post(
+        f"/batches/{batch.pk}/qc/", {"test": "rcp_itlc", "value": "96", "performed_at": when}
+    )
+    assert bad.status_code == 400
+    assert "needs a reason" in bad.content.decode() and 'value="96"' in bad.content.decode()
+
+
+def test_auditor_cannot_open_qc_entry(web, auditor):
+    batch = BatchFactory()
+    assert web(auditor).get(f"/batches/{batch.pk}/qc/").status_code == 403
