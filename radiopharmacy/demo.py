@@ -23,6 +23,8 @@ ADMIN_USER = ("admin", "gallium-admin-2026")
 LOADERS = [
     "radiopharmacy.demo.load_users",
     "radiopharmacy.demo_generators.load_generators",
+    "qc.demo.load_batches",
+    "scheduling.demo.load_bookings",  # after the batch and release loaders
 ]
 
 
