@@ -1,0 +1,31 @@
+"""Demo batches: a week of batches with full QC, one OOS, idempotent."""
+
+import io
+
+import pytest
+
+from qc.demo import load_batches
+from qc.models import Deviation
+from qc.services.release_check import release_blockers
+from radiopharmacy.demo import load_users
+from radiopharmacy.demo_generators import load_generators
+from radiopharmacy.models import Batch
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_batches_have_full_qc_one_oos_and_load_once():
+    out = io.StringIO()
+    load_users(stdout=out)
+    load_generators(stdout=out)
+    load_batches(stdout=out)
+    count = Batch.objects.count()
+    assert count >= 5
+    oos = Deviation.objects.get()
+    assert "RCP 94.0 %" in oos.description
+    latest = Batch.objects.order_by("-eos_at").first()
+    blockers = release_blockers(latest, at=latest.eos_at)
+    assert blockers == [], blockers
+    load_batches(stdout=out)
+    assert Batch.objects.count() == count
+    assert "already loaded" in out.getvalue()
