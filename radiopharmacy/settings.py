@@ -5,6 +5,7 @@ Celery in eager mode, so one process does everything. With DATABASE_URL and REDI
 on PostgreSQL and Redis with real Celery workers and beat.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -104,7 +105,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     # A named file: the shared in-memory test database fails with threads (live server, races).
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
+    # One file per test process, so two suites running at once do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_db_{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DATABASE_IS_POSTGRESQL = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgres")
