@@ -220,7 +220,7 @@ def test_unknown_decision_is_a_400(radiopharmacist, qualified_person):
     assert_unchanged(batch)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_failed_reauthentication_entry_is_committed_although_the_signature_rolls_back(
     radiopharmacist, qualified_person
 ):
