@@ -118,3 +118,57 @@ class DoseFactory(factory.django.DjangoModelFactory):
     allocated_volume_ul = 0
     status = "assigned"
     assigned_by = factory.SubFactory(UserFactory, role="radiopharmacist")
+
+
+# --- Synthesis batches (issue 4) -------------------------------------------------------------
+# Recorded through radiopharmacy.services.batches.batch_create, so the batch number and the
+# derived numbers are the service's.
+
+
+def batch_inputs(**overrides) -> dict:
+    """Keyword arguments for batch_create: a synthesis 10 min after the reference time,
+    700 MBq in 10 mL at EOS 25 min later (elutions are added by the caller)."""
+    started = overrides.pop("started_at", REFERENCE_TIME + timedelta(minutes=10))
+    eos = overrides.pop("eos_at", started + timedelta(minutes=25))
+    data = {
+        "method": "automated",
+        "module_name": "Modular-Lab eazy",
+        "module_serial": "MLE-042",
+        "precursor_lot": "DOTATATE-2611",
+        "precursor_mass_ug": 25.0,
+        "reagent_lots": [{"name": "HEPES buffer", "lot": "HB-77"}],
+        "started_at": started,
+        "eos_at": eos,
+        "activity_mbq": 700.0,
+        "measured_at": eos,
+        "volume_ml": 10.0,
+    }
+    data.update(overrides)
+    return data
+
+
+class BatchFactory(factory.django.DjangoModelFactory):
+    """A batch recorded through batch_create, with one 1000 MBq elution 10 min before the start
+    unless `elutions=[...]` is given. `status=` forces a status afterwards (tests only)."""
+
+    class Meta:
+        model = "radiopharmacy.Batch"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from radiopharmacy.services.batches import batch_create
+
+        actor = kwargs.pop("operator", None) or UserFactory(role="radiopharmacist")
+        status = kwargs.pop("status", None)
+        data = batch_inputs(**kwargs)
+        if not data.get("elutions"):
+            data["elutions"] = [
+                ElutionFactory(
+                    eluted_at=data["started_at"] - timedelta(minutes=10), activity_mbq=1000.0
+                )
+            ]
+        batch = batch_create(actor=actor, **data)
+        if status:
+            model_class.objects.filter(pk=batch.pk).update(status=status)
+            batch.refresh_from_db()
+        return batch

@@ -1,95 +1,13 @@
-"""Factories for batch and QC tests. Generator/Elution come from tests/factories.py when the
-generator area has added them there; minimal ones here otherwise."""
+"""QC test helpers. Batch, Generator and Elution factories live in tests/factories.py."""
 
 from datetime import timedelta
 
-import factory
-
-from radiopharmacy.models import Batch, Elution, Generator
-from radiopharmacy.services.batches import batch_create
-from tests import factories as shared
-from tests.factories import REFERENCE_TIME, UserFactory
-
-
-class _GeneratorFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Generator
-
-    manufacturer = "Eckert & Ziegler"
-    model = "GalliaPharm"
-    serial_number = factory.Sequence(lambda n: f"QC-GEN-{n:04d}")
-    nominal_activity_mbq = 1850.0
-    calibrated_at = REFERENCE_TIME - timedelta(days=90)
-    received_at = REFERENCE_TIME - timedelta(days=85)
-    expires_at = REFERENCE_TIME + timedelta(days=275)
-    registered_by = factory.SubFactory(UserFactory, role="radiopharmacist")
-
-
-class _ElutionFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Elution
-
-    generator = factory.SubFactory(_GeneratorFactory)
-    eluted_at = REFERENCE_TIME
-    activity_mbq = 1000.0
-    measured_at = factory.LazyAttribute(lambda o: o.eluted_at)
-    volume_ml = 5.0
-    activity_at_elution_mbq = factory.LazyAttribute(lambda o: o.activity_mbq)
-    predicted_on_column_mbq = 1500.0
-    efficiency_percent = 66.7
-    performed_by = factory.SubFactory(UserFactory, role="radiopharmacist")
-
-
-GeneratorFactory = getattr(shared, "GeneratorFactory", _GeneratorFactory)
-ElutionFactory = getattr(shared, "ElutionFactory", _ElutionFactory)
-
-
-def batch_inputs(**overrides) -> dict:
-    """Keyword arguments for batch_create: a synthesis 10 min after a 1000 MBq elution."""
-    started = overrides.pop("started_at", REFERENCE_TIME + timedelta(minutes=10))
-    eos = overrides.pop("eos_at", started + timedelta(minutes=25))
-    data = {
-        "method": "automated",
-        "module_name": "Modular-Lab eazy",
-        "module_serial": "MLE-042",
-        "precursor_lot": "DOTATATE-2611",
-        "precursor_mass_ug": 25.0,
-        "reagent_lots": [{"name": "HEPES buffer", "lot": "HB-77"}],
-        "started_at": started,
-        "eos_at": eos,
-        "activity_mbq": 700.0,
-        "measured_at": eos,
-        "volume_ml": 10.0,
-    }
-    data.update(overrides)
-    return data
-
-
-class BatchFactory(factory.django.DjangoModelFactory):
-    """A batch recorded through batch_create (derived numbers as the service computes them).
-
-    Pass `elutions=[...]`; by default one 1000 MBq elution at the reference time. `status`
-    forces a status afterwards (tests only: services change status through transitions).
-    """
-
-    class Meta:
-        model = Batch
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        actor = kwargs.pop("operator", None) or UserFactory(role="radiopharmacist")
-        status = kwargs.pop("status", None)
-        data = batch_inputs(**kwargs)
-        if not data.get("elutions"):
-            data["elutions"] = [
-                ElutionFactory(eluted_at=data["started_at"] - timedelta(minutes=10))
-            ]
-        batch = batch_create(actor=actor, **data)
-        if status:
-            Batch.objects.filter(pk=batch.pk).update(status=status)
-            batch.refresh_from_db()
-        return batch
-
+from tests.factories import (  # noqa: F401 - re-exported for the QC tests
+    BatchFactory,
+    ElutionFactory,
+    GeneratorFactory,
+    batch_inputs,
+)
 
 # Passing values for every release test of the default specification (REFERENCE §3).
 PASSING_RELEASE_VALUES = {
