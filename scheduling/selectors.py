@@ -5,14 +5,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.models import Batch
 
 from .choices import DoseStatus
-from .models import BatchAllocation, Booking, Dose
+from .models import Booking, Dose
 
 
 def site_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -81,14 +81,17 @@ def dispensable_batches(*, at: datetime) -> QuerySet[Batch]:
 # --- batch allocation and balance -----------------------------------------------------------
 
 
+def _holding_doses(batch: Batch) -> QuerySet[Dose]:
+    """Doses that hold volume of the batch: assigned, drawn, administered, or cancelled after
+    drawing (an undrawn cancelled dose gave its volume back: allocated_volume_ul = 0)."""
+    return Dose.objects.filter(batch_id=batch.pk, allocated_volume_ul__gt=0)
+
+
 def batch_allocated_volume_ml(batch: Batch) -> float:
-    """Volume of the batch promised to or drawn for doses (mL), from the allocation row."""
-    allocated_ul = (
-        BatchAllocation.objects.filter(batch_id=batch.pk)
-        .values_list("allocated_volume_ul", flat=True)
-        .first()
-    )
-    return (allocated_ul or 0) / 1000
+    """Volume of the batch promised to or drawn for doses (mL). Equals the BatchAllocation
+    counter that dose_assign guards (volume does not decay)."""
+    total_ul = _holding_doses(batch).aggregate(total=Sum("allocated_volume_ul"))["total"]
+    return (total_ul or 0) / 1000
 
 
 def batch_concentration_at(batch: Batch, at: datetime) -> float:
@@ -98,8 +101,15 @@ def batch_concentration_at(batch: Batch, at: datetime) -> float:
 
 
 def batch_allocated_mbq(batch: Batch, at: datetime) -> float:
-    """Activity at `at` in the volume promised to or drawn for doses."""
-    return batch_allocated_volume_ml(batch) * batch_concentration_at(batch, at)
+    """Activity at `at` promised to or drawn for doses: each dose's activity to draw,
+    decay-corrected from its draw time to `at` (= its volume × the concentration at `at`)."""
+    physics.require_aware(at, "at")
+    return sum(
+        physics.decay_activity(activity, from_time=draw_at, to_time=at)
+        for activity, draw_at in _holding_doses(batch).values_list(
+            "activity_to_draw_mbq", "draw_at"
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,8 @@ def test_batch_balance_is_decay_corrected_to_the_given_time(scheduler, radiophar
     held = (d1.allocated_volume_ul + d2.allocated_volume_ul) / 1000
     assert balance.left_volume_ml == pytest.approx(10 - held)
     assert balance.left_mbq == pytest.approx((10 - held) * concentration)
-    assert batch_allocated_mbq(batch, at("10:40")) == pytest.approx(held * concentration)
+    drawn_volume = d1.volume_to_draw_ml + d2.volume_to_draw_ml
+    assert batch_allocated_mbq(batch, at("10:40")) == pytest.approx(drawn_volume * concentration)
 
 
 def test_assignment_is_audited(scheduler, radiopharmacist):
