@@ -30,19 +30,18 @@ def _counts(dose) -> bool:
 
 def batch_allocation(batch: Batch, at) -> float:
     """MBq of the batch at `at` taken by doses assigned to it (decay-corrected to `at`)."""
-    total = 0.0
-    for dose in _doses(batch):
-        if not _counts(dose):
-            continue
-        total += physics.decay_activity(
-            dose.activity_to_draw_mbq, from_time=dose.draw_at, to_time=at
-        )
-    return total
+    from scheduling.selectors import batch_allocated_mbq
+
+    # One definition, in scheduling: the doses that hold volume of the batch (a dose cancelled
+    # before drawing gives its volume back; one cancelled after drawing does not).
+    return batch_allocated_mbq(batch, at)
 
 
 def batch_allocated_volume(batch: Batch) -> float:
     """mL of the batch taken by doses assigned to it (volume does not decay)."""
-    return sum(dose.volume_to_draw_ml or 0.0 for dose in _doses(batch) if _counts(dose))
+    from scheduling.selectors import batch_allocated_volume_ml
+
+    return batch_allocated_volume_ml(batch)
 
 
 def batch_activity(batch: Batch, at) -> dict:
@@ -60,9 +59,12 @@ def batch_activity(batch: Batch, at) -> dict:
 
 
 def doses_for_followup(batch: Batch) -> list[dict]:
-    """Every dose drawn from (or assigned to) the batch, for follow-up after a recall."""
+    """Every dose drawn from (or assigned to) the batch, for follow-up after a recall; cancelled
+    doses are left out."""
     rows = []
     for dose in _doses(batch):
+        if not _counts(dose):  # a cancelled dose never left the vial
+            continue
         booking = getattr(dose, "booking", None)
         rows.append(
             {

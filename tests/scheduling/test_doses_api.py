@@ -214,3 +214,14 @@ def test_list_filters_and_constant_queries(
 
 def test_scheduler_cannot_assign_doses(api_as, scheduler, booking, batch):
     assert post_dose(api_as(scheduler), booking, batch).status_code == 403
+
+
+def test_batch_activity_endpoint_uses_the_dose_allocation(rp_client, booking, batch):
+    dose = post_dose(rp_client, booking, batch).json()
+    url = f"/api/v1/batches/{batch.pk}/activity/"
+    data = rp_client.get(url, {"at": at("10:10")}).json()
+    assert data["allocated_mbq"] == pytest.approx(dose["activity_to_draw_mbq"])
+    assert data["available_volume_ml"] == pytest.approx(10 - 1.252)
+    rp_client.post(f"{URL}{dose['id']}/cancel/", {"reason": "wrong patient"}, format="json")
+    data = rp_client.get(url, {"at": at("10:10")}).json()
+    assert data["allocated_mbq"] == 0 and data["available_volume_ml"] == pytest.approx(10)
