@@ -1,15 +1,14 @@
 """Demo: the qualified person "qp" signs the demo week's batches (radiopharmacy.demo.LOADERS).
 
-Batches of earlier days are signed when a QP would have signed them (after their last QC
-result): passing ones released, failing ones (the failed RCP) rejected. Today's batches stay
-QC pending, for the "Awaiting release" page. Certificates are rendered through the outbox
-(in-process in the embedded default). Idempotent: signed batches are skipped.
+Batches are signed when a QP would have signed them (a few minutes after their last QC
+result): failing ones (the failed RCP) rejected, passing ones released, except a batch that can
+still be released now: it stays QC pending, for the "Awaiting release" page. Certificates are
+rendered through the outbox (in-process in the embedded default). Idempotent: signed batches
+are skipped.
 """
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -30,11 +29,9 @@ def load_releases(*, stdout) -> None:
         stdout.write("Releases: no demo qualified person, skipped.")
         return
     ensure_qualified_person(qp)
-    today = timezone.now().astimezone(ZoneInfo(settings.SITE_TIME_ZONE)).date()
+    now = timezone.now()
     released = rejected = 0
-    pending = Batch.objects.filter(
-        status=BatchStatus.QC_PENDING, production_date__lt=today
-    ).order_by("eos_at", "id")
+    pending = Batch.objects.filter(status=BatchStatus.QC_PENDING).order_by("eos_at", "id")
     for batch in pending:
         if batch.operator_id == qp.pk or BatchSignature.objects.filter(batch=batch).exists():
             continue
@@ -54,7 +51,7 @@ def load_releases(*, stdout) -> None:
                 at=at,
             )
             rejected += 1
-        elif not release_blockers(batch, at=at):
+        elif not release_blockers(batch, at=at) and release_blockers(batch, at=now):
             _batch_sign(
                 batch_id=batch.pk,
                 actor=qp,

@@ -24,6 +24,7 @@ LOADERS = [
     "radiopharmacy.demo.load_users",
     "radiopharmacy.demo_generators.load_generators",
     "qc.demo.load_batches",
+    "qc.demo_release.load_releases",
     "scheduling.demo.load_bookings",  # after the batch and release loaders
 ]
 
