@@ -226,7 +226,7 @@ def batch_release(
     if not _reauthenticate(actor, password):
         _log_failed_reauthentication(actor=actor, batch_id=batch_id, decision=decision)
         raise NotAllowed(
-            "The password is not correct; nothing was signed.",
+            "The password is not correct: nothing was signed.",
             fields={"password": ["The password is not correct."]},
         )
     return _batch_sign(batch_id=batch_id, actor=actor, decision=decision, comment=comment)

@@ -86,7 +86,7 @@ def test_wrong_password_on_the_page_shows_the_error_keeps_the_comment_changes_no
     )
     assert response.status_code == 403
     html = response.content.decode()
-    assert "Nothing was signed." in html and "The password is not correct." in html
+    assert "nothing was signed" in html and "The password is not correct." in html
     assert "Reviewed OK" in html
     assert Batch.objects.get(pk=batch.pk).status == "qc_pending"
     assert not BatchSignature.objects.exists()
