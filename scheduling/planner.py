@@ -44,14 +44,19 @@ one more booking is served; if a later run serves b, moving it here frees that r
 and b's need at the earlier EOS is larger, so waste drops (the run's A is fixed by its slot).
 The search is a depth-first branch and bound over runs in time order, each step choosing a
 maximal set S (among the unserved bookings still in time) at its earliest slot. Pruning:
- - bound: served + min(#unserved bookings that could still fit a run alone, runs left × most
-   bookings any single run could serve) cannot beat the incumbent (each further run adds waste
-   ≥ 0 and one run);
+ - bound on the bookings r more runs can serve: the next run at each slot k counts the lightest
+   unserved bookings in time that fit its actual capacity, and the runs after it are bounded by
+   a table built once per day (each later run counted on its own, with the largest column the
+   day allows at its slot); a completion must serve more, or as many with fewer runs, or as
+   many with as many runs and less waste (each further run adds waste ≥ 0 and one run);
  - dominance: two partial plans whose last elution is at the same slot and that leave the same
    set of still-servable bookings unserved: X dominates Y if X has ≥ column, ≤ runs, ≥ served
-   and (more served, or fewer runs, or waste_X + y·(G_X − G_Y) ≤ waste_Y), because X can copy
-   Y's future and the larger column can add at most y·ΔG of waste over all later runs
-   (the difference shrinks by (1−η) at each elution: Σ η(1−η)^j ≤ 1).
+   and (more served, or fewer runs, or waste_X + slack·(G_X − G_Y) ≤ waste_Y), because X can
+   copy Y's future and a larger column adds at most slack·ΔG of waste over Y's remaining runs
+   (the difference decays and shrinks by (1 − η) at each elution).
+Two passes: the first settles (served, runs) ignoring waste, so no time goes into lowering the
+waste of plans that serve too few; the second restarts (memo cleared) with that plan as the
+incumbent and also explores ties on (served, runs) with less waste.
 Bookings whose window has closed are settled, so the key only holds bookings still in time.
 Ties on (served, runs, waste rounded to 1 µMBq) go to the earliest elution slots, then to the
 lowest booking ids, so the output is deterministic. `tests/scheduling` compare it with an
@@ -695,7 +700,9 @@ class _Search:
             if idx > first_hi - start:
                 return
             k = start + idx
-            if len(subset) < max_doses:
+            # With every slot tried (F3 not guaranteed), maximality at the earliest slot says
+            # nothing about later slots: keep every feasible set.
+            if len(subset) < max_doses and not every_slot:
                 room = caps[idx] - total
                 for j in available:
                     if lo[j] > k:
