@@ -81,3 +81,40 @@ def test_release_succeeds_with_the_broker_down_and_the_certificate_comes_once_af
     assert outbox.sweep(now=timezone.now() + timedelta(hours=1)) == 0
     assert Certificate.objects.filter(batch=batch).count() == 1
     assert Certificate.objects.get(batch=batch).sha256 == certificate.sha256
+
+
+def test_two_simultaneous_release_clicks_give_one_signature(
+    radiopharmacist, qualified_person, make_user
+):
+    import threading
+
+    from django.db import connection
+
+    from qc.services.release import batch_release
+
+    batch = make_batch(radiopharmacist)
+    other_qp = make_user("qualified_person")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def click(user):
+        try:
+            barrier.wait(timeout=10)
+            batch_release(batch_id=batch.pk, actor=user, password=TEST_PASSWORD, decision="release")
+            outcomes.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    with time_machine.travel(RELEASE_TIME, tick=True):
+        threads = [threading.Thread(target=click, args=(u,)) for u in (qualified_person, other_qp)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    # One signs; the other waits on the row lock, then finds the signature (same decision:
+    # returns the batch unchanged).
+    assert sorted(outcomes) == ["ok", "ok"]
+    assert BatchSignature.objects.filter(batch=batch).count() == 1
+    assert OutboxJob.objects.filter(task_name="qc.render_certificate").count() == 1
