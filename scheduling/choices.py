@@ -35,7 +35,7 @@ BOOKING_TRANSITIONS: dict[str, set[str]] = {
     B.ADMINISTERED: set(),
     B.CANCELLED: set(),
     # A patient who missed the slot may be given a new time.
-    B.MISSED: {B.BOOKED},
+    B.MISSED: {B.BOOKED, B.CANCELLED},
 }
 
 DOSE_TRANSITIONS: dict[str, set[str]] = {
