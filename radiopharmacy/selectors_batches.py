@@ -59,12 +59,12 @@ def batch_activity(batch: Batch, at) -> dict:
 
 
 def doses_for_followup(batch: Batch) -> list[dict]:
-    """Every dose drawn from (or assigned to) the batch, for follow-up after a recall; cancelled
-    doses are left out."""
+    """Every dose assigned to the batch, with its status, for follow-up after a recall.
+
+    Cancelled doses are listed too: one cancelled after drawing did leave the vial.
+    """
     rows = []
     for dose in _doses(batch):
-        if not _counts(dose):  # a cancelled dose never left the vial
-            continue
         booking = getattr(dose, "booking", None)
         rows.append(
             {
