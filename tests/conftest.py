@@ -42,7 +42,9 @@ def pytest_collection_modifyitems(items):
         marker = item.get_closest_marker("django_db")
         if marker is not None and marker.kwargs.get("transaction"):
             if not marker.kwargs.get("serialized_rollback"):
-                item.add_marker(pytest.mark.django_db(**marker.kwargs, serialized_rollback=True))
+                item.add_marker(
+                    pytest.mark.django_db(**marker.kwargs, serialized_rollback=True), append=False
+                )
         elif {"transactional_db", "live_server"} & set(item.fixturenames):
             if "django_db_serialized_rollback" not in item.fixturenames:
                 item.fixturenames.append("django_db_serialized_rollback")

@@ -6,14 +6,19 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the subprocess must not inherit from this test run (the browser tests set the last one).
+ENV_UNDER_TEST = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def _manage(*args, **env):
-    full_env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
-    }
+    full_env = {k: v for k, v in os.environ.items() if k not in ENV_UNDER_TEST}
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

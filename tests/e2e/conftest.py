@@ -11,10 +11,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
-# with a running loop unless told otherwise. Only the browser tests need this.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
@@ -34,8 +30,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(_django_db_helper):
+    """Chromium, started per test AFTER the database is set up for it.
+
+    Playwright's sync API keeps an asyncio loop running in this thread, and while it runs
+    Django's connection handler hands out a different connection object; starting the browser
+    after the test database setup (serialized-rollback restore included) and stopping it before
+    the flush keeps those on the real connection.
+    """
     if not Path(CHROMIUM).exists():
         message = "Chromium is not installed (Debian packages chromium, chromium-driver)"
         if os.environ.get("CI"):
@@ -43,10 +46,18 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
+    # thread with a running loop unless told otherwise. Only the browser tests need this.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -54,8 +65,9 @@ def page(browser, live_server):
     """A fresh browser context whose requests may only go to the live server."""
     allowed = urlparse(live_server.url).netloc
     foreign: list[str] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB",
-                                  timezone_id="Europe/Amsterdam")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/Amsterdam"
+    )
     context.set_default_timeout(15_000)
 
     def guard(route):
