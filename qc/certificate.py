@@ -44,7 +44,6 @@ from reportlab.platypus.flowables import Flowable
 
 from .services.release import qc_rows, signed_record
 
-DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # Bitstream Vera ships with reportlab (no system font needed) and has ≥ ≤ µ – which the
@@ -59,7 +58,7 @@ def _register_fonts() -> None:
 
 
 def site_url() -> str:
-    return (getattr(settings, "SITE_URL", "") or DEFAULT_SITE_URL).rstrip("/")
+    return settings.SITE_URL
 
 
 def verification_url(code: str) -> str:

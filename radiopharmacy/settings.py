@@ -27,6 +27,8 @@ if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# The address people reach Gallium at, printed in certificates' QR codes for verification.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_TIME_ZONE = env.str("SITE_TIME_ZONE", default="Europe/Amsterdam")
 try:
     from zoneinfo import ZoneInfo
