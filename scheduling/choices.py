@@ -51,3 +51,32 @@ TRANSITIONS[DoseStatus] = DOSE_TRANSITIONS
 
 # Statuses in which a booking can still be given a dose, moved or cancelled.
 OPEN_BOOKING_STATUSES = (B.BOOKED, B.DOSE_ASSIGNED, B.DISPENSED)
+
+
+# --- Production plans (issue 6) -------------------------------------------------------------
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACCEPTED = "accepted", "Accepted"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class PlannedRunStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    STARTED = "started", "Started"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TRANSITIONS[PlanStatus] = {
+    PlanStatus.DRAFT: {PlanStatus.ACCEPTED, PlanStatus.SUPERSEDED},
+    PlanStatus.ACCEPTED: {PlanStatus.SUPERSEDED},
+    PlanStatus.SUPERSEDED: set(),
+}
+TRANSITIONS[PlannedRunStatus] = {
+    PlannedRunStatus.PLANNED: {PlannedRunStatus.STARTED, PlannedRunStatus.CANCELLED},
+    PlannedRunStatus.STARTED: {PlannedRunStatus.DONE, PlannedRunStatus.CANCELLED},
+    PlannedRunStatus.DONE: set(),
+    PlannedRunStatus.CANCELLED: set(),
+}

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
-from .choices import BookingStatus, DoseStatus
+from .choices import BookingStatus, DoseStatus, PlannedRunStatus, PlanStatus
 
 # Pseudonymous references only (SPEC §2.6: no names): letters, digits and dashes, no spaces, and
 # at least one digit, so "P-20261124-03" or "MRN4471" pass and "Smith" or "Jan Jansen" do not.
@@ -169,3 +169,97 @@ class BatchAllocation(models.Model):
     @property
     def remaining_volume_ul(self) -> int:
         return self.total_volume_ul - self.allocated_volume_ul
+
+
+# --- Production plans (issue 6) -------------------------------------------------------------
+
+
+class ProductionPlan(models.Model):
+    """One computed plan of a day's synthesis runs for a generator (SPEC §2.7).
+
+    `inputs` holds exactly what the planner was given (column state, bookings, parameters and
+    where each number came from), `result` what it returned (`Plan.to_dict()`), so a saved plan
+    explains its numbers and can be checked again later. A draft is accepted (creating its
+    PlannedRuns) or superseded by a newer plan; an accepted plan whose bookings changed is
+    `stale` until a newer plan is accepted.
+    """
+
+    date = models.DateField()  # the day in the site's zone
+    generator = models.ForeignKey(
+        "radiopharmacy.Generator", on_delete=models.PROTECT, related_name="production_plans"
+    )
+    status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    stale = models.BooleanField(default=False)  # bookings changed after it was computed
+    trigger = models.CharField(max_length=200, blank=True)  # outbox key of a recompute
+    inputs = models.JSONField()
+    result = models.JSONField()
+    created_by = models.ForeignKey(  # null: computed by the system after a booking change
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="superseded_plans",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["date", "generator", "status"])]
+        constraints = [
+            # Race: two schedulers accepting two drafts of the same day at once.
+            models.UniqueConstraint(
+                fields=["date", "generator"],
+                condition=Q(status=PlanStatus.ACCEPTED),
+                name="one_accepted_plan_per_day_and_generator",
+            ),
+            # A recompute task delivered twice makes one plan.
+            models.UniqueConstraint(
+                fields=["trigger"], condition=~Q(trigger=""), name="plan_trigger_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan {self.pk} for {self.date:%Y-%m-%d} ({self.get_status_display()})"
+
+
+class PlannedRun(models.Model):
+    """A planned batch of an accepted plan: when to elute, EOS, release, what it should give.
+
+    A real Batch exists only once the radiopharmacist records the synthesis; `batch` links it.
+    """
+
+    plan = models.ForeignKey(ProductionPlan, on_delete=models.PROTECT, related_name="runs")
+    sequence = models.PositiveIntegerField()  # 1, 2, ... in time order
+    elution_at = models.DateTimeField()
+    eos_at = models.DateTimeField()
+    release_at = models.DateTimeField()
+    expiry_at = models.DateTimeField()
+    expected_activity_at_eos_mbq = models.FloatField()
+    bookings = models.ManyToManyField(Booking, related_name="planned_runs", blank=True)
+    doses = models.JSONField(default=list)  # the plan's doses of this run (SPEC §3 shape)
+    status = models.CharField(
+        max_length=20, choices=PlannedRunStatus.choices, default=PlannedRunStatus.PLANNED
+    )
+    batch = models.ForeignKey(
+        "radiopharmacy.Batch",
+        on_delete=models.PROTECT,
+        related_name="planned_runs",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["plan", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "sequence"], name="planned_run_sequence")
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.sequence} of plan {self.plan_id} at {self.elution_at:%Y-%m-%d %H:%M}"

@@ -198,6 +198,7 @@ def booking_create(
         created_by=actor,
     )
     audit.record(actor=actor, action="created", obj=booking, changes=audit.created(booking))
+    _queue_plan_recompute(booking, actor=actor)
     return booking
 
 
@@ -230,6 +231,7 @@ def booking_cancel(*, actor, booking_id: int, reason: str) -> Booking:
         changes=audit.diff(old, audit.snapshot(booking)),
         reason=reason,
     )
+    _queue_plan_recompute(booking, actor=actor)
     return booking
 
 
@@ -245,6 +247,7 @@ def booking_reschedule(*, actor, booking_id: int, injection_at: datetime, reason
             blocking=[f"status is {booking.get_status_display()}"],
         )
     old = audit.snapshot(booking)
+    old_injection_at = booking.injection_at
     # The dose was computed for the old time: its activity and volume no longer fit.
     _cancel_active_dose(booking, actor=actor, reason=f"booking rescheduled: {reason}")
     if booking.status != BookingStatus.BOOKED:
@@ -259,6 +262,7 @@ def booking_reschedule(*, actor, booking_id: int, injection_at: datetime, reason
         changes=audit.diff(old, audit.snapshot(booking)),
         reason=reason,
     )
+    _queue_plan_recompute(booking, actor=actor, previous_injection_at=old_injection_at)
     return booking
 
 
@@ -281,7 +285,15 @@ def booking_mark_missed(
         changes=audit.diff(old, audit.snapshot(booking)),
         reason=reason,
     )
+    _queue_plan_recompute(booking, actor=actor)
     return booking
+
+
+def _queue_plan_recompute(booking: Booking, *, actor, previous_injection_at=None) -> None:
+    """The day's production plans follow the bookings: queue their recompute (issue 6)."""
+    from .services_plans import queue_plan_recompute
+
+    queue_plan_recompute(booking, actor=actor, previous_injection_at=previous_injection_at)
 
 
 # --- doses: assignment ------------------------------------------------------------------------
