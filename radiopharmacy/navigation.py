@@ -14,6 +14,8 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Awaiting release", "qc-awaiting-release", "release"),
     ("Bookings", "booking-list", "bookings"),
     ("Doses", "dose-list", "doses"),
+    ("OOS and recalls", "oos-recalls", "audit"),
+    ("Audit", "audit-search", "audit"),
 ]
 
 

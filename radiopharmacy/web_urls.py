@@ -55,3 +55,17 @@ urlpatterns += [
         name="batch-activity-now",
     ),
 ]
+
+# Dashboards, auditor pages (issue 7).
+from .web import audit as audit_pages  # noqa: E402
+from .web import dashboard_actions  # noqa: E402
+
+urlpatterns += [
+    path("audit/", audit_pages.AuditSearchView.as_view(), name="audit-search"),
+    path("oos-recalls/", audit_pages.OosRecallsView.as_view(), name="oos-recalls"),
+    path(
+        "alerts/<int:pk>/acknowledge/",
+        dashboard_actions.AlertAcknowledgeView.as_view(),
+        name="alert-acknowledge",
+    ),
+]

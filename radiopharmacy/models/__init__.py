@@ -1,5 +1,6 @@
 from .audit import AuditEvent
 from .operations import Alert, OutboxJob
+from .preferences import UserPreference
 from .production import Batch, BreakthroughTest, Elution, Generator, Product, SiteSettings
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "OutboxJob",
     "Product",
     "SiteSettings",
+    "UserPreference",
 ]

@@ -131,13 +131,29 @@ class BatchCorrectionView(_BatchFormView):
 
 
 def batch_audit_events(batch: Batch):
-    """Audit entries of the batch, its QC results and its deviations, oldest first."""
-    result_ids = [str(pk) for pk in batch.qc_results.values_list("pk", flat=True)]
-    deviation_ids = [str(pk) for pk in batch.deviations.values_list("pk", flat=True)]
+    """Audit entries of the batch and of everything linked to it, oldest first: its elutions,
+    QC results, deviations, signatures, certificate, doses and their bookings."""
+    from qc.models import BatchSignature, Certificate
+    from scheduling.models import Dose
+
+    def ids(queryset, field="pk"):
+        return [str(pk) for pk in queryset.values_list(field, flat=True)]
+
+    doses = Dose.objects.filter(batch=batch)
     return AuditEvent.objects.filter(
         Q(object_type="radiopharmacy.batch", object_id=str(batch.pk))
-        | Q(object_type="qc.qcresult", object_id__in=result_ids)
-        | Q(object_type="qc.deviation", object_id__in=deviation_ids)
+        | Q(object_type="radiopharmacy.elution", object_id__in=ids(batch.elutions.all()))
+        | Q(object_type="qc.qcresult", object_id__in=ids(batch.qc_results.all()))
+        | Q(object_type="qc.deviation", object_id__in=ids(batch.deviations.all()))
+        | Q(
+            object_type="qc.batchsignature",
+            object_id__in=ids(BatchSignature.objects.filter(batch=batch)),
+        )
+        | Q(
+            object_type="qc.certificate", object_id__in=ids(Certificate.objects.filter(batch=batch))
+        )
+        | Q(object_type="scheduling.dose", object_id__in=ids(doses))
+        | Q(object_type="scheduling.booking", object_id__in=ids(doses, "booking_id"))
     ).order_by("id")
 
 

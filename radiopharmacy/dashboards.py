@@ -1,0 +1,233 @@
+"""Reads for the home dashboards, one function per role (SPEC §4, UI.md "Pages by role").
+
+Each gathers its data from the existing selectors in a number of queries that does not grow
+with the number of rows (tests/radiopharmacy/test_dashboards.py asserts it). Nothing here writes.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from . import selectors as generator_selectors
+from .choices import BatchStatus, GeneratorStatus
+from .models import Alert, AuditEvent, Batch, SiteSettings
+from .roles import AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST, SCHEDULER, user_roles
+from .services.alerts import open_alerts
+
+# Which roles an alert kind concerns; a kind not listed is shown to every role but auditors.
+ALERT_ROLES: dict[str, set[str]] = {
+    "audit_chain_broken": {AUDITOR, QUALIFIED_PERSON},
+    "sterility_overdue": {RADIOPHARMACIST, QUALIFIED_PERSON},
+    "breakthrough_overdue": {RADIOPHARMACIST, QUALIFIED_PERSON},
+    "batch_expiring": {RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER},
+    "batch_expired_unreleased": {RADIOPHARMACIST, QUALIFIED_PERSON},
+}
+DEFAULT_ALERT_ROLES = {RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER}
+
+
+def alerts_for(user, *, limit: int = 20) -> list[Alert]:
+    """Open alerts relevant to the user's roles, newest first (one query)."""
+    roles = user_roles(user)
+    if not roles:
+        return []
+    alerts = []
+    for alert in open_alerts()[:200]:
+        if ALERT_ROLES.get(alert.kind, DEFAULT_ALERT_ROLES) & roles:
+            alerts.append(alert)
+            if len(alerts) >= limit:
+                break
+    return alerts
+
+
+def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
+    from scheduling.selectors import site_day_bounds, site_today
+
+    return site_day_bounds(site_today())
+
+
+def todays_plan(now: datetime):
+    """The accepted (or latest) production plan of today, when the scheduler has one.
+
+    The plan pages belong to the scheduling area; this reads them if they exist.
+    """
+    try:
+        from scheduling import selectors_plans  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    finder = getattr(selectors_plans, "plan_for_day", None)
+    if finder is None:
+        return None
+    from scheduling.selectors import site_today
+
+    try:
+        return finder(site_today())
+    except Exception:  # noqa: BLE001 - a dashboard never fails because a panel cannot load
+        return None
+
+
+def _generator_rows(now: datetime, unit_factor) -> list[dict]:
+    site = SiteSettings.current()
+    rows = []
+    for generator in generator_selectors.generator_list(status=GeneratorStatus.IN_USE):
+        prediction = generator_selectors.prediction(generator, at=now)
+        curve = generator_selectors.expected_eluate_curve(
+            generator, start=now, hours=8, step_min=20
+        )
+        rows.append(
+            {
+                "generator": generator,
+                "prediction": prediction,
+                "expected_now": unit_factor(prediction.expected_eluate_mbq),
+                "warnings": generator_selectors.generator_warnings(generator, now=now, site=site),
+                "chart_id": f"dash-gen-{generator.pk}",
+                "chart": {
+                    "labels": [timezone.localtime(at).strftime("%H:%M") for at, _ in curve],
+                    "expected": [round(unit_factor(mbq), 2) for _, mbq in curve],
+                    "efficiency_labels": [],
+                    "efficiency": [],
+                },
+            }
+        )
+    return rows
+
+
+def radiopharmacist_dashboard(*, now: datetime, unit_factor) -> dict:
+    """Today's plan, generators with their expected eluate, batches awaiting QC, doses to draw."""
+    from scheduling.choices import DoseStatus
+    from scheduling.selectors import dose_list, site_today
+
+    qc_pending = list(
+        Batch.objects.select_related("product")
+        .filter(status__in=[BatchStatus.IN_PRODUCTION, BatchStatus.QC_PENDING])
+        .order_by("eos_at")
+    )
+    doses = [
+        {
+            "dose": d,
+            "activity_to_draw": unit_factor(d.activity_to_draw_mbq),
+        }
+        for d in dose_list(day=site_today(), status=DoseStatus.ASSIGNED)
+    ]
+    return {
+        "plan": todays_plan(now),
+        "generators": _generator_rows(now, unit_factor),
+        "awaiting_qc": qc_pending,
+        "doses_to_draw": doses,
+    }
+
+
+def _prime_specs(batches: list[Batch]) -> None:
+    """Load the specifications of the batches' products once, and set on each batch the one in
+    force at its EOS (the cache qc.selectors.spec_for_batch reads), so the release check of N
+    batches costs two queries rather than 2·N."""
+    from qc.models import Specification, SpecificationTest
+
+    product_ids = {b.product_id for b in batches}
+    if not product_ids:
+        return
+    specs = list(
+        Specification.objects.filter(product_id__in=product_ids)
+        .prefetch_related(Prefetch("tests", queryset=SpecificationTest.objects.order_by("order")))
+        .order_by("-effective_from", "-version")
+    )
+    for batch in batches:
+        batch._spec_in_force = next(
+            (
+                s
+                for s in specs
+                if s.product_id == batch.product_id and s.effective_from <= batch.eos_at
+            ),
+            None,
+        )
+
+
+def qualified_person_dashboard(*, now: datetime) -> dict:
+    """Batches awaiting release with their release check, and today's decisions."""
+    from qc.models import BatchSignature, Deviation, QcResult
+    from qc.services.release import DISPOSITION_DECISIONS
+    from qc.services.release_check import release_blockers
+
+    start, end = _today_bounds(now)
+    awaiting = list(
+        Batch.objects.select_related("product", "operator")
+        .prefetch_related(
+            Prefetch("qc_results", queryset=QcResult.objects.order_by("id")),
+            Prefetch("deviations", queryset=Deviation.objects.order_by("id")),
+        )
+        .filter(status=BatchStatus.QC_PENDING)
+        .order_by("eos_at")
+    )
+    _prime_specs(awaiting)
+    signed_today = (
+        BatchSignature.objects.filter(
+            decision__in=DISPOSITION_DECISIONS, signed_at__gte=start, signed_at__lt=end
+        )
+        .select_related("batch")
+        .order_by("signed_at", "id")
+    )
+    return {
+        "awaiting_release": [
+            {"batch": b, "blocking": release_blockers(b, at=now)} for b in awaiting
+        ],
+        "signed_today": list(signed_today),
+    }
+
+
+def scheduler_dashboard(*, now: datetime) -> dict:
+    """Today's and tomorrow's bookings, the plan, bookings not yet served by a dose."""
+    from scheduling.choices import BookingStatus
+    from scheduling.selectors import booking_list, site_today
+
+    today = site_today()
+    tomorrow = today + timedelta(days=1)
+    todays = list(booking_list(day=today))
+    return {
+        "days": [
+            ("Today", today, todays),
+            ("Tomorrow", tomorrow, list(booking_list(day=tomorrow))),
+        ],
+        "unserved": [b for b in todays if b.status == BookingStatus.BOOKED],
+        "plan": todays_plan(now),
+    }
+
+
+def auditor_dashboard(*, now: datetime, days: int = 7) -> dict:
+    """Recent releases and rejections, deviations (OOS) and recalls, the latest audit entries."""
+    from qc.models import BatchSignature, Deviation
+    from qc.services.release import DISPOSITION_DECISIONS
+
+    since = now - timedelta(days=days)
+    return {
+        "since": since,
+        "recent_signatures": list(
+            BatchSignature.objects.filter(decision__in=DISPOSITION_DECISIONS, signed_at__gte=since)
+            .select_related("batch")
+            .order_by("-signed_at", "-id")[:20]
+        ),
+        "deviations": list(
+            Deviation.objects.select_related("batch", "opened_by")
+            .filter(opened_at__gte=since)
+            .order_by("-opened_at", "-id")[:20]
+        ),
+        "recalled": list(
+            Batch.objects.filter(status=BatchStatus.RECALLED).order_by("-eos_at")[:20]
+        ),
+        "recent_events": list(AuditEvent.objects.order_by("-id")[:10]),
+    }
+
+
+def dashboards_for(user, *, now: datetime | None = None, unit_factor=lambda v: v) -> dict:
+    """Every panel the user's roles see, keyed by role."""
+    now = now or timezone.now()
+    roles = user_roles(user)
+    panels: dict = {}
+    if RADIOPHARMACIST in roles:
+        panels[RADIOPHARMACIST] = radiopharmacist_dashboard(now=now, unit_factor=unit_factor)
+    if QUALIFIED_PERSON in roles:
+        panels[QUALIFIED_PERSON] = qualified_person_dashboard(now=now)
+    if SCHEDULER in roles:
+        panels[SCHEDULER] = scheduler_dashboard(now=now)
+    if AUDITOR in roles:
+        panels[AUDITOR] = auditor_dashboard(now=now)
+    return panels

@@ -1,0 +1,84 @@
+"""A day's records built through the services, relative to now (for page tests)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from qc.models import BatchSignature
+from qc.services.release import batch_release, certificate_render
+from qc.services.results import qc_result_record
+from radiopharmacy.services.alerts import alert_raise
+from radiopharmacy.services.batches import batch_create
+from radiopharmacy.services.generators import elution_record, generator_register
+from scheduling import services as scheduling
+from tests.factories import TEST_PASSWORD, batch_inputs
+from tests.qc.factories import PASSING_RELEASE_VALUES
+
+
+@dataclass
+class World:
+    generator: object
+    elution: object
+    released: object
+    pending: object
+    booking: object
+    dose: object
+    alert: object
+
+
+def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
+    """A generator eluted 1 h ago, a released batch (certificate rendered) with a dose, a batch
+    awaiting QC, a booking and an open alert; every write through its service."""
+    now = timezone.now()
+    generator = generator_register(
+        actor=radiopharmacist,
+        manufacturer="Eckert & Ziegler",
+        model="GalliaPharm",
+        serial_number="GP-WORLD-1",
+        nominal_activity_mbq=1850.0,
+        calibrated_at=now - timedelta(days=60),
+        received_at=now - timedelta(days=58),
+    )
+    elution = elution_record(
+        actor=radiopharmacist,
+        generator_id=generator.pk,
+        eluted_at=now - timedelta(minutes=70),
+        activity_mbq=900.0,
+        measured_at=now - timedelta(minutes=70),
+        volume_ml=5.0,
+    )
+    started = now - timedelta(minutes=60)
+    released = batch_create(
+        actor=radiopharmacist,
+        **batch_inputs(started_at=started, elutions=[elution], activity_mbq=700.0),
+    )
+    for code, value in PASSING_RELEASE_VALUES.items():
+        qc_result_record(
+            actor=radiopharmacist,
+            batch_id=released.pk,
+            test=code,
+            value=value,
+            performed_at=released.eos_at + timedelta(minutes=10),
+        )
+    batch_release(batch_id=released.pk, actor=qualified_person, password=TEST_PASSWORD)
+    certificate_render(signature_id=BatchSignature.objects.get(batch=released).pk)
+    pending = batch_create(
+        actor=radiopharmacist,
+        **batch_inputs(started_at=now - timedelta(minutes=30), elutions=[elution]),
+    )
+    booking = scheduling.booking_create(
+        actor=scheduler,
+        patient_ref="PT-0001",
+        weight_kg=80.0,
+        injection_at=now + timedelta(minutes=40),
+    )
+    dose = scheduling.dose_assign(
+        actor=radiopharmacist,
+        booking_id=booking.pk,
+        batch_id=released.pk,
+        draw_at=now + timedelta(minutes=30),
+    )
+    alert, _ = alert_raise(key="world:expiring", kind="batch_expiring", message="Batch expiring")
+    released.refresh_from_db()
+    return World(generator, elution, released, pending, booking, dose, alert)
