@@ -47,23 +47,25 @@ def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 
 def todays_plan(now: datetime):
-    """The accepted (or latest) production plan of today, when the scheduler has one.
-
-    The plan pages belong to the scheduling area; this reads them if they exist.
-    """
-    try:
-        from scheduling import selectors_plans  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    finder = getattr(selectors_plans, "plan_for_day", None)
-    if finder is None:
-        return None
+    """Today's production plan: the accepted one with its runs, else the latest draft (no runs
+    yet: a draft creates them when accepted). None when the scheduler has not planned today."""
+    from scheduling.choices import PlanStatus
+    from scheduling.models import PlannedRun, ProductionPlan
     from scheduling.selectors import site_today
 
-    try:
-        return finder(site_today())
-    except Exception:  # noqa: BLE001 - a dashboard never fails because a panel cannot load
-        return None
+    plans = (
+        ProductionPlan.objects.filter(
+            date=site_today(), status__in=[PlanStatus.ACCEPTED, PlanStatus.DRAFT]
+        )
+        .select_related("generator", "accepted_by")
+        .prefetch_related(
+            Prefetch("runs", queryset=PlannedRun.objects.order_by("sequence")),
+        )
+        .order_by("-id")
+    )
+    plans = list(plans)
+    accepted = [p for p in plans if p.status == PlanStatus.ACCEPTED]
+    return (accepted or plans or [None])[0]
 
 
 def _generator_rows(now: datetime, unit_factor) -> list[dict]:

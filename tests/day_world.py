@@ -36,7 +36,7 @@ def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
         manufacturer="Eckert & Ziegler",
         model="GalliaPharm",
         serial_number="GP-WORLD-1",
-        nominal_activity_mbq=1850.0,
+        nominal_activity_mbq=3700.0,
         calibrated_at=now - timedelta(days=60),
         received_at=now - timedelta(days=58),
     )
@@ -44,14 +44,14 @@ def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
         actor=radiopharmacist,
         generator_id=generator.pk,
         eluted_at=now - timedelta(minutes=70),
-        activity_mbq=900.0,
+        activity_mbq=1500.0,
         measured_at=now - timedelta(minutes=70),
         volume_ml=5.0,
     )
     started = now - timedelta(minutes=60)
     released = batch_create(
         actor=radiopharmacist,
-        **batch_inputs(started_at=started, elutions=[elution], activity_mbq=700.0),
+        **batch_inputs(started_at=started, elutions=[elution], activity_mbq=1200.0),
     )
     for code, value in PASSING_RELEASE_VALUES.items():
         qc_result_record(

@@ -1,0 +1,173 @@
+"""Home dashboards: each role's panels, constant queries, alerts and the per-user unit."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from qc.services.results import qc_result_record
+from radiopharmacy import dashboards
+from radiopharmacy.models import Alert, UserPreference
+from radiopharmacy.services.alerts import alert_raise
+from radiopharmacy.services.batches import batch_create
+from scheduling import services as scheduling
+from tests.day_world import build_world
+from tests.factories import batch_inputs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(radiopharmacist, qualified_person, scheduler):
+    return build_world(
+        radiopharmacist=radiopharmacist, qualified_person=qualified_person, scheduler=scheduler
+    )
+
+
+def _queries(func, **kwargs) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        func(now=timezone.now(), **kwargs)
+    return len(ctx.captured_queries)
+
+
+def _more_rows(world, radiopharmacist, scheduler):
+    """Two more batches awaiting QC/release and two more bookings with doses."""
+    now = timezone.now()
+    for minutes in (20, 10):
+        batch = batch_create(
+            actor=radiopharmacist,
+            **batch_inputs(started_at=now - timedelta(minutes=minutes), elutions=[world.elution]),
+        )
+        qc_result_record(
+            actor=radiopharmacist, batch_id=batch.pk, test="ph", value=6.0, performed_at=now
+        )
+    for i in range(2):
+        booking = scheduling.booking_create(
+            actor=scheduler,
+            patient_ref=f"PT-10{i}",
+            weight_kg=70.0,
+            injection_at=now + timedelta(minutes=50 + 10 * i),
+        )
+        scheduling.dose_assign(
+            actor=radiopharmacist,
+            booking_id=booking.pk,
+            batch_id=world.released.pk,
+            draw_at=now + timedelta(minutes=40 + 10 * i),
+        )
+
+
+def test_each_dashboard_costs_the_same_queries_whatever_the_number_of_rows(
+    world, radiopharmacist, scheduler
+):
+    funcs = {
+        "rp": (dashboards.radiopharmacist_dashboard, {"unit_factor": lambda v: v}),
+        "qp": (dashboards.qualified_person_dashboard, {}),
+        "sch": (dashboards.scheduler_dashboard, {}),
+        "aud": (dashboards.auditor_dashboard, {}),
+    }
+    before = {k: _queries(f, **kw) for k, (f, kw) in funcs.items()}
+    _more_rows(world, radiopharmacist, scheduler)
+    after = {k: _queries(f, **kw) for k, (f, kw) in funcs.items()}
+    assert after == before
+
+
+def test_radiopharmacist_home_shows_generator_curve_batches_awaiting_qc_and_doses(
+    client, radiopharmacist, world
+):
+    client.force_login(radiopharmacist)
+    html = client.get(reverse("home")).content.decode()
+    assert "GP-WORLD-1" in html and 'id="dash-gen-' in html and "dash-eluate-chart" in html
+    assert world.pending.batch_number in html
+    assert "PT-0001" in html and f"{world.dose.volume_to_draw_ml:.2f}" in html
+    assert "Batch expiring" in html and "Acknowledge" in html
+
+
+def test_qualified_person_home_lists_blockers_and_todays_signatures(
+    client, qualified_person, world
+):
+    client.force_login(qualified_person)
+    html = client.get(reverse("home")).content.decode()
+    assert world.pending.batch_number in html and "result missing" in html
+    assert world.released.batch_number in html and "Released for human use" in html
+
+
+def test_scheduler_home_lists_todays_bookings_and_unserved(client, scheduler, world):
+    scheduling.booking_create(
+        actor=scheduler,
+        patient_ref="PT-9UNSERVED",
+        weight_kg=60.0,
+        injection_at=timezone.now() + timedelta(hours=1),
+    )
+    client.force_login(scheduler)
+    html = client.get(reverse("home")).content.decode()
+    assert "PT-0001" in html and "PT-9UNSERVED" in html and "Not served yet" in html
+
+
+def test_auditor_home_links_audit_search_and_shows_releases(client, auditor, world):
+    client.force_login(auditor)
+    html = client.get(reverse("home")).content.decode()
+    assert reverse("audit-search") in html and reverse("oos-recalls") in html
+    assert world.released.batch_number in html
+
+
+def test_alerts_are_shown_to_the_roles_they_concern(radiopharmacist, auditor, world):
+    alert_raise(key="chain", kind="audit_chain_broken", message="Audit chain broken")
+    assert [a.kind for a in dashboards.alerts_for(auditor)] == ["audit_chain_broken"]
+    assert "audit_chain_broken" not in {a.kind for a in dashboards.alerts_for(radiopharmacist)}
+
+
+def test_acknowledging_an_alert_removes_it_from_the_strip(client, radiopharmacist, world):
+    client.force_login(radiopharmacist)
+    response = client.post(reverse("alert-acknowledge", args=[world.alert.pk]), {"next": "/"})
+    assert response.status_code == 302
+    alert = Alert.objects.get(pk=world.alert.pk)
+    assert alert.acknowledged_by == radiopharmacist and alert.acknowledged_at is not None
+    assert 'aria-label="Open alerts"' not in client.get(reverse("home")).content.decode()
+
+
+def test_an_auditor_cannot_acknowledge_an_alert(client, auditor, world):
+    client.force_login(auditor)
+    response = client.post(reverse("alert-acknowledge", args=[world.alert.pk]))
+    assert response.status_code == 403
+    assert Alert.objects.get(pk=world.alert.pk).acknowledged_at is None
+
+
+def test_activity_unit_is_remembered_per_user_across_sessions(client, scheduler):
+    client.force_login(scheduler)
+    client.post(reverse("set-activity-unit"), {"unit": "mCi", "next": "/"})
+    assert UserPreference.objects.get(user=scheduler).activity_unit == "mCi"
+    client.logout()
+    client.force_login(scheduler)  # a new session, e.g. another workstation
+    html = client.get(reverse("home")).content.decode()
+    assert '<option value="mCi" selected>' in html
+
+
+def test_audit_search_filters_by_record_and_reads_times_in_the_site_zone(client, auditor, world):
+    client.force_login(auditor)
+    url = reverse("audit-search")
+    html = client.get(
+        url, {"object_type": "radiopharmacy.batch", "object_id": str(world.released.pk)}
+    ).content.decode()
+    assert "released" in html and "qc.qcresult" not in html.split("<tbody>")[1]
+    future = (timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    html = client.get(url, {"since": future}).content.decode()
+    assert "No entry matches." in html
+
+
+def test_batch_record_audit_trail_includes_every_linked_record(client, auditor, world):
+    client.force_login(auditor)
+    html = client.get(reverse("batch-detail", args=[world.released.pk])).content.decode()
+    trail = html.split("Audit trail")[1]
+    for object_type in (
+        "radiopharmacy.batch",
+        "radiopharmacy.elution",
+        "qc.qcresult",
+        "qc.batchsignature",
+        "qc.certificate",
+        "scheduling.dose",
+    ):
+        assert object_type in trail, object_type
+    assert "Released for human use" in html and reverse("verify-form") in html
