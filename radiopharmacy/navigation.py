@@ -13,6 +13,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Batches", "batch-list", "batches"),
     ("Awaiting release", "qc-awaiting-release", "release"),
     ("Bookings", "booking-list", "bookings"),
+    ("Plan", "plan-day", "plans"),
     ("Doses", "dose-list", "doses"),
     ("OOS and recalls", "oos-recalls", "audit"),
     ("Audit", "audit-search", "audit"),

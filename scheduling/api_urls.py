@@ -32,3 +32,10 @@ urlpatterns += [
     ),
     path("doses/<int:pk>/cancel/", _dosing_api.DoseCancel.as_view(), name="api-dose-cancel"),
 ]
+
+# --- Production plans (issue 6) -------------------------------------------------------------
+urlpatterns += [
+    path("plans/", _dosing_api.PlanListCreate.as_view(), name="api-plans"),
+    path("plans/<int:pk>/", _dosing_api.PlanDetail.as_view(), name="api-plan"),
+    path("plans/<int:pk>/accept/", _dosing_api.PlanAccept.as_view(), name="api-plan-accept"),
+]

@@ -51,7 +51,8 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _parse(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
+    """An aware datetime from a stored ISO 8601 string (with its offset)."""
     return physics.require_aware(datetime.fromisoformat(value), "stored datetime")
 
 
@@ -176,10 +177,10 @@ def planner_inputs(
     state = inputs["generator_state"]
     params = dict(inputs["parameters"])
     for key in ("earliest_elution_at", "working_end_at"):
-        params[key] = _parse(params[key])
+        params[key] = parse_time(params[key])
     return (
         planner.GeneratorState(
-            at=_parse(state["at"]),
+            at=parse_time(state["at"]),
             ge68_activity_mbq=state["ge68_activity_mbq"],
             ga68_on_column_mbq=state["ga68_on_column_mbq"],
             efficiency_percent=state["efficiency_percent"],
@@ -187,7 +188,7 @@ def planner_inputs(
         [
             planner.BookingRequest(
                 booking_id=b["booking_id"],
-                injection_at=_parse(b["injection_at"]),
+                injection_at=parse_time(b["injection_at"]),
                 prescribed_activity_mbq=b["prescribed_activity_mbq"],
             )
             for b in inputs["bookings"]
@@ -202,7 +203,7 @@ def planner_inputs(
 def _hm(value: str | None) -> str:
     if value is None:
         return "—"
-    return _parse(value).astimezone(site_zone()).strftime("%H:%M %Z")
+    return parse_time(value).astimezone(site_zone()).strftime("%H:%M %Z")
 
 
 def plan_explanation(plan: ProductionPlan) -> list[str]:
@@ -405,10 +406,10 @@ def plan_accept(*, actor, plan_id) -> ProductionPlan:
         planned = PlannedRun.objects.create(
             plan=plan,
             sequence=sequence,
-            elution_at=_parse(run["elution_at"]),
-            eos_at=_parse(run["eos_at"]),
-            release_at=_parse(run["release_at"]),
-            expiry_at=_parse(run["expiry_at"]),
+            elution_at=parse_time(run["elution_at"]),
+            eos_at=parse_time(run["eos_at"]),
+            release_at=parse_time(run["release_at"]),
+            expiry_at=parse_time(run["expiry_at"]),
             expected_activity_at_eos_mbq=run["expected_activity_at_eos_mbq"],
             doses=run["doses"],
         )

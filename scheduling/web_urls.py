@@ -33,3 +33,12 @@ urlpatterns += [
     path("doses/<int:pk>/cancel/", _dosing_views.DoseCancelView.as_view(), name="dose-cancel"),
     path("doses/<int:pk>/label/", _dosing_views.DoseLabelView.as_view(), name="dose-label"),
 ]
+
+# --- Production plans (issue 6) -------------------------------------------------------------
+from . import views_plans as _plan_views  # noqa: E402
+
+urlpatterns += [
+    path("plan/", _plan_views.PlanDayView.as_view(), name="plan-day"),
+    path("plan/compute/", _plan_views.PlanComputeView.as_view(), name="plan-compute"),
+    path("plan/<int:pk>/accept/", _plan_views.PlanAcceptView.as_view(), name="plan-accept"),
+]
