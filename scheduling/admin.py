@@ -33,3 +33,20 @@ class DoseAdmin(ReadOnlyAdmin):
 @admin.register(BatchAllocation)
 class BatchAllocationAdmin(ReadOnlyAdmin):
     list_display = ["batch", "allocated_volume_ul", "total_volume_ul"]
+
+
+# --- Production plans (issue 6) -------------------------------------------------------------
+from .models import PlannedRun, ProductionPlan  # noqa: E402
+
+
+@admin.register(ProductionPlan)
+class ProductionPlanAdmin(ReadOnlyAdmin):
+    list_display = ["id", "date", "generator", "status", "stale", "created_at", "accepted_at"]
+    list_filter = ["status", "stale"]
+    list_select_related = ["generator"]
+
+
+@admin.register(PlannedRun)
+class PlannedRunAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "sequence", "elution_at", "expected_activity_at_eos_mbq", "status"]
+    list_filter = ["status"]

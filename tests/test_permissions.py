@@ -70,6 +70,11 @@ ENDPOINTS = [
     ("post", "/api/v1/doses/999999/measurement/", "doses"),
     ("post", "/api/v1/doses/999999/administration/", "doses"),
     ("post", "/api/v1/doses/999999/cancel/", "doses"),
+    # Production plans (issue 6)
+    ("get", "/api/v1/plans/", "plans"),
+    ("post", "/api/v1/plans/", "plans"),
+    ("get", "/api/v1/plans/999999/", "plans"),
+    ("post", "/api/v1/plans/999999/accept/", "plans"),
 ]
 
 
