@@ -202,6 +202,7 @@ def auditor_dashboard(*, now: datetime, days: int = 7) -> dict:
     since = now - timedelta(days=days)
     return {
         "since": since,
+        "days": days,
         "recent_signatures": list(
             BatchSignature.objects.filter(decision__in=DISPOSITION_DECISIONS, signed_at__gte=since)
             .select_related("batch")

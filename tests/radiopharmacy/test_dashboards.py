@@ -103,7 +103,7 @@ def test_scheduler_home_lists_todays_bookings_and_unserved(client, scheduler, wo
     )
     client.force_login(scheduler)
     html = client.get(reverse("home")).content.decode()
-    assert "PT-0001" in html and "PT-9UNSERVED" in html and "Not served yet" in html
+    assert "PT-0001" in html and "PT-9UNSERVED" in html and "Without a dose yet" in html
 
 
 def test_auditor_home_links_audit_search_and_shows_releases(client, auditor, world):
