@@ -26,6 +26,7 @@ LOADERS = [
     "qc.demo.load_batches",
     "qc.demo_release.load_releases",
     "scheduling.demo.load_bookings",  # after the batch and release loaders
+    "scheduling.demo_plans.load_plan",  # after the bookings loader
 ]
 
 

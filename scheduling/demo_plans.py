@@ -1,0 +1,41 @@
+"""Demo: today's production plan for the demo generator, computed and accepted as the scheduler.
+
+Runs after the bookings loader, so the plan covers today's demo patients. Idempotent: a day that
+already has an accepted plan for the generator is left alone.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.demo_generators import DEMO_SERIAL
+from radiopharmacy.models import Generator
+
+from . import services_plans
+from .choices import PlanStatus
+from .models import ProductionPlan
+from .selectors import site_today
+
+
+@transaction.atomic
+def load_plan(*, stdout) -> None:
+    scheduler = get_user_model().objects.filter(username="scheduler").first()
+    generator = Generator.objects.filter(
+        serial_number=DEMO_SERIAL, status=GeneratorStatus.IN_USE
+    ).first()
+    if scheduler is None or generator is None:
+        stdout.write("Plan: demo scheduler or generator missing, skipped.")
+        return
+    today = site_today()
+    if ProductionPlan.objects.filter(
+        date=today, generator=generator, status=PlanStatus.ACCEPTED
+    ).exists():
+        stdout.write("Plan: today's plan is accepted already, unchanged.")
+        return
+    plan = services_plans.plan_compute(actor=scheduler, date=today, generator_id=generator.pk)
+    services_plans.plan_accept(actor=scheduler, plan_id=plan.pk)
+    result = plan.result
+    stdout.write(
+        f"Plan: {len(result['runs'])} run(s) for today serve {result['objective']['served']} "
+        f"of {len(plan.inputs['bookings'])} booking(s); accepted (plan {plan.pk})."
+    )
