@@ -200,10 +200,15 @@ def planner_inputs(
 # --- explanation ------------------------------------------------------------------------------
 
 
-def _hm(value: str | None) -> str:
+def _hm(value: str | None, day: date | None = None) -> str:
+    """'08:05 CET', or '10:45 CET on 23 Nov' when the moment is not on `day`."""
     if value is None:
         return "—"
-    return parse_time(value).astimezone(site_zone()).strftime("%H:%M %Z")
+    local = parse_time(value).astimezone(site_zone())
+    text = local.strftime("%H:%M %Z")
+    if day is not None and local.date() != day:
+        text += f" on {local.day} {local:%b}"
+    return text
 
 
 def plan_explanation(plan: ProductionPlan) -> list[str]:
@@ -218,7 +223,9 @@ def plan_explanation(plan: ProductionPlan) -> list[str]:
     )
     last = sources["last_elution_at"]
     column_source = (
-        f"regrown since the elution at {_hm(last)}" if last else "in equilibrium, never eluted"
+        f"regrown since the elution at {_hm(last, plan.date)}"
+        if last
+        else "in equilibrium, never eluted"
     )
     n_yield = len(sources["yield_batches"])
     yield_source = (
