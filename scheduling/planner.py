@@ -49,11 +49,27 @@ maximal set S (among the unserved bookings still in time) at its earliest slot. 
    a table built once per day (each later run counted on its own, with the largest column the
    day allows at its slot); a completion must serve more, or as many with fewer runs, or as
    many with as many runs and less waste (each further run adds waste ≥ 0 and one run);
+ - activity bound, whatever the number of runs: H(t) = G(t)·e^(λt) (the column in reference
+   units) obeys dH/dt = λ·A_Ge(t)·e^(λt), whatever H is, and an elution takes η·H. So the
+   runs at slots ≤ q after the last elution p offer Σ C_i = y·Σ η·H(t_i) ≤ y·H_none(q) =
+   C_none(q)/η, where C_none(q) is the capacity at q with no elution since p (the `caps` of the
+   node). Every booking served with hi_b ≤ q is served by a run at a slot ≤ q, so the served
+   set S satisfies Σ_{b∈S, hi_b≤q} w_b ≤ C_none(q)/η for every q: a single machine with due
+   dates C_none(hi_b)/η and processing times w_b, whose largest feasible set Moore-Hodgson
+   finds (bookings by hi, dropping the heaviest chosen when a due date is missed). It is
+   widened by 1e-9 against float noise;
+ - children are tested before they are built: a child (a set S at slot k) whose completions
+   cannot beat the incumbent even by the day's table future[r][k] (and the count of bookings
+   still available) is dropped, and so are sets too small for that at their slot while they
+   are enumerated (`_min_sizes`), unless the child could be a better plan on its own. The
+   table bounds every plan after an elution at k (see above), so nothing better is lost;
  - dominance: two partial plans whose last elution is at the same slot and that leave the same
    set of still-servable bookings unserved: X dominates Y if X has ≥ column, ≤ runs, ≥ served
    and (more served, or fewer runs, or waste_X + slack·(G_X − G_Y) ≤ waste_Y), because X can
    copy Y's future and a larger column adds at most slack·ΔG of waste over Y's remaining runs
-   (the difference decays and shrinks by (1 − η) at each elution).
+   (the difference decays and shrinks by (1 − η) at each elution). In the first pass, which
+   settles only (served, runs), waste is left out of the test: X's copy of Y's future serves
+   at least as many with at most as many runs.
 Two passes: the first settles (served, runs) ignoring waste, so no time goes into lowering the
 waste of plans that serve too few; the second restarts (memo cleared) with that plan as the
 incumbent and also explores ties on (served, runs) with less waste.
@@ -66,6 +82,7 @@ exhaustive search and recompute every plan with an independent checker.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import operator
 from collections.abc import Iterable, Sequence
@@ -473,6 +490,8 @@ class _Search:
         slack_unit = day.eos_factor / eta * day.decay_table[1] if len(day.decay_table) > 1 else 0
         self.slack = [slack_unit * (1 - (1 - eta) ** r) for r in range(self.max_runs + 1)]
         self._build_bound_tables()
+        # F(q) = caps(q)/η, widened by 1e-9 against float noise (it only loosens the bound).
+        self.activity_scale = (1.0 + 1e-9) / day.eta
         self.best = _Best()
         self.memo: dict[tuple[int, int], list[tuple[float, int, int, float]]] = {}
         self.nodes = 0
@@ -559,7 +578,13 @@ class _Search:
         slack = self.slack[self.max_runs - runs]
         for g, s, r, w in entries:
             if g >= column and s >= served and r <= runs:
-                if s > served or r < runs or w + slack * (g - column) <= waste:
+                # Phase 1 ignores waste: X's copy of Y's future serves as many with as few runs.
+                if (
+                    not self.minimize_waste
+                    or s > served
+                    or r < runs
+                    or w + slack * (g - column) <= waste
+                ):
                     return True
         entries.append((column, served, runs, waste))
         return False
@@ -576,21 +601,37 @@ class _Search:
         """Whether no completion of this partial plan can beat the incumbent."""
         if self.best.key is None:
             return False
-        best_served, best_runs, best_waste = -self.best.key[0], self.best.key[1], self.best.key[2]
-        runs_left = self.max_runs - runs
         offset = start - self.k0
         # The day's lightest bookings in time at each slot, served or not: a slightly looser
         # count than the unserved ones alone, but a table look-up instead of a sort per node.
         prefix = self.prefix
         counts = [bisect.bisect_right(prefix[offset + j], c) for j, c in enumerate(caps)]
 
+        # Activity bound (Moore-Hodgson): the bookings served with hi ≤ q weigh at most F(q).
+        scale = self.activity_scale
+        hi, weights = self.hi, self.weights
+        heap: list[float] = []
+        total = 0.0
+        for j in available:
+            w = weights[j]
+            heapq.heappush(heap, -w)
+            total += w
+            if total > caps[hi[j] - start] * scale:
+                total += heapq.heappop(heap)
+        activity = len(heap)
+
         def bound(r: int) -> int:
             layer = self.future[r - 1][offset:]
-            return min(len(available), max(map(operator.add, counts, layer)))
+            return min(activity, max(map(operator.add, counts, layer)))
 
+        return self._hopeless(served, runs, waste, bound)
+
+    def _hopeless(self, served: int, runs: int, waste: float, bound) -> bool:
+        """Whether no completion can beat the incumbent, `bound(r)` bounding r more runs."""
+        best_served, best_runs, best_waste = -self.best.key[0], self.best.key[1], self.best.key[2]
         # A completion beats the incumbent by serving more, or as many with fewer runs, or as
         # many with as many runs and less waste (every further run adds waste ≥ 0).
-        if served + bound(runs_left) > best_served:
+        if served + bound(self.max_runs - runs) > best_served:
             return False
         fewer = best_runs - runs - 1
         if fewer >= 1 and served + bound(fewer) >= best_served:
@@ -635,7 +676,9 @@ class _Search:
             return
         if self._prune(start, caps, available, served, runs, waste):
             return
-        children = self._children(start, available, caps)
+        children = self._children(
+            start, available, caps, self._min_sizes(start, caps, available, served, runs)
+        )
         ref = day.ref_factor
         # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
         # early makes the bound prune more.
@@ -643,12 +686,25 @@ class _Search:
             key=lambda c: (-len(c[0]), (caps[c[1] - start] - c[2]) / ref[c[1]], c[1], c[0])
         )
         last = runs + 1 >= self.max_runs
+        future = self.future
+        n_available = len(available)
         for subset, k, total_weight in children:
             child_served = served + len(subset)
             child_waste = waste + (caps[k - start] - total_weight) / ref[k]
             child_plan = (*plan, (k, subset))
             if last:
                 self._record(child_served, runs + 1, child_waste, child_plan)
+                continue
+            # Cheap test before building the child: the day's table for the runs after it.
+            self._record(child_served, runs + 1, child_waste, child_plan)
+            layer_k = k - self.k0
+            n_left = n_available - len(subset)
+            if self._hopeless(
+                child_served,
+                runs + 1,
+                child_waste,
+                lambda r, o=layer_k, n=n_left: min(n, future[r][o]),
+            ):
                 continue
             column = columns[k - start]
             residual = day.column_after(k, column)
@@ -660,10 +716,47 @@ class _Search:
                 continue
             self._visit((k, residual), child_mask, child_served, runs + 1, child_waste, child_plan)
 
+    def _min_sizes(
+        self, start: int, caps: list[float], available: list[int], served: int, runs: int
+    ) -> list[int]:
+        """Per slot from `start`, the fewest doses a next run there needs to be worth a child.
+
+        A child with fewer is `_hopeless` by the day's table (its waste test left aside, which
+        only keeps more children) and cannot be a better plan on its own either.
+        """
+        n = len(caps)
+        if self.best.key is None:
+            return [1] * n
+        best_served, best_runs = -self.best.key[0], self.best.key[1]
+        gap = best_served - served
+        reach = served + len(available)  # at most every available booking is served
+        after = runs + 1
+        rows = []
+        left = self.max_runs - after
+        if left >= 0 and reach > best_served:
+            rows.append((self.future[left], 1))
+        fewer = best_runs - after - 1
+        if fewer >= 1 and reach >= best_served:
+            rows.append((self.future[fewer], 0))
+        same = best_runs - after
+        if self.minimize_waste and same >= 1 and reach >= best_served:
+            rows.append((self.future[same], 0))
+        offset = start - self.k0
+        out = []
+        for j in range(n):
+            need = gap  # as many as the incumbent: maybe a better plan by itself
+            for layer, strict in rows:
+                need = min(need, gap - layer[offset + j] + strict)
+            out.append(max(1, need))
+        return out
+
     def _children(
-        self, start: int, available: list[int], caps: list[float]
+        self, start: int, available: list[int], caps: list[float], min_sizes: list[int]
     ) -> list[tuple[tuple[int, ...], int, float]]:
-        """Maximal dose sets with their earliest feasible slot (all later slots if needed)."""
+        """Maximal dose sets with their earliest feasible slot (all later slots if needed).
+
+        Sets smaller than `min_sizes` at their slot are left out (not worth a child).
+        """
         lo, hi, weights = self.lo, self.hi, self.weights
         out: list[tuple[tuple[int, ...], int, float]] = []
         max_doses = self.day.max_doses
@@ -675,6 +768,8 @@ class _Search:
             # F1: capacity grows with the slot, so the first slot that fits is found by bisection.
             idx = bisect.bisect_left(caps, total, lo=k_from - start, hi=first_hi - start + 1)
             if idx > first_hi - start:
+                return
+            if len(subset) < min_sizes[idx] and not every_slot:
                 return
             k = start + idx
             # With every slot tried (F3 not guaranteed), maximality at the earliest slot says
