@@ -411,3 +411,11 @@ def test_plan_recompute_for_date_recomputes_each_planned_generator(scheduler, ac
     plans = services_plans.plan_recompute_for_date(DAY, actor=scheduler)
     assert sorted(p.generator_id for p in plans) == sorted([accepted.generator_id, other.pk])
     assert all(p.status == "draft" for p in plans)
+
+
+def test_the_explanation_dates_an_elution_of_another_day(scheduler, generator, early):
+    ElutionFactory(generator=generator, eluted_at=at("13:45", DAY - timedelta(days=1)))
+    plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
+    lines = services_plans.plan_explanation(plan)
+    assert "regrown since the elution at 13:45 CET on 23 Nov" in lines[0]
+    assert "mean of the last 1 elution)" in lines[1]
