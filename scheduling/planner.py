@@ -458,6 +458,11 @@ def _waste_key(waste_mbq: float) -> float:
 class _Search:
     """Depth-first branch and bound over runs in time order (see the module docstring)."""
 
+    # The rules that only save time and that the exhaustive searches cannot check on large days
+    # (activity bound, children tested before they are built, first-pass dominance without
+    # waste). Tests turn them off to compare with the plain search on such days.
+    fast_rules = True
+
     def __init__(self, day: _Day) -> None:
         self.day = day
         self.every_slot = not _slot_rule_exact(day)
@@ -580,7 +585,7 @@ class _Search:
             if g >= column and s >= served and r <= runs:
                 # Phase 1 ignores waste: X's copy of Y's future serves as many with as few runs.
                 if (
-                    not self.minimize_waste
+                    (self.fast_rules and not self.minimize_waste)
                     or s > served
                     or r < runs
                     or w + slack * (g - column) <= waste
@@ -618,7 +623,7 @@ class _Search:
             total += w
             if total > caps[hi[j] - start] * scale:
                 total += heapq.heappop(heap)
-        activity = len(heap)
+        activity = len(heap) if self.fast_rules else len(available)
 
         def bound(r: int) -> int:
             layer = self.future[r - 1][offset:]
@@ -699,7 +704,7 @@ class _Search:
             self._record(child_served, runs + 1, child_waste, child_plan)
             layer_k = k - self.k0
             n_left = n_available - len(subset)
-            if self._hopeless(
+            if self.fast_rules and self._hopeless(
                 child_served,
                 runs + 1,
                 child_waste,
@@ -725,7 +730,7 @@ class _Search:
         only keeps more children) and cannot be a better plan on its own either.
         """
         n = len(caps)
-        if self.best.key is None:
+        if self.best.key is None or not self.fast_rules:
             return [1] * n
         best_served, best_runs = -self.best.key[0], self.best.key[1]
         gap = best_served - served

@@ -11,6 +11,7 @@ import dataclasses
 
 import pytest
 
+from scheduling import planner
 from scheduling.bench import random_day
 from scheduling.planner import BookingRequest, plan_day
 from tests.scheduling.plan_checker import (
@@ -112,3 +113,63 @@ def test_overlapping_windows_need_crossed_assignment():
     ]
     best = exhaustive_optimum(state=state, bookings=bookings, params=prm)
     _compare(state, bookings, prm, best)
+
+
+# Overbooked mornings where activity, not time, limits the day: prescriptions scaled so that
+# the generator serves about half. The activity bound and the children's pretest bind here.
+# (seed, bookings, generator age in days, efficiency %, prescription scale, max runs)
+OVERBOOKED_DAYS = [
+    (900, 8, 0, 70.0, 1.0, 3),
+    (903, 8, 0, 70.0, 1.4, 3),
+    (904, 9, 182, 65.0, 1.0, 3),
+    (905, 10, 335, 60.0, 0.7, 3),
+    (906, 8, 0, 70.0, 1.0, 4),
+    (909, 8, 0, 70.0, 1.4, 4),
+    (910, 9, 182, 65.0, 1.0, 4),
+    (912, 8, 0, 70.0, 1.0, 3),
+    (916, 9, 182, 65.0, 1.0, 3),
+]
+
+
+@pytest.mark.parametrize(
+    ("seed", "size", "age_days", "efficiency", "scale", "max_runs"), OVERBOOKED_DAYS
+)
+def test_planner_matches_exhaustive_search_on_overbooked_days(
+    seed, size, age_days, efficiency, scale, max_runs
+):
+    state, bookings, prm = random_day(
+        seed=seed,
+        bookings=size,
+        age_days=age_days,
+        efficiency_percent=efficiency,
+        max_runs=max_runs,
+        first_injection_hour=8,
+        last_injection_hour=12,
+    )
+    bookings = [
+        dataclasses.replace(b, prescribed_activity_mbq=b.prescribed_activity_mbq * scale)
+        for b in bookings
+    ]
+    best = exhaustive_optimum(state=state, bookings=bookings, params=prm)
+    _compare(state, bookings, prm, best)
+
+
+@pytest.mark.parametrize("size", [15, 20])
+@pytest.mark.parametrize(("age_days", "efficiency"), [(0, 70.0), (182, 65.0), (335, 60.0)])
+@pytest.mark.parametrize("seed", range(2))
+def test_fast_rules_change_no_plan_on_large_days(monkeypatch, seed, size, age_days, efficiency):
+    # Too large for the exhaustive searches: the search with its time-saving rules (activity
+    # bound, children tested before they are built, ...) must give the very plan the plain
+    # branch and bound gives.
+    state, bookings, prm = random_day(
+        seed=4242 + 7 * seed + size,
+        bookings=size,
+        age_days=age_days,
+        efficiency_percent=efficiency,
+        max_runs=5 + seed,
+    )
+    fast = plan_day(generator_state=state, bookings=bookings, params=prm)
+    assert_valid(fast.to_dict(), state=state, bookings=bookings, params=prm)
+    monkeypatch.setattr(planner._Search, "fast_rules", False)
+    plain = plan_day(generator_state=state, bookings=bookings, params=prm)
+    assert fast.to_dict() == plain.to_dict()
