@@ -164,8 +164,15 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
     template_name = "radiopharmacy/batch_detail.html"
 
     def get_context_data(self, **kwargs):
-        from qc.selectors import applicable_tests, batch_qc_results, latest_results, spec_for_batch
+        from qc.selectors import (
+            applicable_tests,
+            batch_qc_results,
+            latest_results,
+            limit_for,
+            spec_for_batch,
+        )
         from qc.services.release_check import release_blockers
+        from qc.specs import limit_text
 
         batch = get_object_or_404(selectors.batches_for_list(), pk=self.kwargs["pk"])
         now = timezone.now()
@@ -173,7 +180,11 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
         results = list(batch_qc_results(batch))
         latest = latest_results(batch)
         qc_rows = [
-            {"test": test, "result": latest.get(test.code)}
+            {
+                "test": test,
+                "result": latest.get(test.code),
+                "limit_text": limit_text(limit_for(test, batch.product)),
+            }
             for test in applicable_tests(spec, batch.method)
         ]
         events = list(batch_audit_events(batch))

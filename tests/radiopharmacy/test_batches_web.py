@@ -181,3 +181,10 @@ def test_qc_entry_post_records_and_errors_keep_input(web, radiopharmacist):
 def test_auditor_cannot_open_qc_entry(web, auditor):
     batch = BatchFactory()
     assert web(auditor).get(f"/batches/{batch.pk}/qc/").status_code == 403
+
+
+def test_tests_without_a_result_show_their_limit_as_a_person_reads_it(web, auditor):
+    batch = BatchFactory()
+    body = web(auditor).get(f"/batches/{batch.pk}/").content.decode()
+    assert "≤ 0.001 %" in body  # Ge-68 breakthrough, pending after release
+    assert "pass_fail" not in body and "max 0.001" not in body
