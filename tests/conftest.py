@@ -20,6 +20,10 @@ from tests.factories import UserFactory
 # created by the suite. tests/test_auth.py checks the production setting itself.
 settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
 
+# Threads of the live server and the race tests would otherwise keep their PostgreSQL sessions
+# open for a minute, and the test database could not be dropped at the end of the run.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 

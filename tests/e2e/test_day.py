@@ -32,6 +32,27 @@ def flash(page) -> str:
 
 
 @pytest.fixture
+def certificate_renderer(request):
+    """Certificates are rendered by Celery: in-process on the embedded default, by a real
+    worker process when Redis is configured (CI's second run)."""
+    from radiopharmacy.celery import app
+
+    if not app.conf.task_always_eager:
+        request.getfixturevalue("celery_worker_process")
+
+
+def wait_for_certificate_link(page, url):
+    """The batch record shows the certificate link once the task has rendered it."""
+    link = page.get_by_role("link", name="(PDF)")
+    for _ in range(60):
+        page.goto(url)
+        if link.count():
+            return link
+        page.wait_for_timeout(500)
+    pytest.fail("the certificate was not rendered within 30 s")
+
+
+@pytest.fixture
 def staff(make_user):
     return {
         "rp": make_user("radiopharmacist", username="rhea", first_name="Rhea", last_name="Pharm"),
@@ -41,7 +62,7 @@ def staff(make_user):
     }
 
 
-def test_a_day_in_the_radiopharmacy(page, staff):
+def test_a_day_in_the_radiopharmacy(page, staff, certificate_renderer):
     now = timezone.now().replace(second=0, microsecond=0)
     generator = generator_register(
         actor=staff["rp"],
@@ -107,8 +128,7 @@ def test_a_day_in_the_radiopharmacy(page, staff):
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign").click()
     assert "Released for human use, signed by" in flash(page)
-    page.goto(f"{base}/batches/{batch.pk}/")
-    certificate_link = page.get_by_role("link", name="(PDF)")
+    certificate_link = wait_for_certificate_link(page, f"{base}/batches/{batch.pk}/")
     pdf = page.request.get(base + certificate_link.get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.get_by_role("link", name="Verify this certificate").click()
