@@ -54,8 +54,11 @@ def load_batches(*, stdout) -> None:
     now = timezone.now()
     rng = random.Random(4)
     usable = [e for e in elutions if e.eluted_at + SYNTHESIS_START_DELAY + SYNTHESIS_DURATION < now]
-    # The OOS batch: the second most recent, so the latest one is ready for release.
-    oos_index = len(usable) - 2 if len(usable) >= 2 else None
+    # The OOS batch: the last one of an earlier day, so today's batches can be released and
+    # dispensed from (the release demo leaves today's latest for the QP).
+    today = timezone.localdate(now)
+    earlier = [i for i, e in enumerate(usable) if timezone.localdate(e.eluted_at) < today]
+    oos_index = earlier[-1] if earlier else None
     batches = []
     for index, elution in enumerate(usable):
         started = elution.eluted_at + SYNTHESIS_START_DELAY

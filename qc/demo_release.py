@@ -1,8 +1,9 @@
 """Demo: the qualified person "qp" signs the demo week's batches (radiopharmacy.demo.LOADERS).
 
 Batches are signed when a QP would have signed them (a few minutes after their last QC
-result): failing ones (the failed RCP) rejected, passing ones released, except a batch that can
-still be released now: it stays QC pending, for the "Awaiting release" page. Certificates are
+result): failing ones (the failed RCP) rejected, passing ones released, except the latest batch
+that can still be released now: it stays QC pending, for the "Awaiting release" page.
+Certificates are
 rendered through the outbox (in-process in the embedded default). Idempotent: signed batches
 are skipped.
 """
@@ -31,8 +32,16 @@ def load_releases(*, stdout) -> None:
     ensure_qualified_person(qp)
     now = timezone.now()
     released = rejected = 0
-    pending = Batch.objects.filter(status=BatchStatus.QC_PENDING).order_by("eos_at", "id")
+    pending = list(Batch.objects.filter(status=BatchStatus.QC_PENDING).order_by("eos_at", "id"))
+    # The latest batch that could still be released now stays for the QP ("Awaiting release");
+    # every other passing batch is released, so today's doses can be drawn from one.
+    left_for_qp = next(
+        (b for b in reversed(pending) if b.qc_results.exists() and not release_blockers(b, at=now)),
+        None,
+    )
     for batch in pending:
+        if batch == left_for_qp:
+            continue
         if batch.operator_id == qp.pk or BatchSignature.objects.filter(batch=batch).exists():
             continue
         results = list(batch.qc_results.all())
@@ -51,7 +60,7 @@ def load_releases(*, stdout) -> None:
                 at=at,
             )
             rejected += 1
-        elif not release_blockers(batch, at=at) and release_blockers(batch, at=now):
+        elif not release_blockers(batch, at=at):
             _batch_sign(
                 batch_id=batch.pk,
                 actor=qp,

@@ -1,14 +1,16 @@
 """Demo: today's bookings and, where a released batch allows, their doses (radiopharmacy.demo).
 
-Today: eight patients between 09:00 and 15:30 (site zone), 55-110 kg. When a released batch of
-today can serve some of them, their doses are assigned from it, and those whose injection time
-has passed are measured and administered. The latest earlier day with a released batch gets a
-few patients served from it, all administered, so the dose history is not empty.
+Today's patients are booked around today's batches, as a scheduler would: two patients after
+each released batch (their doses assigned from it; those whose injection time has passed are
+measured and administered), two after a batch still awaiting release (to be dosed once the QP
+releases it), and three more later in the working day for the plan to serve (tomorrow morning
+when the day is nearly over). The latest earlier day with a released batch gets a few patients
+served from it, all administered, so the dose history is not empty.
 Idempotent: a day that already has its demo bookings is left alone.
 """
 
 import random
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -24,12 +26,20 @@ from radiopharmacy.models import Batch, SiteSettings
 from . import services
 from .models import Booking
 
-TODAY_TIMES = ["09:00", "09:45", "10:30", "11:15", "12:00", "13:30", "14:45", "15:30"]
 PAST_PATIENTS = 4
+PER_BATCH_MINUTES = (45, 75)  # injections after a batch's end of synthesis
+LATER_PATIENTS = 3
+LATER_SPACING = timedelta(minutes=30)
 
 
 def _ref(day: date, n: int) -> str:
     return f"P-{day:%Y%m%d}-{n:02d}"
+
+
+def _round5(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The moment in the site's zone, rounded down to 5 minutes (a plain replace, no arithmetic)."""
+    local = moment.astimezone(zone)
+    return local.replace(minute=local.minute - local.minute % 5, second=0, microsecond=0)
 
 
 def _users():
@@ -85,29 +95,55 @@ def load_bookings(*, stdout) -> None:
     zone = ZoneInfo(settings.SITE_TIME_ZONE)
     now = timezone.now()
     today = now.astimezone(zone).date()
-    lead = timedelta(minutes=SiteSettings.current().draw_lead_time_min)
+    settings_row = SiteSettings.current()
+    lead = timedelta(minutes=settings_row.draw_lead_time_min)
     rng = random.Random(today.toordinal())
 
     if Booking.objects.filter(patient_ref__startswith=_ref(today, 0)[:-2]).exists():
         stdout.write("Bookings: today's demo bookings exist, unchanged.")
         return
 
+    day_end = datetime.combine(today, settings_row.working_day_end, tzinfo=zone)
     batches = _released_batches(today)
+    awaiting = list(
+        Batch.objects.filter(status=BatchStatus.QC_PENDING, production_date=today).order_by(
+            "eos_at"
+        )
+    )
+    times = [
+        (_round5(batch.eos_at + timedelta(minutes=m), zone), batch)
+        for batch in [*batches, *awaiting]
+        for m in PER_BATCH_MINUTES
+    ]
+    # Later patients for the plan: from 2 h from now (time to elute, synthesise and test).
+    start = settings_row.working_day_start
+    first_of_day = datetime.combine(today, start.replace(hour=start.hour + 2), tzinfo=zone)
+    first_later = max(_round5(now + timedelta(hours=2), zone), first_of_day)
+    later_day = today
+    if first_later + (LATER_PATIENTS - 1) * LATER_SPACING > day_end:
+        later_day = today + timedelta(days=1)
+        first_later = datetime.combine(later_day, start.replace(hour=start.hour + 2), tzinfo=zone)
+    times += [(first_later + n * LATER_SPACING, None) for n in range(LATER_PATIENTS)]
+
     booked = served = 0
-    for n, hhmm in enumerate(TODAY_TIMES, start=1):
+    for n, (injection_at, batch) in enumerate(sorted(times, key=lambda t: t[0]), start=1):
         booking = services.booking_create(
             actor=scheduler,
             patient_ref=_ref(today, n),
             weight_kg=float(rng.randint(55, 110)),
-            injection_at=datetime.combine(today, time.fromisoformat(hhmm), tzinfo=zone),
+            injection_at=injection_at,
         )
         booked += 1
-        if batches and _serve(booking, batches, rp=rp, lead=lead, now=now, rng=rng):
-            served += 1
+        if batch is not None and batch in batches:
+            served += _serve(booking, [batch], rp=rp, lead=lead, now=now, rng=rng)
+    later = "today" if later_day == today else "tomorrow"
     if not batches:
-        stdout.write(f"Bookings: {booked} for today; no released batch today, so no doses yet.")
+        stdout.write(
+            f"Bookings: {booked} ({LATER_PATIENTS} later {later}); no released batch today, "
+            "so no doses yet."
+        )
     else:
-        stdout.write(f"Bookings: {booked} for today, {served} with a dose.")
+        stdout.write(f"Bookings: {booked} ({LATER_PATIENTS} later {later}), {served} with a dose.")
 
     # The latest earlier day with a released batch: a few patients served from its first batch.
     past = (
@@ -125,11 +161,7 @@ def load_bookings(*, stdout) -> None:
         injection_at = first.eos_at + timedelta(minutes=30 * n)
         if injection_at >= first.expires_at:
             break
-        local = injection_at.astimezone(zone)
-        # Round to 5 minutes in the local wall clock (a plain replace, no arithmetic).
-        injection_at = local.replace(
-            minute=local.minute - local.minute % 5, second=0, microsecond=0
-        )
+        injection_at = _round5(injection_at, zone)
         booking = services.booking_create(
             actor=scheduler,
             patient_ref=_ref(past, n),
@@ -138,4 +170,4 @@ def load_bookings(*, stdout) -> None:
         )
         if _serve(booking, past_batches, rp=rp, lead=lead, now=now, rng=rng):
             done += 1
-    stdout.write(f"Bookings: {done} patients served on {past:%Y-%m-%d} from {first}.")
+    stdout.write(f"Bookings: {done} patient(s) served on {past:%Y-%m-%d} from {first}.")

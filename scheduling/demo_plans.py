@@ -1,11 +1,13 @@
-"""Demo: today's production plan for the demo generator, computed and accepted as the scheduler.
+"""Demo: the production plan for the demo generator, computed and accepted as the scheduler.
 
-Runs after the bookings loader, so the plan covers today's demo patients. Idempotent: a day that
-already has an accepted plan for the generator is left alone.
+Runs after the bookings loader and plans the day of its "later" patients (today, or tomorrow
+when today's working day is nearly over). Idempotent: a day that already has an accepted plan
+for the generator is left alone.
 """
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.demo_generators import DEMO_SERIAL
@@ -13,7 +15,7 @@ from radiopharmacy.models import Generator
 
 from . import services_plans
 from .choices import PlanStatus
-from .models import ProductionPlan
+from .models import Booking, ProductionPlan
 from .selectors import site_today
 
 
@@ -27,15 +29,18 @@ def load_plan(*, stdout) -> None:
         stdout.write("Plan: demo scheduler or generator missing, skipped.")
         return
     today = site_today()
+    last = Booking.objects.filter(injection_at__date__gte=today).order_by("-injection_at").first()
+    day = timezone.localdate(last.injection_at) if last else today
+    label = "today" if day == today else f"{day:%a %d %b}"
     if ProductionPlan.objects.filter(
-        date=today, generator=generator, status=PlanStatus.ACCEPTED
+        date=day, generator=generator, status=PlanStatus.ACCEPTED
     ).exists():
-        stdout.write("Plan: today's plan is accepted already, unchanged.")
+        stdout.write(f"Plan: the plan for {label} is accepted already, unchanged.")
         return
-    plan = services_plans.plan_compute(actor=scheduler, date=today, generator_id=generator.pk)
+    plan = services_plans.plan_compute(actor=scheduler, date=day, generator_id=generator.pk)
     services_plans.plan_accept(actor=scheduler, plan_id=plan.pk)
     result = plan.result
     stdout.write(
-        f"Plan: {len(result['runs'])} run(s) for today serve {result['objective']['served']} "
+        f"Plan: {len(result['runs'])} run(s) for {label} serve {result['objective']['served']} "
         f"of {len(plan.inputs['bookings'])} booking(s); accepted (plan {plan.pk})."
     )
