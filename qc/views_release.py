@@ -117,7 +117,8 @@ class ReleaseView(RoleRequiredMixin, View):
             and batch.status == BatchStatus.QC_PENDING,
             "is_operator": batch.operator_id == request.user.pk,
             "error": error,
-            "form": form or {"decision": "" if blocking else "release", "comment": ""},
+            # No meaning is preselected: the signer states it (21 CFR 11.50).
+            "form": form or {"decision": "", "comment": ""},
             "decisions": DISPOSITION_DECISIONS,
         }
         return render(request, "qc/release.html", context, status=status)

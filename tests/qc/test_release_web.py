@@ -158,3 +158,12 @@ def test_verify_page_warns_when_the_batch_was_recalled(client, radiopharmacist, 
     Batch.objects.filter(pk=batch.pk).update(status="recalled")
     html = client.get(f"/verify/{certificate.sha256}").content.decode()
     assert "Valid" in html and "recalled" in html
+
+
+def test_release_page_preselects_no_meaning(client, qualified_person, radiopharmacist):
+    from tests.qc.test_release_support import make_batch
+
+    batch = make_batch(radiopharmacist)
+    client.force_login(qualified_person)
+    body = client.get(f"/batches/{batch.pk}/release/").content.decode()
+    assert 'value="release" checked' not in body and 'value="reject" checked' not in body
