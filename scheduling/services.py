@@ -217,22 +217,14 @@ def _cancel_active_dose(booking: Booking, *, actor, reason: str) -> Dose | None:
 @transaction.atomic
 def booking_cancel(*, actor, booking_id: int, reason: str) -> Booking:
     """Cancel a booking (and its dose, releasing the dose's volume)."""
-    reason = _reason(reason)
-    booking = _lock(Booking, booking_id, "booking")
-    old = audit.snapshot(booking)
-    _cancel_active_dose(booking, actor=actor, reason=f"booking cancelled: {reason}")
-    _set_status(booking, BookingStatus, BookingStatus.CANCELLED)
-    booking.status_reason = reason
-    booking.save(update_fields=["status", "status_reason"])
-    audit.record(
+    return _booking_close(
         actor=actor,
-        action="cancelled",
-        obj=booking,
-        changes=audit.diff(old, audit.snapshot(booking)),
+        booking_id=booking_id,
         reason=reason,
+        status=BookingStatus.CANCELLED,
+        action="cancelled",
+        why="booking cancelled",
     )
-    _queue_plan_recompute(booking, actor=actor)
-    return booking
 
 
 @transaction.atomic
@@ -271,16 +263,28 @@ def booking_mark_missed(
     *, actor, booking_id: int, reason: str = "patient did not attend"
 ) -> Booking:
     """The patient did not come: the booking is missed and an undrawn dose's volume released."""
+    return _booking_close(
+        actor=actor,
+        booking_id=booking_id,
+        reason=reason,
+        status=BookingStatus.MISSED,
+        action="missed",
+        why="booking missed",
+    )
+
+
+def _booking_close(*, actor, booking_id: int, reason: str, status, action: str, why: str):
+    """End a booking (cancelled or missed) with a reason; its undrawn dose gives back its volume."""
     reason = _reason(reason)
     booking = _lock(Booking, booking_id, "booking")
     old = audit.snapshot(booking)
-    _cancel_active_dose(booking, actor=actor, reason=f"booking missed: {reason}")
-    _set_status(booking, BookingStatus, BookingStatus.MISSED)
+    _cancel_active_dose(booking, actor=actor, reason=f"{why}: {reason}")
+    _set_status(booking, BookingStatus, status)
     booking.status_reason = reason
     booking.save(update_fields=["status", "status_reason"])
     audit.record(
         actor=actor,
-        action="missed",
+        action=action,
         obj=booking,
         changes=audit.diff(old, audit.snapshot(booking)),
         reason=reason,
