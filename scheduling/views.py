@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from radiopharmacy import physics
 from radiopharmacy.errors import ApplicationError
 from radiopharmacy.models import SiteSettings
 from radiopharmacy.permissions import RoleRequiredMixin
 from radiopharmacy.roles import CHANGE, can
+from radiopharmacy.units import activity_unit, in_unit
 
 from . import selectors, services
 from .choices import BookingStatus, DoseStatus
@@ -32,17 +32,6 @@ from .forms import (
     apply_service_error,
 )
 from .models import Booking, Dose
-
-
-def activity_unit(request) -> str:
-    unit = request.session.get("activity_unit", "MBq")
-    return unit if unit in ("MBq", "mCi") else "MBq"
-
-
-def in_unit(mbq: float | None, unit: str) -> float | None:
-    if mbq is None:
-        return None
-    return physics.mbq_to_mci(mbq) if unit == "mCi" else mbq
 
 
 def chosen_day(request) -> date:

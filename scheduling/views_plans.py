@@ -22,11 +22,12 @@ from radiopharmacy.errors import ApplicationError
 from radiopharmacy.models import Generator
 from radiopharmacy.permissions import RoleRequiredMixin
 from radiopharmacy.roles import CHANGE, can
+from radiopharmacy.units import activity_unit, in_unit
 
 from . import services_plans
 from .choices import PlanStatus
 from .models import Booking, ProductionPlan
-from .views import activity_unit, chosen_day, in_unit
+from .views import chosen_day
 
 
 def _int(value) -> int | None:

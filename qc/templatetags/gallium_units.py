@@ -2,7 +2,7 @@
 
 from django import template
 
-from radiopharmacy import physics
+from radiopharmacy import units
 
 register = template.Library()
 
@@ -10,6 +10,4 @@ register = template.Library()
 @register.filter
 def in_unit(mbq, unit):
     """`{{ value|in_unit:unit }}`: MBq converted to the display unit (MBq or mCi)."""
-    if mbq is None or mbq == "":
-        return None
-    return physics.mbq_to_mci(float(mbq)) if unit == "mCi" else float(mbq)
+    return units.in_unit(mbq, unit)

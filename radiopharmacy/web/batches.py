@@ -21,7 +21,7 @@ from ..models import AuditEvent, Batch
 from ..permissions import RoleRequiredMixin
 from ..roles import CHANGE, can
 from ..services import batches as services
-from .generators import activity_unit, in_unit
+from ..units import activity_unit, in_unit
 
 
 class BatchListView(RoleRequiredMixin, TemplateView):

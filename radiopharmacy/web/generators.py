@@ -27,16 +27,7 @@ from ..models import Elution, Generator, SiteSettings
 from ..permissions import RoleRequiredMixin
 from ..roles import CHANGE, can
 from ..services import generators as services
-
-
-def activity_unit(request) -> str:
-    return request.session.get("activity_unit", "MBq")
-
-
-def in_unit(mbq: float | None, unit: str) -> float | None:
-    if mbq is None:
-        return None
-    return physics.mbq_to_mci(mbq) if unit == "mCi" else mbq
+from ..units import activity_unit, in_unit
 
 
 class GeneratorListView(RoleRequiredMixin, TemplateView):
