@@ -188,3 +188,14 @@ def test_tests_without_a_result_show_their_limit_as_a_person_reads_it(web, audit
     body = web(auditor).get(f"/batches/{batch.pk}/").content.decode()
     assert "≤ 0.001 %" in body  # Ge-68 breakthrough, pending after release
     assert "pass_fail" not in body and "max 0.001" not in body
+
+
+def test_batch_record_shows_activities_in_the_users_unit(web, auditor):
+    batch = BatchFactory()
+    client = web(auditor)
+    client.post("/preferences/unit/", {"unit": "mCi", "next": "/"})
+    body = client.get(f"/batches/{batch.pk}/").content.decode()
+    in_mci = batch.activity_at_eos_mbq / 37.0
+    assert f"{in_mci:.2f} mCi" in body
+    assert f"{batch.concentration_at_eos_mbq_per_ml / 37.0:.3f} mCi/mL" in body
+    assert f"{batch.activity_at_eos_mbq:.1f} MBq" not in body
