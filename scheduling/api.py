@@ -267,6 +267,19 @@ class BookingCancel(APIView):
         return Response(_booking_out(pk))
 
 
+class BookingMissed(APIView):
+    """The patient did not attend: mark the booking missed with a reason; an undrawn dose's
+    volume goes back to the batch."""
+
+    permission_resource = "bookings"
+
+    @extend_schema(request=ReasonSerializer, responses={200: BookingSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        data = _valid(ReasonSerializer, request.data)
+        services.booking_mark_missed(actor=request.user, booking_id=pk, reason=data["reason"])
+        return Response(_booking_out(pk))
+
+
 class BookingReschedule(APIView):
     """Move a booking to a new injection time with a reason; an assigned dose is cancelled."""
 

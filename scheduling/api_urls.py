@@ -14,6 +14,9 @@ urlpatterns += [
         "bookings/<int:pk>/cancel/", _dosing_api.BookingCancel.as_view(), name="api-booking-cancel"
     ),
     path(
+        "bookings/<int:pk>/missed/", _dosing_api.BookingMissed.as_view(), name="api-booking-missed"
+    ),
+    path(
         "bookings/<int:pk>/reschedule/",
         _dosing_api.BookingReschedule.as_view(),
         name="api-booking-reschedule",

@@ -144,7 +144,16 @@ class BookingDetailView(RoleRequiredMixin, View):
     permission_resource = "bookings"
     template_name = "scheduling/booking_detail.html"
 
-    def render_page(self, request, booking, *, reschedule_form=None, cancel_form=None, status=200):
+    def render_page(
+        self,
+        request,
+        booking,
+        *,
+        reschedule_form=None,
+        cancel_form=None,
+        missed_form=None,
+        status=200,
+    ):
         unit = activity_unit(request)
         dose = booking.active_dose
         open_booking = booking.status in (
@@ -165,6 +174,7 @@ class BookingDetailView(RoleRequiredMixin, View):
                 "can_write": can(request.user, CHANGE, "bookings") and open_booking,
                 "reschedule_form": reschedule_form or RescheduleForm(),
                 "cancel_form": cancel_form or ReasonForm(),
+                "missed_form": missed_form or ReasonForm(),
             },
             status=status,
         )
@@ -194,20 +204,32 @@ class BookingRescheduleView(BookingDetailView):
 
 
 class BookingCancelView(BookingDetailView):
+    """Cancel a booking with a reason (its undrawn dose gives its volume back)."""
+
+    close = staticmethod(services.booking_cancel)
+    done = "cancelled"
+    form_name = "cancel_form"
+
     def post(self, request, pk: int):
         booking = _booking_or_404(pk)
         form = ReasonForm(request.POST)
         if form.is_valid():
             try:
-                services.booking_cancel(
-                    actor=request.user, booking_id=pk, reason=form.cleaned_data["reason"]
-                )
+                self.close(actor=request.user, booking_id=pk, reason=form.cleaned_data["reason"])
             except ApplicationError as exc:
                 apply_service_error(form, exc)
             else:
-                messages.success(request, f"Booking {booking.patient_ref} cancelled.")
+                messages.success(request, f"Booking {booking.patient_ref} {self.done}.")
                 return HttpResponseRedirect(reverse("booking-detail", args=[pk]))
-        return self.render_page(request, booking, cancel_form=form, status=400)
+        return self.render_page(request, booking, status=400, **{self.form_name: form})
+
+
+class BookingMissedView(BookingCancelView):
+    """The patient did not attend: the booking is missed, with a reason."""
+
+    close = staticmethod(services.booking_mark_missed)
+    done = "marked as missed"
+    form_name = "missed_form"
 
 
 # --- doses ------------------------------------------------------------------------------------

@@ -21,6 +21,11 @@ urlpatterns += [
         _dosing_views.BookingCancelView.as_view(),
         name="booking-cancel",
     ),
+    path(
+        "bookings/<int:pk>/missed/",
+        _dosing_views.BookingMissedView.as_view(),
+        name="booking-missed",
+    ),
     path("doses/", _dosing_views.DoseListView.as_view(), name="dose-list"),
     path("doses/assign/", _dosing_views.DoseAssignView.as_view(), name="dose-assign"),
     path("doses/<int:pk>/", _dosing_views.DoseDetailView.as_view(), name="dose-detail"),

@@ -63,6 +63,7 @@ ENDPOINTS = [
     ("post", "/api/v1/bookings/", "bookings"),
     ("get", "/api/v1/bookings/999999/", "bookings"),
     ("post", "/api/v1/bookings/999999/cancel/", "bookings"),
+    ("post", "/api/v1/bookings/999999/missed/", "bookings"),
     ("post", "/api/v1/bookings/999999/reschedule/", "bookings"),
     ("get", "/api/v1/doses/", "doses"),
     ("post", "/api/v1/doses/", "doses"),

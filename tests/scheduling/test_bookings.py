@@ -191,6 +191,19 @@ def test_cancel_and_reschedule_endpoints(api_as, scheduler):
     assert Booking.objects.get().status == "cancelled"
 
 
+def test_missed_endpoint_needs_a_reason_and_is_audited(api_as, scheduler):
+    from radiopharmacy.models import AuditEvent
+
+    client = api_as(scheduler)
+    booking = BookingFactory()
+    assert client.post(f"{URL}{booking.pk}/missed/", {}, format="json").status_code == 400
+    response = client.post(f"{URL}{booking.pk}/missed/", {"reason": "no show"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "missed"
+    event = AuditEvent.objects.filter(object_type="scheduling.booking", action="missed").get()
+    assert event.reason == "no show" and event.changes["status"]["new"] == "missed"
+    assert client.post(f"{URL}999999/missed/", {"reason": "x"}, format="json").status_code == 404
+
+
 def test_detail_and_404(api_as, auditor):
     booking = BookingFactory()
     client = api_as(auditor)

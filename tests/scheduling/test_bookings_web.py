@@ -110,3 +110,22 @@ def test_menu_shows_bookings_and_doses(client, auditor):
     client.force_login(auditor)
     html = client.get(reverse("home")).content.decode()
     assert 'href="/bookings/"' in html and 'href="/doses/"' in html
+
+
+def test_missed_form_marks_the_booking_missed_with_its_reason(client, scheduler):
+    client.force_login(scheduler)
+    booking = BookingFactory()
+    assert (
+        "Mark as missed"
+        in client.get(reverse("booking-detail", args=[booking.pk])).content.decode()
+    )
+    url = reverse("booking-missed", args=[booking.pk])
+    response = client.post(url, {"reason": ""})
+    assert response.status_code == 400 and 'name="reason"' in response.content.decode()
+    assert client.post(url, {"reason": "patient ill, phoned at 08:10"}).status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == "missed" and booking.status_reason == "patient ill, phoned at 08:10"
+    assert (
+        "Mark as missed"
+        not in client.get(reverse("booking-detail", args=[booking.pk])).content.decode()
+    )
