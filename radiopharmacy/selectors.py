@@ -121,12 +121,22 @@ class Prediction:
     last_elution_at: datetime | None
 
 
+# Beyond this a prediction means nothing (the shelf life is 12 months) and the back-decay of
+# Ge-68 grows without bound.
+PREDICTION_WINDOW = timedelta(days=2 * 365)
+
+
 def prediction(generator: Generator, *, at: datetime) -> Prediction:
     """What the column holds at `at` and what an elution then would give (SPEC §2.2).
 
     Only elutions before `at` count; η is the estimate from the elutions recorded so far.
     Preconditions: `at` aware, else ValueError.
     """
+    if abs(at - generator.calibrated_at) > PREDICTION_WINDOW:
+        raise ValueError(
+            "Give a time within 2 years of the generator's calibration "
+            f"({generator.calibrated_at:%Y-%m-%d}); its shelf life is 12 months."
+        )
     history = elutions_of(generator)
     state = physics.column_state(
         nominal_activity_mbq=generator.nominal_activity_mbq,

@@ -19,6 +19,12 @@ from ..selectors import current_elutions_queryset, elution_records
 
 # Tablet and calibrator clocks drift: a time a minute "in the future" is a clock, not a typo.
 CLOCK_SKEW = timedelta(minutes=2)
+# Plausibility limits: the largest commercial Ge-68/Ga-68 generators hold about 4 GBq and are
+# eluted with 4-5 mL; a value far beyond is a typing error (or a unit mix-up), not a generator.
+MAX_ACTIVITY_MBQ = 20_000.0
+MAX_ELUATE_VOLUME_ML = 50.0
+# A generator's calibration lies within a few years of its registration (shelf life 12 months).
+CALIBRATION_WINDOW = timedelta(days=5 * 365)
 ELUTABLE = {GeneratorStatus.IN_USE}
 
 
@@ -41,13 +47,24 @@ def _not_future(value: datetime, field: str, label: str, now: datetime) -> None:
         )
 
 
-def _positive(value, field: str, label: str, unit: str = "") -> float:
+def _positive(value, field: str, label: str, unit: str = "", maximum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ApplicationError(f"{label} must be a number.", fields={field: ["Enter a number."]})
+    suffix = f" {unit}" if unit else ""
     if value <= 0:
         raise ApplicationError(
             f"{label} must be positive.",
-            fields={field: [f"{label} must be greater than 0{(' ' + unit) if unit else ''}."]},
+            fields={field: [f"{label} must be greater than 0{suffix}."]},
+        )
+    if maximum is not None and value > maximum:
+        raise ApplicationError(
+            f"{label} is implausibly large.",
+            fields={
+                field: [
+                    f"{label} of {value:g}{suffix} cannot be right: at most "
+                    f"{maximum:g}{suffix}. Check the unit."
+                ]
+            },
         )
     return float(value)
 
@@ -84,9 +101,21 @@ def generator_register(
         raise ApplicationError(
             "Serial number is required.", fields={"serial_number": ["This field is required."]}
         )
-    _positive(nominal_activity_mbq, "nominal_activity_mbq", "Nominal activity", "MBq")
+    _positive(
+        nominal_activity_mbq, "nominal_activity_mbq", "Nominal activity", "MBq", MAX_ACTIVITY_MBQ
+    )
     _require_aware(calibrated_at, "calibrated_at")
     _require_aware(received_at, "received_at")
+    if abs(calibrated_at - timezone.now()) > CALIBRATION_WINDOW:
+        raise ApplicationError(
+            "Calibration time is implausible.",
+            fields={"calibrated_at": ["The calibration must be within 5 years of today."]},
+        )
+    if abs(received_at - calibrated_at) > timedelta(days=365):
+        raise ApplicationError(
+            "Reception time is implausible.",
+            fields={"received_at": ["The generator is received within a year of its calibration."]},
+        )
     _not_future(received_at, "received_at", "Reception time", timezone.now())
     if expires_at is None:
         expires_at = Generator.default_expiry(calibrated_at)
@@ -189,8 +218,8 @@ def _elution_numbers(
     """Validate an elution's inputs and derive E, G(t_e) and the efficiency."""
     _require_aware(eluted_at, "eluted_at")
     _require_aware(measured_at, "measured_at")
-    _positive(activity_mbq, "activity_mbq", "Activity", "MBq")
-    _positive(volume_ml, "volume_ml", "Volume", "mL")
+    _positive(activity_mbq, "activity_mbq", "Activity", "MBq", MAX_ACTIVITY_MBQ)
+    _positive(volume_ml, "volume_ml", "Volume", "mL", MAX_ELUATE_VOLUME_ML)
     now = timezone.now()
     _not_future(eluted_at, "eluted_at", "Elution time", now)
     _not_future(measured_at, "measured_at", "Measurement time", now)

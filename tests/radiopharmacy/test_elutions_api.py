@@ -65,6 +65,8 @@ def test_record_elution_stores_decay_corrected_activity_and_is_audited(rp_client
         ("eluted_at", "2026-11-24T07:00:00"),
         ("measured_at", "2026-11-24T07:05:00"),
         ("activity_mbq", -1.0),
+        ("activity_mbq", 1.0e9),  # implausible: a typing or unit error
+        ("volume_ml", 5000.0),
         ("activity_mbq", 0),
         ("volume_ml", 0),
         ("volume_ml", "five"),

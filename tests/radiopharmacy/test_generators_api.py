@@ -79,6 +79,11 @@ def test_duplicate_serial_number_is_a_400_on_the_field(api_as, radiopharmacist):
         ("received_at", "2027-01-01T00:00:00+00:00"),
         ("status", "broken"),
         ("serial_number", ""),
+        # Found by schemathesis: absurd values used to be stored and broke predictions.
+        ("nominal_activity_mbq", 1.6247368003511004e308),
+        ("nominal_activity_mbq", 1850e3),  # 1850 GBq typed as MBq: a unit mix-up
+        ("calibrated_at", "1438-08-21T20:40:09+00:00"),
+        ("received_at", "2024-09-04T09:00:00+00:00"),
     ],
 )
 def test_bad_generator_input_is_a_400_with_a_field_message(api_as, radiopharmacist, field, value):
@@ -275,6 +280,15 @@ def test_prediction_with_naive_or_bad_time_is_a_400(api_as, auditor, value):
     response = api_as(auditor).get(f"/api/v1/generators/{generator.pk}/prediction/", {"at": value})
     assert response.status_code == 400
     assert "at" in response.json()
+
+
+def test_prediction_far_from_the_generators_life_is_a_400_not_a_500(api_as, auditor):
+    generator = GeneratorFactory()
+    response = api_as(auditor).get(
+        f"/api/v1/generators/{generator.pk}/prediction/", {"at": "1974-12-16T06:49:59+01:00"}
+    )
+    assert response.status_code == 400
+    assert "within 2 years" in response.json()["at"][0]
 
 
 def test_prediction_of_unknown_generator_is_404(api_as, auditor):
