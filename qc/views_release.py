@@ -25,6 +25,7 @@ from radiopharmacy.roles import CHANGE, can
 
 from .api_release import certificate_response, verification_data
 from .models import BatchSignature, Certificate, Deviation, QcResult, SignatureDecision
+from .selectors import prime_specs_in_force
 from .services.release import (
     DISPOSITION_DECISIONS,
     batch_record,
@@ -49,9 +50,9 @@ class AwaitingReleaseView(RoleRequiredMixin, View):
 
     def get(self, request):
         now = timezone.now()
-        rows = []
-        for batch in _batches_with_qc().filter(status=BatchStatus.QC_PENDING).order_by("eos_at"):
-            rows.append({"batch": batch, "blocking": release_blockers(batch, at=now)})
+        batches = list(_batches_with_qc().filter(status=BatchStatus.QC_PENDING).order_by("eos_at"))
+        prime_specs_in_force(batches)
+        rows = [{"batch": b, "blocking": release_blockers(b, at=now)} for b in batches]
         return render(
             request,
             "qc/awaiting_release.html",

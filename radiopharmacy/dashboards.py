@@ -119,34 +119,10 @@ def radiopharmacist_dashboard(*, now: datetime, unit_factor) -> dict:
     }
 
 
-def _prime_specs(batches: list[Batch]) -> None:
-    """Load the specifications of the batches' products once, and set on each batch the one in
-    force at its EOS (the cache qc.selectors.spec_for_batch reads), so the release check of N
-    batches costs two queries rather than 2·N."""
-    from qc.models import Specification, SpecificationTest
-
-    product_ids = {b.product_id for b in batches}
-    if not product_ids:
-        return
-    specs = list(
-        Specification.objects.filter(product_id__in=product_ids)
-        .prefetch_related(Prefetch("tests", queryset=SpecificationTest.objects.order_by("order")))
-        .order_by("-effective_from", "-version")
-    )
-    for batch in batches:
-        batch._spec_in_force = next(
-            (
-                s
-                for s in specs
-                if s.product_id == batch.product_id and s.effective_from <= batch.eos_at
-            ),
-            None,
-        )
-
-
 def qualified_person_dashboard(*, now: datetime) -> dict:
     """Batches awaiting release with their release check, and today's decisions."""
     from qc.models import BatchSignature, Deviation, QcResult
+    from qc.selectors import prime_specs_in_force
     from qc.services.release import DISPOSITION_DECISIONS
     from qc.services.release_check import release_blockers
 
@@ -160,7 +136,7 @@ def qualified_person_dashboard(*, now: datetime) -> dict:
         .filter(status=BatchStatus.QC_PENDING)
         .order_by("eos_at")
     )
-    _prime_specs(awaiting)
+    prime_specs_in_force(awaiting)
     signed_today = (
         BatchSignature.objects.filter(
             decision__in=DISPOSITION_DECISIONS, signed_at__gte=start, signed_at__lt=end

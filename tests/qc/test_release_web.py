@@ -27,6 +27,22 @@ def test_awaiting_release_lists_qc_pending_batches_with_their_blockers(
     assert "Review and sign" in html
 
 
+def test_awaiting_release_query_count_does_not_grow_with_batches(
+    client, radiopharmacist, qualified_person, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = logged_in(client, qualified_person)
+    make_batch(radiopharmacist)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/release/")
+    for _ in range(4):
+        make_batch(radiopharmacist)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get("/release/").status_code == 200
+
+
 @pytest.mark.parametrize("role", ["radiopharmacist", "scheduler", "auditor"])
 def test_every_role_sees_the_menu_item_and_the_record_but_no_sign_form(
     client, make_user, radiopharmacist, role
