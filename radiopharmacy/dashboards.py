@@ -4,9 +4,11 @@ Each gathers its data from the existing selectors in a number of queries that do
 with the number of rows (tests/radiopharmacy/test_dashboards.py asserts it). Nothing here writes.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils import timezone
 
 from . import selectors as generator_selectors
@@ -111,12 +113,59 @@ def radiopharmacist_dashboard(*, now: datetime, unit_factor) -> dict:
         }
         for d in dose_list(day=site_today(), status=DoseStatus.ASSIGNED)
     ]
+    plan = todays_plan(now)
     return {
-        "plan": todays_plan(now),
+        "next_actions": next_actions(now=now, plan=plan, awaiting_qc=qc_pending, doses=doses),
+        "plan": plan,
         "generators": _generator_rows(now, unit_factor),
         "awaiting_qc": qc_pending,
         "doses_to_draw": doses,
     }
+
+
+@dataclass(frozen=True)
+class NextAction:
+    at: datetime
+    what: str
+    url: str
+    overdue: bool
+
+
+# A planned elution or a draw this long past its time is still shown (late, not forgotten).
+ACTION_GRACE = timedelta(minutes=30)
+
+
+def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 3) -> list[NextAction]:
+    """What the radiopharmacist does next, soonest first (UI.md: "next action first"): the
+    accepted plan's elutions, QC of batches awaiting it, doses to draw. Uses rows already
+    loaded for the dashboard: no query of its own."""
+    from scheduling.choices import PlannedRunStatus, PlanStatus
+
+    actions = []
+    if plan is not None and plan.status == PlanStatus.ACCEPTED:
+        for run in plan.runs.all():
+            if run.status == PlannedRunStatus.PLANNED and run.elution_at >= now - ACTION_GRACE:
+                what = (
+                    f"Elute {plan.generator.serial_number} for run {run.sequence} "
+                    f"({len(run.doses)} dose{'s' if len(run.doses) != 1 else ''})"
+                )
+                actions.append((run.elution_at, what, reverse("plan-day")))
+    for batch in awaiting_qc:
+        actions.append(
+            (batch.eos_at, f"QC of {batch.batch_number}", reverse("qc-entry", args=[batch.pk]))
+        )
+    for row in doses:
+        dose = row["dose"]
+        if dose.draw_at >= now - ACTION_GRACE:
+            actions.append(
+                (
+                    dose.draw_at,
+                    f"Draw the dose of {dose.booking.patient_ref}",
+                    reverse("dose-detail", args=[dose.pk]),
+                )
+            )
+    actions.sort(key=lambda a: a[0])
+    return [NextAction(at, what, url, at < now) for at, what, url in actions[:limit]]
 
 
 def qualified_person_dashboard(*, now: datetime) -> dict:

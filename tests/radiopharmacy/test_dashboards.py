@@ -171,3 +171,17 @@ def test_batch_record_audit_trail_includes_every_linked_record(client, auditor, 
     ):
         assert object_type in trail, object_type
     assert "Released for human use" in html and reverse("verify-form") in html
+
+
+def test_radiopharmacist_sees_the_next_actions_soonest_first(world, radiopharmacist, client):
+    now = timezone.now()
+    actions = dashboards.radiopharmacist_dashboard(now=now, unit_factor=lambda v: v)["next_actions"]
+    assert [a.at for a in actions] == sorted(a.at for a in actions)
+    whats = [a.what for a in actions]
+    assert f"QC of {world.pending.batch_number}" in whats
+    assert f"Draw the dose of {world.booking.patient_ref}" in whats
+    qc = next(a for a in actions if a.what.startswith("QC of"))
+    assert qc.overdue and qc.url == reverse("qc-entry", args=[world.pending.pk])
+    client.force_login(radiopharmacist)
+    body = client.get(reverse("home")).content.decode()
+    assert "Next" in body and f"QC of {world.pending.batch_number}" in body
