@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db import transaction
 
 from radiopharmacy import audit
+from radiopharmacy.admin import AuditedAdmin, ReadOnlyAdmin
 
 from .models import Deviation, QcResult, Specification, SpecificationTest
 
@@ -42,7 +43,7 @@ class SpecificationTestInline(admin.TabularInline):
 
 
 @admin.register(Specification)
-class SpecificationAdmin(admin.ModelAdmin):
+class SpecificationAdmin(AuditedAdmin):
     list_display = ["product", "version", "effective_from", "approved_by", "approved_at"]
     list_filter = ["product"]
     inlines = [SpecificationTestInline]
@@ -52,17 +53,6 @@ class SpecificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not _used(obj)
-
-    @transaction.atomic
-    def save_model(self, request, obj, form, change):
-        old = audit.snapshot(Specification.objects.get(pk=obj.pk)) if change else {}
-        super().save_model(request, obj, form, change)
-        audit.record(
-            actor=request.user,
-            action="changed" if change else "created",
-            obj=obj,
-            changes=audit.diff(old, audit.snapshot(obj)),
-        )
 
     @transaction.atomic
     def save_formset(self, request, form, formset, change):
@@ -87,19 +77,6 @@ class SpecificationAdmin(admin.ModelAdmin):
                 changes=audit.diff(old, audit.snapshot(instance)),
             )
         formset.save_m2m()
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Regulated records are written by services only; the admin shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(QcResult)

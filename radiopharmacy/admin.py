@@ -1,79 +1,89 @@
+"""Admin: site data (products, settings) with audited changes; regulated records read-only.
+
+Every write of a regulated record goes through the services (audited); the admin only shows
+them. What administrators do edit here (products, site settings, specifications in qc) is
+audited by `AuditedAdmin`.
+"""
+
 from django.contrib import admin
+from django.db import transaction
 
-from .models import Alert, AuditEvent, Product, SiteSettings
-
-
-@admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "shelf_life_min", "max_volume_per_patient_ml"]
+from . import audit
+from .models import Alert, AuditEvent, BreakthroughTest, Elution, Generator, Product, SiteSettings
 
 
-@admin.register(SiteSettings)
-class SiteSettingsAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Regulated records are written by services only; the admin shows them."""
+
     def has_add_permission(self, request):
-        return not SiteSettings.objects.exists()
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Admin edits land in the audit trail, in the transaction of the change; nothing is
+    deleted (a product or setting that judged batches must stay)."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        old = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+        audit.record(
+            actor=request.user,
+            action="changed" if change else "created",
+            obj=obj,
+            changes=audit.diff(old, audit.snapshot(obj)),
+        )
+
+
+@admin.register(Product)
+class ProductAdmin(AuditedAdmin):
+    list_display = ["code", "name", "shelf_life_min", "max_volume_per_patient_ml"]
+
+
+@admin.register(SiteSettings)
+class SiteSettingsAdmin(AuditedAdmin):
+    def has_add_permission(self, request):
+        return not SiteSettings.objects.exists()
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the trail is append-only and the database refuses changes anyway."""
 
     list_display = ["occurred_at", "username", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["username", "object_id", "object_repr"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     list_display = ["raised_at", "kind", "level", "message", "acknowledged_at"]
-    readonly_fields = [f.name for f in Alert._meta.fields]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-# --- Generators and elutions: read-mostly; every write goes through the services (audited). ---
-from .models import BreakthroughTest, Elution, Generator  # noqa: E402
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Generator)
-class GeneratorAdmin(_ReadOnlyAdmin):
+class GeneratorAdmin(ReadOnlyAdmin):
     list_display = ["serial_number", "manufacturer", "model", "calibrated_at", "status"]
     list_filter = ["status", "manufacturer"]
     search_fields = ["serial_number"]
 
 
 @admin.register(Elution)
-class ElutionAdmin(_ReadOnlyAdmin):
+class ElutionAdmin(ReadOnlyAdmin):
     list_display = ["eluted_at", "generator", "activity_at_elution_mbq", "efficiency_percent"]
     list_filter = ["generator"]
     list_select_related = ["generator"]
 
 
 @admin.register(BreakthroughTest)
-class BreakthroughTestAdmin(_ReadOnlyAdmin):
+class BreakthroughTestAdmin(ReadOnlyAdmin):
     list_display = ["measured_at", "elution", "breakthrough_percent", "passed"]
     list_select_related = ["elution"]
