@@ -70,11 +70,11 @@ class SpecificationAdmin(AuditedAdmin):
                 audit.snapshot(SpecificationTest.objects.get(pk=instance.pk)) if instance.pk else {}
             )
             instance.save()
-            audit.record(
+            audit.record_change(
                 actor=request.user,
                 action="changed" if old else "created",
                 obj=instance,
-                changes=audit.diff(old, audit.snapshot(instance)),
+                before=old,
             )
         formset.save_m2m()
 

@@ -36,11 +36,11 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         old = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
         super().save_model(request, obj, form, change)
-        audit.record(
+        audit.record_change(
             actor=request.user,
             action="changed" if change else "created",
             obj=obj,
-            changes=audit.diff(old, audit.snapshot(obj)),
+            before=old,
         )
 
 

@@ -11,9 +11,7 @@ from .api import generators as generators_api  # noqa: E402
 urlpatterns += [
     path("decay/", decay_api.Decay.as_view(), name="api-decay"),
     path("generators/", generators_api.GeneratorListCreate.as_view(), name="api-generators"),
-    path(
-        "generators/<int:pk>/", generators_api.GeneratorDetail.as_view(), name="api-generator"
-    ),
+    path("generators/<int:pk>/", generators_api.GeneratorDetail.as_view(), name="api-generator"),
     path(
         "generators/<int:pk>/status/",
         generators_api.GeneratorStatusChange.as_view(),

@@ -124,6 +124,15 @@ def record(
         return event
 
 
+def record_change(
+    *, actor, action: str, obj: models.Model, before: Mapping[str, Any], reason: str = ""
+) -> AuditEvent:
+    """Append the change of `obj` since `before` (a `snapshot` taken before the change): the
+    same fields are read again from `obj` and only those that differ are recorded."""
+    after = snapshot(obj, list(before)) if before else snapshot(obj)
+    return record(actor=actor, action=action, obj=obj, changes=diff(before, after), reason=reason)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int

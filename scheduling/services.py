@@ -247,11 +247,11 @@ def booking_reschedule(*, actor, booking_id: int, injection_at: datetime, reason
     booking.injection_at = injection_at
     booking.status_reason = reason
     booking.save(update_fields=["status", "status_reason", "injection_at"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="rescheduled",
         obj=booking,
-        changes=audit.diff(old, audit.snapshot(booking)),
+        before=old,
         reason=reason,
     )
     _queue_plan_recompute(booking, actor=actor, previous_injection_at=old_injection_at)
@@ -282,11 +282,11 @@ def _booking_close(*, actor, booking_id: int, reason: str, status, action: str, 
     _set_status(booking, BookingStatus, status)
     booking.status_reason = reason
     booking.save(update_fields=["status", "status_reason"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action=action,
         obj=booking,
-        changes=audit.diff(old, audit.snapshot(booking)),
+        before=old,
         reason=reason,
     )
     _queue_plan_recompute(booking, actor=actor)
@@ -450,11 +450,11 @@ def dose_assign(*, actor, booking_id: int, batch_id: int, draw_at: datetime) -> 
     _set_status(booking, BookingStatus, BookingStatus.DOSE_ASSIGNED)
     booking.save(update_fields=["status"])
     audit.record(actor=actor, action="created", obj=dose, changes=audit.created(dose))
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="dose_assigned",
         obj=booking,
-        changes=audit.diff(old_booking, audit.snapshot(booking)),
+        before=old_booking,
     )
     return dose
 
@@ -477,11 +477,11 @@ def _dose_cancel(dose: Dose, *, actor, reason: str, booking: Booking) -> Dose:
         dose.allocated_volume_ul = 0
     # A drawn syringe's volume has left the vial: it stays allocated.
     dose.save(update_fields=["status", "cancel_reason", "allocated_volume_ul"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="cancelled",
         obj=dose,
-        changes=audit.diff(old, audit.snapshot(dose)),
+        before=old,
         reason=reason,
     )
     return dose
@@ -501,11 +501,11 @@ def dose_cancel(*, actor, dose_id: int, reason: str) -> Dose:
         old = audit.snapshot(booking)
         _set_status(booking, BookingStatus, BookingStatus.BOOKED)
         booking.save(update_fields=["status"])
-        audit.record(
+        audit.record_change(
             actor=actor,
             action="dose_cancelled",
             obj=booking,
-            changes=audit.diff(old, audit.snapshot(booking)),
+            before=old,
             reason=reason,
         )
     return dose
@@ -558,17 +558,17 @@ def dose_measure(*, actor, dose_id: int, activity_mbq: float, measured_at: datet
     dose.dispensed_by = actor
     dose.save()
     booking.save(update_fields=["status"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="measured",
         obj=dose,
-        changes=audit.diff(old_dose, audit.snapshot(dose)),
+        before=old_dose,
     )
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="dispensed",
         obj=booking,
-        changes=audit.diff(old_booking, audit.snapshot(booking)),
+        before=old_booking,
     )
     return dose
 
@@ -645,16 +645,16 @@ def dose_administer(
     dose.administered_by = actor
     dose.save()
     booking.save(update_fields=["status"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="administered",
         obj=dose,
-        changes=audit.diff(old_dose, audit.snapshot(dose)),
+        before=old_dose,
     )
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="administered",
         obj=booking,
-        changes=audit.diff(old_booking, audit.snapshot(booking)),
+        before=old_booking,
     )
     return dose

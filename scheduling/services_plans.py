@@ -302,11 +302,11 @@ def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor) -> None:
         ensure_transition(PlannedRunStatus, run.status, PlannedRunStatus.CANCELLED)
         run.status = PlannedRunStatus.CANCELLED
         run.save(update_fields=["status"])
-        audit.record(
+        audit.record_change(
             actor=actor,
             action="cancelled",
             obj=run,
-            changes=audit.diff(old_run, audit.snapshot(run)),
+            before=old_run,
             reason=f"plan {plan.pk} superseded by plan {by.pk}",
         )
     audit.record(

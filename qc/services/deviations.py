@@ -57,11 +57,11 @@ def deviation_close(*, deviation_id: int, actor, note: str) -> Deviation:
     deviation.closed_at = timezone.now()
     deviation.closure_note = note.strip()
     deviation.save(update_fields=["status", "closed_by", "closed_at", "closure_note"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="deviation_closed",
         obj=deviation,
-        changes=audit.diff(old, audit.snapshot(deviation)),
+        before=old,
         reason=note.strip(),
     )
     return deviation

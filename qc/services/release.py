@@ -282,11 +282,11 @@ def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -
     old = audit.snapshot(batch, ["status"])
     batch.status = target
     batch.save(update_fields=["status"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="released" if target == BatchStatus.RELEASED else "rejected",
         obj=batch,
-        changes=audit.diff(old, audit.snapshot(batch, ["status"])),
+        before=old,
         reason=signature.comment,
     )
     signed_fields = [

@@ -327,11 +327,11 @@ def batch_set_status(*, actor, batch: Batch, status: str, reason: str = "") -> B
     old = audit.snapshot(batch, ["status"])
     batch.status = status
     batch.save(update_fields=["status"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action=f"status_{status}",
         obj=batch,
-        changes=audit.diff(old, audit.snapshot(batch, ["status"])),
+        before=old,
         reason=reason,
     )
     return batch

@@ -193,11 +193,11 @@ def _set_status(*, actor, generator: Generator, status: str, reason: str) -> Gen
     old = audit.snapshot(generator, ["status"])
     generator.status = status
     generator.save(update_fields=["status"])
-    audit.record(
+    audit.record_change(
         actor=actor,
         action="status_changed",
         obj=generator,
-        changes=audit.diff(old, audit.snapshot(generator, ["status"])),
+        before=old,
         reason=reason,
     )
     return generator

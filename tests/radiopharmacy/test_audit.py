@@ -152,3 +152,18 @@ def test_audit_list_runs_a_constant_number_of_queries(
     with django_assert_max_num_queries(6):
         response = client.get("/api/v1/audit/", {"page_size": 60})
     assert len(response.json()["results"]) == 60
+
+
+def test_record_change_records_only_the_fields_that_changed(radiopharmacist):
+    product = Product.objects.get(code="GA68DOTATATE")
+    before = audit.snapshot(product, ["name", "shelf_life_min"])
+    product.shelf_life_min = 180
+    event = audit.record_change(
+        actor=radiopharmacist,
+        action="changed",
+        obj=product,
+        before=before,
+        reason="new stability data",
+    )
+    assert event.changes == {"shelf_life_min": {"old": 240, "new": 180}}
+    assert event.reason == "new stability data" and event.object_id == str(product.pk)
