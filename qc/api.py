@@ -3,24 +3,17 @@
 import django_filters
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from radiopharmacy.apibase import AwareDateTimeField
+from radiopharmacy.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, AwareDateTimeField
 from radiopharmacy.models import Batch, Product
 
 from .models import Deviation, QcResult, Specification, SpecificationTest
 from .services.release_check import release_blockers
 from .services.results import qc_result_record
-
-ERR_400 = OpenApiResponse(description="Bad input: `detail` and a message per field.")
-ERR_401 = OpenApiResponse(description="Not authenticated.")
-ERR_403 = OpenApiResponse(description="The role does not allow this.")
-ERR_404 = OpenApiResponse(description="No such record.")
-ERR_409 = OpenApiResponse(description='Refused state change: {"detail": ..., "blocking": [...]}.')
-READ_ERRORS = {401: ERR_401, 403: ERR_403}
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": ["pass", "fail"]}]})

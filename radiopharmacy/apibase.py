@@ -10,6 +10,7 @@ from django.db import models
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -18,6 +19,15 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .errors import ApplicationError
 
 logger = logging.getLogger("gallium")
+
+# Documented error responses, shared by every endpoint's extend_schema.
+ERR_400 = OpenApiResponse(description="Bad input: `detail` and a message per field.")
+ERR_401 = OpenApiResponse(description="Not authenticated.")
+ERR_403 = OpenApiResponse(description="The role does not allow this.")
+ERR_404 = OpenApiResponse(description="No such record.")
+ERR_409 = OpenApiResponse(description='Refused state change: {"detail": ..., "blocking": [...]}.')
+READ_ERRORS = {401: ERR_401, 403: ERR_403}
+WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403}
 
 NAIVE_DATETIME_MESSAGE = (
     "Give the time with its UTC offset (for example 2026-11-24T08:30:00+01:00); "

@@ -3,24 +3,16 @@
 import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors_batches as selectors
-from ..apibase import AwareDateTimeField
+from ..apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, WRITE_ERRORS, AwareDateTimeField
 from ..choices import BatchStatus, SynthesisMethod
 from ..models import Batch, Product
 from ..services import batches as services
-
-ERR_400 = OpenApiResponse(description="Bad input: `detail` and a message per field.")
-ERR_401 = OpenApiResponse(description="Not authenticated.")
-ERR_403 = OpenApiResponse(description="The role does not allow this.")
-ERR_404 = OpenApiResponse(description="No such record.")
-ERR_409 = OpenApiResponse(description='Refused state change: {"detail": ..., "blocking": [...]}.')
-READ_ERRORS = {401: ERR_401, 403: ERR_403}
-WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403}
 
 
 def query_datetime(value: str | None, field: str):

@@ -5,7 +5,6 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
@@ -14,18 +13,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..apibase import AwareDateTimeField, AwareIsoDateTimeFilter, GalliumModelSerializer
+from ..apibase import (
+    ERR_400,
+    ERR_404,
+    ERR_409,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    AwareDateTimeField,
+    AwareIsoDateTimeFilter,
+    GalliumModelSerializer,
+)
 from ..choices import GeneratorStatus
 from ..models import BreakthroughTest, Elution, Generator, SiteSettings
 from ..services import generators as services
-
-ERR_400 = OpenApiResponse(description="Bad input: `detail` and a message per field.")
-ERR_401 = OpenApiResponse(description="Not authenticated.")
-ERR_403 = OpenApiResponse(description="The role does not allow this.")
-ERR_404 = OpenApiResponse(description="No such record.")
-ERR_409 = OpenApiResponse(description='Refused state change: {"detail": ..., "blocking": [...]}.')
-READ_ERRORS = {401: ERR_401, 403: ERR_403}
-WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403}
 
 
 def parse_query_datetime(value: str | None, field: str):
