@@ -6,7 +6,7 @@ from django.db import transaction
 from radiopharmacy import audit
 from radiopharmacy.admin import AuditedAdmin, ReadOnlyAdmin
 
-from .models import Deviation, QcResult, Specification, SpecificationTest
+from qc.models import Deviation, QcResult, Specification, SpecificationTest
 
 
 def _used(spec: Specification | None) -> bool:

@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from radiopharmacy.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, AwareDateTimeField
 from radiopharmacy.models import Batch, Product
 
-from .models import Deviation, QcResult, Specification, SpecificationTest
-from .services.release_check import release_blockers
-from .services.results import qc_result_record
+from qc.models import Deviation, QcResult, Specification, SpecificationTest
+from qc.services.release_check import release_blockers
+from qc.services.results import qc_result_record
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": ["pass", "fail"]}]})

@@ -16,12 +16,8 @@ from rest_framework.views import APIView
 
 from radiopharmacy.models import Batch
 
-from .models import Certificate, SignatureDecision
-from .services.release import (
-    batch_release,
-    release_signature,
-    verify_code,
-)
+from qc.models import Certificate, SignatureDecision
+from qc.services.release import batch_release, release_signature, verify_code
 
 DETAIL = inline_serializer("ReleaseDetail", {"detail": serializers.CharField()})
 CONFLICT = inline_serializer(

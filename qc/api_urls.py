@@ -5,7 +5,7 @@ urlpatterns: list = []
 # --- Release and certificates (issue 4 part B) ---
 from django.urls import path  # noqa: E402
 
-from . import api_release  # noqa: E402
+from qc import api_release  # noqa: E402
 
 urlpatterns += [
     path(
@@ -26,7 +26,7 @@ urlpatterns += [
 ]
 
 # --- QC results, release check, specifications, deviations (issue 4 part A) ---
-from . import api  # noqa: E402
+from qc import api  # noqa: E402
 
 urlpatterns += [
     path(

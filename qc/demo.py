@@ -16,7 +16,7 @@ from radiopharmacy import physics
 from radiopharmacy.models import Batch, Elution
 from radiopharmacy.services.batches import batch_create
 
-from .services.results import qc_result_record
+from qc.services.results import qc_result_record
 
 DEMO_GENERATOR_SERIAL = "GP-DEMO-1850"
 PASSING = {

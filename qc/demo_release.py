@@ -16,9 +16,9 @@ from django.utils import timezone
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.models import Batch
 
-from .models import BatchSignature, SignatureDecision
-from .services.release import _batch_sign, certificate_render, ensure_qualified_person
-from .services.release_check import release_blockers
+from qc.models import BatchSignature, SignatureDecision
+from qc.services.release import _batch_sign, certificate_render, ensure_qualified_person
+from qc.services.release_check import release_blockers
 
 DEMO_QP = "qp"
 REVIEW_MINUTES = 5  # the QP signs a few minutes after the last QC result

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Prefetch
 
-from .models import QcResult, Specification, SpecificationTest
-from .specs import Limit
+from qc.models import QcResult, Specification, SpecificationTest
+from qc.specs import Limit
 
 
 def spec_in_force(product, at) -> Specification | None:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import monitoring
+from qc.services import monitoring
 
 __all__ = ["batch_expiry_task", "breakthrough_overdue_task", "sterility_overdue_task"]
 

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from radiopharmacy import outbox
 
-from .services.release import CERTIFICATE_TASK, certificate_render
+from qc.services.release import CERTIFICATE_TASK, certificate_render
 
 __all__ = ["render_certificate_task"]
 

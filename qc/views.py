@@ -16,11 +16,11 @@ from radiopharmacy.models import Batch
 from radiopharmacy.permissions import RoleRequiredMixin
 from radiopharmacy.roles import CHANGE
 
-from .models.specs import QcStage
-from .selectors import applicable_tests, latest_results, limit_for, spec_for_batch
-from .services.release_check import release_blockers
-from .services.results import qc_result_record
-from .specs import evaluate, failure_text, limit_text, parse_value
+from qc.models.specs import QcStage
+from qc.selectors import applicable_tests, latest_results, limit_for, spec_for_batch
+from qc.services.release_check import release_blockers
+from qc.services.results import qc_result_record
+from qc.specs import evaluate, failure_text, limit_text, parse_value
 
 
 class QcEntryView(RoleRequiredMixin, TemplateView):

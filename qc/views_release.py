@@ -23,17 +23,11 @@ from radiopharmacy.models import Batch
 from radiopharmacy.permissions import RoleRequiredMixin
 from radiopharmacy.roles import CHANGE, can
 
-from .api_release import certificate_response, verification_data
-from .models import BatchSignature, Certificate, Deviation, QcResult, SignatureDecision
-from .selectors import prime_specs_in_force
-from .services.release import (
-    DISPOSITION_DECISIONS,
-    batch_record,
-    batch_release,
-    qc_rows,
-    release_signature,
-)
-from .services.release_check import release_blockers
+from qc.api_release import certificate_response, verification_data
+from qc.models import BatchSignature, Certificate, Deviation, QcResult, SignatureDecision
+from qc.selectors import prime_specs_in_force
+from qc.services.release import DISPOSITION_DECISIONS, batch_record, batch_release, qc_rows, release_signature
+from qc.services.release_check import release_blockers
 
 
 def _batches_with_qc():

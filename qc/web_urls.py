@@ -5,7 +5,7 @@ urlpatterns: list = []
 # --- Release and certificates (issue 4 part B) ---
 from django.urls import path, re_path  # noqa: E402
 
-from . import views_release  # noqa: E402
+from qc import views_release  # noqa: E402
 
 urlpatterns += [
     path("release/", views_release.AwaitingReleaseView.as_view(), name="qc-awaiting-release"),
@@ -22,7 +22,7 @@ urlpatterns += [
 ]
 
 # --- QC entry with live pass/fail (issue 4 part A) ---
-from . import views  # noqa: E402
+from qc import views  # noqa: E402
 
 urlpatterns += [
     path("batches/<int:pk>/qc/", views.QcEntryView.as_view(), name="qc-entry"),

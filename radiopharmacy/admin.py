@@ -8,8 +8,8 @@ audited by `AuditedAdmin`.
 from django.contrib import admin
 from django.db import transaction
 
-from . import audit
-from .models import Alert, AuditEvent, BreakthroughTest, Elution, Generator, Product, SiteSettings
+from radiopharmacy import audit
+from radiopharmacy.models import Alert, AuditEvent, BreakthroughTest, Elution, Generator, Product, SiteSettings
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

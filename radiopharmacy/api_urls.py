@@ -5,8 +5,8 @@ urlpatterns: list = []
 # Generators, elutions, breakthrough and decay (issue 3).
 from django.urls import path  # noqa: E402
 
-from .api import decay as decay_api  # noqa: E402
-from .api import generators as generators_api  # noqa: E402
+from radiopharmacy.api import decay as decay_api  # noqa: E402
+from radiopharmacy.api import generators as generators_api  # noqa: E402
 
 urlpatterns += [
     path("decay/", decay_api.Decay.as_view(), name="api-decay"),
@@ -37,7 +37,7 @@ urlpatterns += [
 ]
 
 # Synthesis batch records (issue 4).
-from .api import batches as batches_api  # noqa: E402
+from radiopharmacy.api import batches as batches_api  # noqa: E402
 
 urlpatterns += [
     path("batches/", batches_api.BatchListCreate.as_view(), name="api-batches"),

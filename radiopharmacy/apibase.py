@@ -16,7 +16,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import ApplicationError
+from radiopharmacy.errors import ApplicationError
 
 logger = logging.getLogger("gallium")
 

@@ -13,7 +13,7 @@ class RadiopharmacyConfig(AppConfig):
     def ready(self):
         # Loaded here rather than in the package __init__ so that importing the pure
         # radiopharmacy.physics module never pulls in Celery or Django.
-        from . import celery  # noqa: F401
+        from radiopharmacy import celery  # noqa: F401
 
         # Register every app's tasks now (models are loaded at this point), so that eager
         # runs and the outbox can look tasks up by name in any process, not just in workers.

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditEvent
+from radiopharmacy.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the lock that serialises appends to the chain on PostgreSQL.

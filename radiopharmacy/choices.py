@@ -5,7 +5,7 @@ Services change `status` through `ensure_transition`; nothing else writes it.
 
 from django.db import models
 
-from .errors import StateConflict
+from radiopharmacy.errors import StateConflict
 
 
 class GeneratorStatus(models.TextChoices):

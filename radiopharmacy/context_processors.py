@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from .models.preferences import activity_unit_of
-from .navigation import menu_for
-from .roles import ROLE_LABELS, user_roles
+from radiopharmacy.models.preferences import activity_unit_of
+from radiopharmacy.navigation import menu_for
+from radiopharmacy.roles import ROLE_LABELS, user_roles
 
 
 def gallium(request):
@@ -31,12 +31,12 @@ def gallium(request):
 def _alerts(user) -> list:
     if user is None or not user.is_authenticated:
         return []
-    from .dashboards import alerts_for
+    from radiopharmacy.dashboards import alerts_for
 
     return alerts_for(user)
 
 
 def _can_acknowledge(user) -> bool:
-    from .roles import CHANGE, can
+    from radiopharmacy.roles import CHANGE, can
 
     return bool(user is not None and user.is_authenticated and can(user, CHANGE, "alerts"))

@@ -11,11 +11,11 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
-from . import selectors as generator_selectors
-from .choices import BatchStatus, GeneratorStatus
-from .models import Alert, AuditEvent, Batch, SiteSettings
-from .roles import AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST, SCHEDULER, user_roles
-from .services.alerts import open_alerts
+from radiopharmacy import selectors as generator_selectors
+from radiopharmacy.choices import BatchStatus, GeneratorStatus
+from radiopharmacy.models import Alert, AuditEvent, Batch, SiteSettings
+from radiopharmacy.roles import AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST, SCHEDULER, user_roles
+from radiopharmacy.services.alerts import open_alerts
 
 # Which roles an alert kind concerns; a kind not listed is shown to every role but auditors.
 ALERT_ROLES: dict[str, set[str]] = {

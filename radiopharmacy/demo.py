@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from .roles import AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST, SCHEDULER
+from radiopharmacy.roles import AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST, SCHEDULER
 
 # username, password, first name, last name, role. Demo only: never deploy these.
 DEMO_USERS = [

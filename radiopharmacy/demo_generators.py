@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from . import physics, selectors
-from .models import Generator
-from .services.generators import breakthrough_record, elution_record, generator_register
+from radiopharmacy import physics, selectors
+from radiopharmacy.models import Generator
+from radiopharmacy.services.generators import breakthrough_record, elution_record, generator_register
 
 DEMO_SERIAL = "GP-DEMO-1850"
 ELUTION_TIMES = (time(7, 30), time(10, 45), time(13, 45))  # site time

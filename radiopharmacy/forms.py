@@ -7,9 +7,9 @@ aware datetimes here; activities are typed in the unit the user chose (MBq or mC
 from django import forms
 from django.conf import settings
 
-from . import physics
-from .choices import GeneratorStatus
-from .errors import ApplicationError
+from radiopharmacy import physics
+from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.errors import ApplicationError
 
 DATETIME_WIDGET = forms.DateTimeInput(
     attrs={"type": "datetime-local", "step": "60"}, format="%Y-%m-%dT%H:%M"

@@ -5,9 +5,9 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from .choices import SynthesisMethod
-from .forms import ActivityUnitMixin, _when
-from .models import Elution
+from radiopharmacy.choices import SynthesisMethod
+from radiopharmacy.forms import ActivityUnitMixin, _when
+from radiopharmacy.models import Elution
 
 
 def elution_label(elution: Elution) -> str:

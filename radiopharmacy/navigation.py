@@ -5,7 +5,7 @@ An item shows only to users whose role may view its resource.
 
 from django.urls import NoReverseMatch, reverse
 
-from .roles import VIEW, can
+from radiopharmacy.roles import VIEW, can
 
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Home", "home", "decay"),

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import OutboxJob
+from radiopharmacy.models import OutboxJob
 
 logger = logging.getLogger("gallium")
 
@@ -38,7 +38,7 @@ def enqueue(*, task_name: str, key: str, kwargs: dict | None = None) -> OutboxJo
 
 def publish(job_id: int) -> bool:
     """Send one pending job to the broker. Never raises: a failure leaves it pending."""
-    from .celery import app
+    from radiopharmacy.celery import app
 
     job = OutboxJob.objects.filter(pk=job_id).first()
     if job is None or job.status == OutboxJob.Status.DONE:

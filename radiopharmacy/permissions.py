@@ -6,7 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from rest_framework import permissions
 
-from .roles import CHANGE, VIEW, can
+from radiopharmacy.roles import CHANGE, VIEW, can
 
 security_log = logging.getLogger("gallium.security")
 
@@ -17,7 +17,7 @@ def log_denial(user, *, resource: str, action: str, method: str, path: str) -> N
         "denied %s %s to %s (%s %s)", action, resource, user.get_username(), method, path
     )
     if action == CHANGE:
-        from . import audit
+        from radiopharmacy import audit
 
         audit.record(
             actor=user,

@@ -2,7 +2,7 @@
 
 import rules
 
-from .roles import CHANGE, MATRIX, VIEW, user_roles
+from radiopharmacy.roles import CHANGE, MATRIX, VIEW, user_roles
 
 
 def _member_of(roles: frozenset[str]):

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from . import physics
-from .choices import GeneratorStatus
-from .models import BreakthroughTest, Elution, Generator, SiteSettings
+from radiopharmacy import physics
+from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.models import BreakthroughTest, Elution, Generator, SiteSettings
 
 EFFICIENCY_WINDOW = 5  # SPEC §2.2: mean of the last 5 elutions
 

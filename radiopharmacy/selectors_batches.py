@@ -2,8 +2,8 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from . import physics
-from .models import Batch, Elution
+from radiopharmacy import physics
+from radiopharmacy.models import Batch, Elution
 
 # Dose statuses whose activity is no longer taken from the batch.
 RELEASED_DOSE_STATUSES = {"cancelled"}

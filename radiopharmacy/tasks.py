@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
-from . import outbox
-from .audit import verify_chain
-from .services.alerts import alert_raise
+from radiopharmacy import outbox
+from radiopharmacy.audit import verify_chain
+from radiopharmacy.services.alerts import alert_raise
 
 
 @shared_task(name="radiopharmacy.outbox_sweep")
@@ -36,7 +36,7 @@ def generator_warnings_task(outbox_job_id: int | None = None) -> int:
 
     Returns how many new alerts were raised.
     """
-    from .services.generators import generator_warnings_raise
+    from radiopharmacy.services.generators import generator_warnings_raise
 
     raised = generator_warnings_raise()
     outbox.mark_done(outbox_job_id)

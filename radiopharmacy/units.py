@@ -3,7 +3,7 @@
 One place for the session's unit and the conversion, used by every page and template filter.
 """
 
-from . import physics
+from radiopharmacy import physics
 
 ACTIVITY_UNITS = ("MBq", "mCi")
 

@@ -5,9 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
-from .api.audit import AuditEventList
-from .api.auth import TokenObtain
+from radiopharmacy import views
+from radiopharmacy.api.audit import AuditEventList
+from radiopharmacy.api.auth import TokenObtain
 
 api_v1 = [
     path("auth/token/", TokenObtain.as_view(), name="api-token"),

@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import physics
-from .dashboards import alerts_for, dashboards_for
-from .models.preferences import ACTIVITY_UNITS, activity_unit_set
-from .roles import CHANGE, can, user_roles
+from radiopharmacy import physics
+from radiopharmacy.dashboards import alerts_for, dashboards_for
+from radiopharmacy.models.preferences import ACTIVITY_UNITS, activity_unit_set
+from radiopharmacy.roles import CHANGE, can, user_roles
 
 
 @login_required

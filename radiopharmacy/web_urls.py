@@ -5,7 +5,7 @@ urlpatterns: list = []
 # Generators, elutions and breakthrough pages (issue 3).
 from django.urls import path  # noqa: E402
 
-from .web import generators as generator_pages  # noqa: E402
+from radiopharmacy.web import generators as generator_pages  # noqa: E402
 
 urlpatterns += [
     path("generators/", generator_pages.GeneratorListView.as_view(), name="generator-list"),
@@ -38,7 +38,7 @@ urlpatterns += [
 ]
 
 # Synthesis batch records (issue 4 part A).
-from .web import batches as batch_pages  # noqa: E402
+from radiopharmacy.web import batches as batch_pages  # noqa: E402
 
 urlpatterns += [
     path("batches/", batch_pages.BatchListView.as_view(), name="batch-list"),
@@ -57,8 +57,8 @@ urlpatterns += [
 ]
 
 # Dashboards, auditor pages (issue 7).
-from .web import audit as audit_pages  # noqa: E402
-from .web import dashboard_actions  # noqa: E402
+from radiopharmacy.web import audit as audit_pages  # noqa: E402
+from radiopharmacy.web import dashboard_actions  # noqa: E402
 
 urlpatterns += [
     path("audit/", audit_pages.AuditSearchView.as_view(), name="audit-search"),

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from radiopharmacy.admin import ReadOnlyAdmin
 
-from .models import BatchAllocation, Booking, Dose
+from scheduling.models import BatchAllocation, Booking, Dose
 
 
 @admin.register(Booking)
@@ -27,7 +27,7 @@ class BatchAllocationAdmin(ReadOnlyAdmin):
 
 
 # --- Production plans (issue 6) -------------------------------------------------------------
-from .models import PlannedRun, ProductionPlan  # noqa: E402
+from scheduling.models import PlannedRun, ProductionPlan  # noqa: E402
 
 
 @admin.register(ProductionPlan)

@@ -9,10 +9,10 @@ from rest_framework.views import APIView
 
 from radiopharmacy.apibase import AwareDateTimeField
 
-from . import services
-from .choices import BookingStatus, DoseStatus
-from .models import Booking, Dose
-from .selectors import active_doses_prefetch, site_day_bounds
+from scheduling import services
+from scheduling.choices import BookingStatus, DoseStatus
+from scheduling.models import Booking, Dose
+from scheduling.selectors import active_doses_prefetch, site_day_bounds
 
 ERROR = inline_serializer(
     "SchedulingError",
@@ -404,9 +404,9 @@ class DoseCancel(APIView):
 
 from drf_spectacular.utils import extend_schema_field  # noqa: E402
 
-from . import services_plans  # noqa: E402
-from .choices import PlannedRunStatus, PlanStatus  # noqa: E402
-from .models import ProductionPlan  # noqa: E402
+from scheduling import services_plans  # noqa: E402
+from scheduling.choices import PlannedRunStatus, PlanStatus  # noqa: E402
+from scheduling.models import ProductionPlan  # noqa: E402
 
 
 class PlanDoseSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ urlpatterns: list = []
 # --- Bookings and doses (issue 5) -----------------------------------------------------------
 from django.urls import path  # noqa: E402
 
-from . import api as _dosing_api  # noqa: E402
+from scheduling import api as _dosing_api  # noqa: E402
 
 urlpatterns += [
     path("bookings/", _dosing_api.BookingListCreate.as_view(), name="api-bookings"),

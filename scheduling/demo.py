@@ -23,8 +23,8 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.errors import ApplicationError
 from radiopharmacy.models import Batch, SiteSettings
 
-from . import services
-from .models import Booking
+from scheduling import services
+from scheduling.models import Booking
 
 PAST_PATIENTS = 4
 PER_BATCH_MINUTES = (45, 75)  # injections after a batch's end of synthesis

@@ -13,10 +13,10 @@ from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.demo_generators import DEMO_SERIAL
 from radiopharmacy.models import Generator
 
-from . import services_plans
-from .choices import PlanStatus
-from .models import Booking, ProductionPlan
-from .selectors import site_today
+from scheduling import services_plans
+from scheduling.choices import PlanStatus
+from scheduling.models import Booking, ProductionPlan
+from scheduling.selectors import site_today
 
 
 @transaction.atomic

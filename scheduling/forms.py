@@ -9,7 +9,7 @@ from django.conf import settings
 
 from radiopharmacy.forms import DATETIME_WIDGET, ActivityUnitMixin, apply_service_error
 
-from .models import MAX_WEIGHT_KG, MIN_WEIGHT_KG
+from scheduling.models import MAX_WEIGHT_KG, MIN_WEIGHT_KG
 
 __all__ = [
     "AdministerForm",

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
-from .choices import BookingStatus, DoseStatus, PlannedRunStatus, PlanStatus
+from scheduling.choices import BookingStatus, DoseStatus, PlannedRunStatus, PlanStatus
 
 # Pseudonymous references only (SPEC §2.6: no names): letters, digits and dashes, no spaces, and
 # at least one digit, so "P-20261124-03" or "MRN4471" pass and "Smith" or "Jan Jansen" do not.

@@ -11,8 +11,8 @@ from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.models import Batch
 
-from .choices import DoseStatus
-from .models import Booking, Dose
+from scheduling.choices import DoseStatus
+from scheduling.models import Booking, Dose
 
 
 def site_day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -17,16 +17,8 @@ from radiopharmacy.choices import BatchStatus, ensure_transition
 from radiopharmacy.errors import ApplicationError, StateConflict
 from radiopharmacy.models import Batch, Product
 
-from .choices import OPEN_BOOKING_STATUSES, BookingStatus, DoseStatus
-from .models import (
-    MAX_WEIGHT_KG,
-    MIN_WEIGHT_KG,
-    PATIENT_REF_MESSAGE,
-    BatchAllocation,
-    Booking,
-    Dose,
-    patient_ref_validator,
-)
+from scheduling.choices import OPEN_BOOKING_STATUSES, BookingStatus, DoseStatus
+from scheduling.models import MAX_WEIGHT_KG, MIN_WEIGHT_KG, PATIENT_REF_MESSAGE, BatchAllocation, Booking, Dose, patient_ref_validator
 
 ACTIVITY_DECIMALS = 1  # MBq shown and stored to 0.1 MBq for prescriptions
 
@@ -295,7 +287,7 @@ def _booking_close(*, actor, booking_id: int, reason: str, status, action: str, 
 
 def _queue_plan_recompute(booking: Booking, *, actor, previous_injection_at=None) -> None:
     """The day's production plans follow the bookings: queue their recompute (issue 6)."""
-    from .services_plans import queue_plan_recompute
+    from scheduling.services_plans import queue_plan_recompute
 
     queue_plan_recompute(booking, actor=actor, previous_injection_at=previous_injection_at)
 

@@ -23,10 +23,10 @@ from radiopharmacy.errors import ApplicationError, StateConflict
 from radiopharmacy.models import Batch, Generator, Product, SiteSettings
 from radiopharmacy.selectors import EFFICIENCY_WINDOW, efficiency_percent, elution_records
 
-from . import planner
-from .choices import BookingStatus, PlannedRunStatus, PlanStatus
-from .models import Booking, PlannedRun, ProductionPlan
-from .selectors import site_day_bounds
+from scheduling import planner
+from scheduling.choices import BookingStatus, PlannedRunStatus, PlanStatus
+from scheduling.models import Booking, PlannedRun, ProductionPlan
+from scheduling.selectors import site_day_bounds
 
 GRID_MIN = 5  # elution times on a 5-minute grid
 YIELD_WINDOW = 10  # SPEC §2.7: mean yield of the last 10 released batches

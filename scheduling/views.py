@@ -20,18 +20,10 @@ from radiopharmacy.permissions import RoleRequiredMixin
 from radiopharmacy.roles import CHANGE, can
 from radiopharmacy.units import activity_unit, in_unit
 
-from . import selectors, services
-from .choices import BookingStatus, DoseStatus
-from .forms import (
-    AdministerForm,
-    BookingForm,
-    DoseAssignForm,
-    MeasureForm,
-    ReasonForm,
-    RescheduleForm,
-    apply_service_error,
-)
-from .models import Booking, Dose
+from scheduling import selectors, services
+from scheduling.choices import BookingStatus, DoseStatus
+from scheduling.forms import AdministerForm, BookingForm, DoseAssignForm, MeasureForm, ReasonForm, RescheduleForm, apply_service_error
+from scheduling.models import Booking, Dose
 
 
 def chosen_day(request) -> date:

@@ -24,10 +24,10 @@ from radiopharmacy.permissions import RoleRequiredMixin
 from radiopharmacy.roles import CHANGE, can
 from radiopharmacy.units import activity_unit, in_unit
 
-from . import services_plans
-from .choices import PlanStatus
-from .models import Booking, ProductionPlan
-from .views import chosen_day
+from scheduling import services_plans
+from scheduling.choices import PlanStatus
+from scheduling.models import Booking, ProductionPlan
+from scheduling.views import chosen_day
 
 
 def _int(value) -> int | None:

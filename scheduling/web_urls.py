@@ -5,7 +5,7 @@ urlpatterns: list = []
 # --- Bookings and doses (issue 5) -----------------------------------------------------------
 from django.urls import path  # noqa: E402
 
-from . import views as _dosing_views  # noqa: E402
+from scheduling import views as _dosing_views  # noqa: E402
 
 urlpatterns += [
     path("bookings/", _dosing_views.BookingListView.as_view(), name="booking-list"),
@@ -40,7 +40,7 @@ urlpatterns += [
 ]
 
 # --- Production plans (issue 6) -------------------------------------------------------------
-from . import views_plans as _plan_views  # noqa: E402
+from scheduling import views_plans as _plan_views  # noqa: E402
 
 urlpatterns += [
     path("plan/", _plan_views.PlanDayView.as_view(), name="plan-day"),

@@ -1,8 +1,8 @@
 """QC models: specifications (versioned), results and deviations; release records append here."""
 
-from .release import BatchSignature, Certificate, SignatureDecision
-from .results import Deviation, QcResult
-from .specs import Specification, SpecificationTest
+from qc.models.release import BatchSignature, Certificate, SignatureDecision
+from qc.models.results import Deviation, QcResult
+from qc.models.specs import Specification, SpecificationTest
 
 __all__ = [
     "BatchSignature",

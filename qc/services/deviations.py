@@ -6,7 +6,7 @@ from django.utils import timezone
 from radiopharmacy import audit
 from radiopharmacy.errors import ApplicationError, StateConflict
 
-from ..models import Deviation
+from qc.models import Deviation
 
 
 @transaction.atomic

@@ -9,8 +9,8 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.models import Batch, BreakthroughTest, Elution
 from radiopharmacy.services.alerts import alert_raise
 
-from ..models import QcResult
-from ..selectors import site_time
+from qc.models import QcResult
+from qc.selectors import site_time
 
 # 21 CFR 212.70(e): sterility testing may finish after release but must start within 30 h of EOS.
 STERILITY_START_WITHIN = timedelta(hours=30)

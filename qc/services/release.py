@@ -21,12 +21,12 @@ from radiopharmacy.errors import ApplicationError, NotAllowed, StateConflict
 from radiopharmacy.models import Batch
 from radiopharmacy.roles import QUALIFIED_PERSON, has_role
 
-from ..models import BatchSignature, Certificate, SignatureDecision
-from ..models.release import SIGNATURE_MEANINGS
-from ..models.specs import QcStage
-from ..selectors import applicable_tests, limit_for, spec_for_batch
-from ..specs import fmt_value, limit_text
-from .release_check import release_blockers
+from qc.models import BatchSignature, Certificate, SignatureDecision
+from qc.models.release import SIGNATURE_MEANINGS
+from qc.models.specs import QcStage
+from qc.selectors import applicable_tests, limit_for, spec_for_batch
+from qc.specs import fmt_value, limit_text
+from qc.services.release_check import release_blockers
 
 logger = logging.getLogger("gallium")
 
@@ -348,7 +348,7 @@ def certificate_render(*, signature_id: int) -> Certificate:
     Safe to run twice (redelivery, sweeper): an existing certificate is returned unchanged, and
     the one-to-one constraint settles two renders racing.
     """
-    from ..certificate import render_certificate
+    from qc.certificate import render_certificate
 
     existing = Certificate.objects.filter(signature_id=signature_id).first()
     if existing is not None:

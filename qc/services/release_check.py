@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from radiopharmacy.choices import BatchStatus
 
-from ..models import Deviation, QcResult
-from ..models.specs import QcStage
-from ..selectors import applicable_tests, latest_results, limit_for, site_time, spec_for_batch
-from ..specs import failure_text
+from qc.models import Deviation, QcResult
+from qc.models.specs import QcStage
+from qc.selectors import applicable_tests, latest_results, limit_for, site_time, spec_for_batch
+from qc.specs import failure_text
 
 
 def release_blockers(batch, *, at=None) -> list[str]:

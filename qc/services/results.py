@@ -16,11 +16,11 @@ from radiopharmacy.models import Batch
 from radiopharmacy.selectors_batches import doses_for_followup
 from radiopharmacy.services.batches import batch_set_status
 
-from ..models import Deviation, QcResult
-from ..models.specs import QcStage
-from ..selectors import applicable_tests, limit_for, spec_for_batch
-from ..specs import failure_text, limit_text, parse_value, passes
-from .deviations import deviation_open
+from qc.models import Deviation, QcResult
+from qc.models.specs import QcStage
+from qc.selectors import applicable_tests, limit_for, spec_for_batch
+from qc.specs import failure_text, limit_text, parse_value, passes
+from qc.services.deviations import deviation_open
 
 
 def _bad(field: str, message: str, detail: str | None = None):

@@ -8,11 +8,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors_batches as selectors
-from ..apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, WRITE_ERRORS, AwareDateTimeField
-from ..choices import BatchStatus, SynthesisMethod
-from ..models import Batch, Product
-from ..services import batches as services
+from radiopharmacy import selectors_batches as selectors
+from radiopharmacy.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, WRITE_ERRORS, AwareDateTimeField
+from radiopharmacy.choices import BatchStatus, SynthesisMethod
+from radiopharmacy.models import Batch, Product
+from radiopharmacy.services import batches as services
 
 
 def query_datetime(value: str | None, field: str):

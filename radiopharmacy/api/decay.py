@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import physics
-from .generators import ERR_400, READ_ERRORS, parse_query_datetime
+from radiopharmacy import physics
+from radiopharmacy.api.generators import ERR_400, READ_ERRORS, parse_query_datetime
 
 
 class DecayQuerySerializer(serializers.Serializer):

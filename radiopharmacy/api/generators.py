@@ -12,20 +12,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors
-from ..apibase import (
-    ERR_400,
-    ERR_404,
-    ERR_409,
-    READ_ERRORS,
-    WRITE_ERRORS,
-    AwareDateTimeField,
-    AwareIsoDateTimeFilter,
-    GalliumModelSerializer,
-)
-from ..choices import GeneratorStatus
-from ..models import BreakthroughTest, Elution, Generator, SiteSettings
-from ..services import generators as services
+from radiopharmacy import selectors
+from radiopharmacy.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, WRITE_ERRORS, AwareDateTimeField, AwareIsoDateTimeFilter, GalliumModelSerializer
+from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.models import BreakthroughTest, Elution, Generator, SiteSettings
+from radiopharmacy.services import generators as services
 
 
 def parse_query_datetime(value: str | None, field: str):

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from ..choices import BatchStatus, GeneratorStatus, SynthesisMethod
+from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod
 
 POSITIVE = [MinValueValidator(0.0)]
 

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import Alert
+from radiopharmacy.models import Alert
 
 
 def alert_raise(

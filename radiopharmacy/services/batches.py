@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import audit, physics
-from ..choices import BatchStatus, GeneratorStatus, SynthesisMethod, ensure_transition
-from ..errors import ApplicationError, StateConflict
-from ..models import Batch, Elution, Product
+from radiopharmacy import audit, physics
+from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod, ensure_transition
+from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.models import Batch, Elution, Product
 
 FROZEN_STATUSES = {BatchStatus.RELEASED, BatchStatus.REJECTED, BatchStatus.RECALLED}
 CORRECTABLE_FIELDS = (

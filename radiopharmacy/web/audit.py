@@ -5,10 +5,10 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.views.generic import TemplateView
 
-from ..choices import BatchStatus
-from ..forms import _when
-from ..models import AuditEvent, Batch
-from ..permissions import RoleRequiredMixin
+from radiopharmacy.choices import BatchStatus
+from radiopharmacy.forms import _when
+from radiopharmacy.models import AuditEvent, Batch
+from radiopharmacy.permissions import RoleRequiredMixin
 
 PAGE_SIZE = 50
 

@@ -12,16 +12,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView
 
-from .. import selectors_batches as selectors
-from ..choices import BatchStatus
-from ..errors import ApplicationError
-from ..forms import apply_service_error
-from ..forms_batches import BatchCorrectionForm, BatchForm
-from ..models import AuditEvent, Batch
-from ..permissions import RoleRequiredMixin
-from ..roles import CHANGE, can
-from ..services import batches as services
-from ..units import activity_unit, in_unit
+from radiopharmacy import selectors_batches as selectors
+from radiopharmacy.choices import BatchStatus
+from radiopharmacy.errors import ApplicationError
+from radiopharmacy.forms import apply_service_error
+from radiopharmacy.forms_batches import BatchCorrectionForm, BatchForm
+from radiopharmacy.models import AuditEvent, Batch
+from radiopharmacy.permissions import RoleRequiredMixin
+from radiopharmacy.roles import CHANGE, can
+from radiopharmacy.services import batches as services
+from radiopharmacy.units import activity_unit, in_unit
 
 
 class BatchListView(RoleRequiredMixin, TemplateView):

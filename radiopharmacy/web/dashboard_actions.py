@@ -5,10 +5,10 @@ from django.http import Http404, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from ..models import Alert
-from ..permissions import RoleRequiredMixin
-from ..roles import CHANGE
-from ..services.alerts import alert_acknowledge
+from radiopharmacy.models import Alert
+from radiopharmacy.permissions import RoleRequiredMixin
+from radiopharmacy.roles import CHANGE
+from radiopharmacy.services.alerts import alert_acknowledge
 
 
 class AlertAcknowledgeView(RoleRequiredMixin, View):

@@ -11,23 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView
 
-from .. import physics, selectors
-from ..choices import GeneratorStatus
-from ..errors import ApplicationError
-from ..forms import (
-    ActivityUnitMixin,
-    BreakthroughForm,
-    ElutionCorrectionForm,
-    ElutionForm,
-    GeneratorForm,
-    GeneratorStatusForm,
-    apply_service_error,
-)
-from ..models import Elution, Generator, SiteSettings
-from ..permissions import RoleRequiredMixin
-from ..roles import CHANGE, can
-from ..services import generators as services
-from ..units import activity_unit, in_unit
+from radiopharmacy import physics, selectors
+from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.errors import ApplicationError
+from radiopharmacy.forms import ActivityUnitMixin, BreakthroughForm, ElutionCorrectionForm, ElutionForm, GeneratorForm, GeneratorStatusForm, apply_service_error
+from radiopharmacy.models import Elution, Generator, SiteSettings
+from radiopharmacy.permissions import RoleRequiredMixin
+from radiopharmacy.roles import CHANGE, can
+from radiopharmacy.services import generators as services
+from radiopharmacy.units import activity_unit, in_unit
 
 
 class GeneratorListView(RoleRequiredMixin, TemplateView):
