@@ -3,10 +3,9 @@
 from django.contrib import admin
 from django.db import transaction
 
-from radiopharmacy import audit
-from radiopharmacy.admin import AuditedAdmin, ReadOnlyAdmin
-
 from qc.models import Deviation, QcResult, Specification, SpecificationTest
+from radiopharmacy.admin import AuditedAdmin, ReadOnlyAdmin
+from radiopharmacy.core import audit
 
 
 def _used(spec: Specification | None) -> bool:

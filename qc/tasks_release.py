@@ -2,9 +2,8 @@
 
 from celery import shared_task
 
-from radiopharmacy import outbox
-
 from qc.services.release import CERTIFICATE_TASK, certificate_render
+from radiopharmacy.core import outbox
 
 __all__ = ["render_certificate_task"]
 

@@ -8,8 +8,16 @@ audited by `AuditedAdmin`.
 from django.contrib import admin
 from django.db import transaction
 
-from radiopharmacy import audit
-from radiopharmacy.models import Alert, AuditEvent, BreakthroughTest, Elution, Generator, Product, SiteSettings
+from radiopharmacy.core import audit
+from radiopharmacy.models import (
+    Alert,
+    AuditEvent,
+    BreakthroughTest,
+    Elution,
+    Generator,
+    Product,
+    SiteSettings,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

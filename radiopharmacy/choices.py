@@ -5,7 +5,7 @@ Services change `status` through `ensure_transition`; nothing else writes it.
 
 from django.db import models
 
-from radiopharmacy.errors import StateConflict
+from radiopharmacy.core.errors import StateConflict
 
 
 class GeneratorStatus(models.TextChoices):

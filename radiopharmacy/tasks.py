@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
-from radiopharmacy import outbox
-from radiopharmacy.audit import verify_chain
-from radiopharmacy.services.alerts import alert_raise
+from radiopharmacy.core import outbox
+from radiopharmacy.core.alerts import alert_raise
+from radiopharmacy.core.audit import verify_chain
 
 
 @shared_task(name="radiopharmacy.outbox_sweep")

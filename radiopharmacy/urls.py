@@ -5,16 +5,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from radiopharmacy import views
 from radiopharmacy.api.audit import AuditEventList
 from radiopharmacy.api.auth import TokenObtain
+from radiopharmacy.site import home as views
 
 api_v1 = [
     path("auth/token/", TokenObtain.as_view(), name="api-token"),
     path("audit/", AuditEventList.as_view(), name="api-audit"),
-    path("", include("radiopharmacy.api_urls")),
-    path("", include("qc.api_urls")),
-    path("", include("scheduling.api_urls")),
+    path("", include("radiopharmacy.api.urls")),
+    path("", include("qc.api.urls")),
+    path("", include("scheduling.api.urls")),
 ]
 
 urlpatterns = [
@@ -26,7 +26,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("radiopharmacy.web_urls")),
-    path("", include("qc.web_urls")),
-    path("", include("scheduling.web_urls")),
+    path("", include("radiopharmacy.web.urls")),
+    path("", include("qc.web.urls")),
+    path("", include("scheduling.web.urls")),
 ]

@@ -3,7 +3,6 @@
 from django.contrib import admin
 
 from radiopharmacy.admin import ReadOnlyAdmin
-
 from scheduling.models import BatchAllocation, Booking, Dose
 
 

@@ -10,7 +10,6 @@ from django.db.models import Prefetch, QuerySet, Sum
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.models import Batch
-
 from scheduling.choices import DoseStatus
 from scheduling.models import Booking, Dose
 

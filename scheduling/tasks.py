@@ -5,7 +5,7 @@ from datetime import date
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from radiopharmacy import outbox
+from radiopharmacy.core import outbox
 
 
 @shared_task(name="scheduling.recompute_plan")
@@ -21,7 +21,7 @@ def recompute_plan_task(
 
     Idempotent: the `trigger` (the outbox key) makes at most one plan. Returns the plan's id.
     """
-    from scheduling.services_plans import plan_recompute
+    from scheduling.services.plans import plan_recompute
 
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     plan = plan_recompute(

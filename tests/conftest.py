@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from radiopharmacy import audit_sql
-from radiopharmacy.roles import ALL_ROLES
+from radiopharmacy.core import audit_sql
+from radiopharmacy.core.roles import ALL_ROLES
 from tests.factories import UserFactory
 
 # Same Argon2 code path as production with the cheapest parameters: thousands of users are

@@ -8,10 +8,10 @@ from django.utils import timezone
 from qc.models import BatchSignature
 from qc.services.release import batch_release, certificate_render
 from qc.services.results import qc_result_record
-from radiopharmacy.services.alerts import alert_raise
+from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.services.batches import batch_create
 from radiopharmacy.services.generators import elution_record, generator_register
-from scheduling import services as scheduling
+from scheduling.services import bookings as scheduling
 from tests.factories import TEST_PASSWORD, batch_inputs
 from tests.qc.factories import PASSING_RELEASE_VALUES
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework import serializers
 
-from radiopharmacy.apibase import AwareDateTimeField
+from radiopharmacy.core.apibase import AwareDateTimeField
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,8 @@ def test_datetime_with_offset_is_accepted_as_the_same_instant(value):
 
 
 def test_domain_errors_map_to_status_codes():
-    from radiopharmacy.apibase import exception_handler
-    from radiopharmacy.errors import ApplicationError, NotAllowed, StateConflict
+    from radiopharmacy.core.apibase import exception_handler
+    from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
 
     conflict = exception_handler(StateConflict("Not releasable", blocking=["rcp missing"]), {})
     assert conflict.status_code == 409

@@ -2,9 +2,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from radiopharmacy.audit import verify_chain
-from radiopharmacy.demo import DEMO_USERS
-from radiopharmacy.roles import ALL_ROLES
+from radiopharmacy.core.audit import verify_chain
+from radiopharmacy.core.roles import ALL_ROLES
+from radiopharmacy.demo.users import DEMO_USERS
 
 
 @pytest.mark.django_db

@@ -9,7 +9,13 @@ import re
 import pytest
 from django.urls import NoReverseMatch, reverse
 
-from radiopharmacy.roles import ALL_ROLES, AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST, SCHEDULER
+from radiopharmacy.core.roles import (
+    ALL_ROLES,
+    AUDITOR,
+    QUALIFIED_PERSON,
+    RADIOPHARMACIST,
+    SCHEDULER,
+)
 from tests.day_world import build_world
 
 pytestmark = pytest.mark.django_db

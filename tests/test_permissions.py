@@ -1,14 +1,14 @@
 """The role matrix of SPEC §3, at the rules level and over HTTP for every endpoint.
 
-EXPECTED is written from the SPEC independently of radiopharmacy.roles.MATRIX, so a change to
+EXPECTED is written from the SPEC independently of radiopharmacy.core.roles.MATRIX, so a change to
 the code's matrix that the SPEC does not allow fails here. Each area adds its endpoints to
 ENDPOINTS (method, path, resource); the HTTP test checks every role against them.
 """
 
 import pytest
 
+from radiopharmacy.core.roles import ALL_ROLES, CHANGE, MATRIX, VIEW, can
 from radiopharmacy.models import AuditEvent
-from radiopharmacy.roles import ALL_ROLES, CHANGE, MATRIX, VIEW, can
 
 RP, QP, SCH, AUD = "radiopharmacist", "qualified_person", "scheduler", "auditor"
 EVERYONE = {RP, QP, SCH, AUD}
@@ -129,7 +129,7 @@ def test_write_outside_role_is_logged_in_audit_trail(api_as, auditor, caplog):
     from django.test import RequestFactory
     from rest_framework.request import Request
 
-    from radiopharmacy.permissions import RolePermission
+    from radiopharmacy.core.permissions import RolePermission
 
     class View:
         permission_resource = "generators"

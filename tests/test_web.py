@@ -3,7 +3,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from radiopharmacy.roles import ALL_ROLES
+from radiopharmacy.core.roles import ALL_ROLES
 
 pytestmark = pytest.mark.django_db
 

@@ -3,10 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from radiopharmacy import audit
-from radiopharmacy.errors import ApplicationError, StateConflict
-
 from qc.models import Deviation
+from radiopharmacy.core import audit
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 
 
 @transaction.atomic

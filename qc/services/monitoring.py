@@ -5,12 +5,11 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from radiopharmacy.choices import BatchStatus
-from radiopharmacy.models import Batch, BreakthroughTest, Elution
-from radiopharmacy.services.alerts import alert_raise
-
 from qc.models import QcResult
 from qc.selectors import site_time
+from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core.alerts import alert_raise
+from radiopharmacy.models import Batch, BreakthroughTest, Elution
 
 # 21 CFR 212.70(e): sterility testing may finish after release but must start within 30 h of EOS.
 STERILITY_START_WITHIN = timedelta(hours=30)

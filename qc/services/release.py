@@ -15,18 +15,17 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from radiopharmacy import audit, outbox
-from radiopharmacy.choices import BatchStatus, ensure_transition
-from radiopharmacy.errors import ApplicationError, NotAllowed, StateConflict
-from radiopharmacy.models import Batch
-from radiopharmacy.roles import QUALIFIED_PERSON, has_role
-
+from qc.guards import release_blockers
 from qc.models import BatchSignature, Certificate, SignatureDecision
 from qc.models.release import SIGNATURE_MEANINGS
 from qc.models.specs import QcStage
 from qc.selectors import applicable_tests, limit_for, spec_for_batch
 from qc.specs import fmt_value, limit_text
-from qc.services.release_check import release_blockers
+from radiopharmacy.choices import BatchStatus, ensure_transition
+from radiopharmacy.core import audit, outbox
+from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
+from radiopharmacy.core.roles import QUALIFIED_PERSON, has_role
+from radiopharmacy.models import Batch
 
 logger = logging.getLogger("gallium")
 

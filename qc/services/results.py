@@ -9,18 +9,17 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from radiopharmacy import audit
-from radiopharmacy.choices import BatchStatus
-from radiopharmacy.errors import ApplicationError, StateConflict
-from radiopharmacy.models import Batch
-from radiopharmacy.selectors_batches import doses_for_followup
-from radiopharmacy.services.batches import batch_set_status
-
 from qc.models import Deviation, QcResult
 from qc.models.specs import QcStage
 from qc.selectors import applicable_tests, limit_for, spec_for_batch
-from qc.specs import failure_text, limit_text, parse_value, passes
 from qc.services.deviations import deviation_open
+from qc.specs import failure_text, limit_text, parse_value, passes
+from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core import audit
+from radiopharmacy.core.errors import ApplicationError, StateConflict
+from radiopharmacy.models import Batch
+from radiopharmacy.selectors.batches import doses_for_followup
+from radiopharmacy.services.batches import batch_set_status
 
 
 def _bad(field: str, message: str, detail: str | None = None):

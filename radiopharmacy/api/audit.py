@@ -4,7 +4,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from radiopharmacy.apibase import AwareIsoDateTimeFilter
+from radiopharmacy.core.apibase import AwareIsoDateTimeFilter
 from radiopharmacy.models import AuditEvent
 
 ERRORS = {400: None, 401: None, 403: None}

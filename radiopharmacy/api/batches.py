@@ -8,10 +8,17 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from radiopharmacy import selectors_batches as selectors
-from radiopharmacy.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, WRITE_ERRORS, AwareDateTimeField
 from radiopharmacy.choices import BatchStatus, SynthesisMethod
+from radiopharmacy.core.apibase import (
+    ERR_400,
+    ERR_404,
+    ERR_409,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    AwareDateTimeField,
+)
 from radiopharmacy.models import Batch, Product
+from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
 
 

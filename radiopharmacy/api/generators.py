@@ -12,10 +12,19 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from radiopharmacy import selectors
-from radiopharmacy.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, WRITE_ERRORS, AwareDateTimeField, AwareIsoDateTimeFilter, GalliumModelSerializer
 from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.core.apibase import (
+    ERR_400,
+    ERR_404,
+    ERR_409,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    AwareDateTimeField,
+    AwareIsoDateTimeFilter,
+    GalliumModelSerializer,
+)
 from radiopharmacy.models import BreakthroughTest, Elution, Generator, SiteSettings
+from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.services import generators as services
 
 

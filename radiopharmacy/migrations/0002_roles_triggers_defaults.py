@@ -2,8 +2,8 @@
 
 from django.db import migrations
 
-from radiopharmacy import audit_sql
-from radiopharmacy.roles import ALL_ROLES
+from radiopharmacy.core import audit_sql
+from radiopharmacy.core.roles import ALL_ROLES
 
 
 def create_roles(apps, schema_editor):

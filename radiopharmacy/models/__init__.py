@@ -1,7 +1,14 @@
 from radiopharmacy.models.audit import AuditEvent
 from radiopharmacy.models.operations import Alert, OutboxJob
 from radiopharmacy.models.preferences import UserPreference
-from radiopharmacy.models.production import Batch, BreakthroughTest, Elution, Generator, Product, SiteSettings
+from radiopharmacy.models.production import (
+    Batch,
+    BreakthroughTest,
+    Elution,
+    Generator,
+    Product,
+    SiteSettings,
+)
 
 __all__ = [
     "Alert",

@@ -5,7 +5,7 @@ from django.db import models
 class AuditEvent(models.Model):
     """One append-only, hash-chained entry of the audit trail (SPEC §2.8, 21 CFR 11.10(e)).
 
-    Written only by radiopharmacy.audit.record(), in the transaction of the change it describes.
+    Written only by radiopharmacy.core.audit.record(), in the transaction of the change it describes.
     The database refuses UPDATE and DELETE on this table (triggers, see audit_sql.py).
     """
 

@@ -13,9 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from radiopharmacy import audit, physics
+from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod, ensure_transition
-from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.core import audit
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import Batch, Elution, Product
 
 FROZEN_STATUSES = {BatchStatus.RELEASED, BatchStatus.REJECTED, BatchStatus.RECALLED}

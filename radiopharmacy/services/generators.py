@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from radiopharmacy import audit, physics
+from radiopharmacy import physics
 from radiopharmacy.choices import GeneratorStatus, ensure_transition
-from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.core import audit
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import Batch, BreakthroughTest, Elution, Generator
-from radiopharmacy.selectors import current_elutions_queryset, elution_records
+from radiopharmacy.selectors.generators import current_elutions_queryset, elution_records
 
 # Tablet and calibrator clocks drift: a time a minute "in the future" is a clock, not a typo.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -504,9 +505,9 @@ def generator_warnings_raise(*, now: datetime | None = None) -> int:
     The key names the generator, the warning and what it is about (the failed test, the last
     test), so a rerun raises nothing new and a new occurrence raises a new alert.
     """
+    from radiopharmacy.core.alerts import alert_raise
     from radiopharmacy.models import SiteSettings
-    from radiopharmacy.selectors import generator_warnings, generators_with_history
-    from radiopharmacy.services.alerts import alert_raise
+    from radiopharmacy.selectors.generators import generator_warnings, generators_with_history
 
     now = now or timezone.now()
     site = SiteSettings.current()

@@ -9,7 +9,7 @@ its precision.
 from django import template
 from django.template.defaultfilters import floatformat
 
-from radiopharmacy import units
+from radiopharmacy.core import units
 
 register = template.Library()
 

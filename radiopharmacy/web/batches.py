@@ -12,16 +12,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView
 
-from radiopharmacy import selectors_batches as selectors
 from radiopharmacy.choices import BatchStatus
-from radiopharmacy.errors import ApplicationError
-from radiopharmacy.forms import apply_service_error
-from radiopharmacy.forms_batches import BatchCorrectionForm, BatchForm
+from radiopharmacy.core.errors import ApplicationError
+from radiopharmacy.core.permissions import RoleRequiredMixin
+from radiopharmacy.core.roles import CHANGE, can
+from radiopharmacy.core.units import activity_unit, in_unit
 from radiopharmacy.models import AuditEvent, Batch
-from radiopharmacy.permissions import RoleRequiredMixin
-from radiopharmacy.roles import CHANGE, can
+from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
-from radiopharmacy.units import activity_unit, in_unit
+from radiopharmacy.web.forms.batches import BatchCorrectionForm, BatchForm
+from radiopharmacy.web.forms.generators import apply_service_error
 
 
 class BatchListView(RoleRequiredMixin, TemplateView):
@@ -164,6 +164,7 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
     template_name = "radiopharmacy/batch_detail.html"
 
     def get_context_data(self, **kwargs):
+        from qc.guards import release_blockers
         from qc.selectors import (
             applicable_tests,
             batch_qc_results,
@@ -171,7 +172,6 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             limit_for,
             spec_for_batch,
         )
-        from qc.services.release_check import release_blockers
         from qc.specs import limit_text
 
         batch = get_object_or_404(selectors.batches_for_list(), pk=self.kwargs["pk"])

@@ -11,15 +11,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView
 
-from radiopharmacy import physics, selectors
+from radiopharmacy import physics
 from radiopharmacy.choices import GeneratorStatus
-from radiopharmacy.errors import ApplicationError
-from radiopharmacy.forms import ActivityUnitMixin, BreakthroughForm, ElutionCorrectionForm, ElutionForm, GeneratorForm, GeneratorStatusForm, apply_service_error
+from radiopharmacy.core.errors import ApplicationError
+from radiopharmacy.core.permissions import RoleRequiredMixin
+from radiopharmacy.core.roles import CHANGE, can
+from radiopharmacy.core.units import activity_unit, in_unit
 from radiopharmacy.models import Elution, Generator, SiteSettings
-from radiopharmacy.permissions import RoleRequiredMixin
-from radiopharmacy.roles import CHANGE, can
+from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.services import generators as services
-from radiopharmacy.units import activity_unit, in_unit
+from radiopharmacy.web.forms.generators import (
+    ActivityUnitMixin,
+    BreakthroughForm,
+    ElutionCorrectionForm,
+    ElutionForm,
+    GeneratorForm,
+    GeneratorStatusForm,
+    apply_service_error,
+)
 
 
 class GeneratorListView(RoleRequiredMixin, TemplateView):

@@ -1,6 +1,6 @@
 import pytest
 
-from radiopharmacy.roles import ALL_ROLES
+from radiopharmacy.core.roles import ALL_ROLES
 from tests.e2e.conftest import login, screenshot
 from tests.factories import TEST_PASSWORD
 

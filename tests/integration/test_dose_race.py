@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connections
 
-from radiopharmacy.errors import StateConflict
+from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.models import Batch
-from scheduling import services
 from scheduling.models import BatchAllocation, Dose
+from scheduling.services import bookings as services
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from qc.models import BatchSignature, Certificate
-from radiopharmacy import outbox
+from radiopharmacy.core import outbox
 from radiopharmacy.models import Batch, OutboxJob
 from tests.conftest import wait_for
 from tests.factories import TEST_PASSWORD

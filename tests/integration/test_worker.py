@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from radiopharmacy import outbox
+from radiopharmacy.core import outbox
 from radiopharmacy.models import OutboxJob
 from tests.conftest import wait_for
 

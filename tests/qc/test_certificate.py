@@ -12,7 +12,7 @@ from qc.certificate import render_certificate, site_datetime
 from qc.models import BatchSignature, Certificate
 from qc.services.release import batch_release, certificate_render, sha256_hex
 from qc.services.results import qc_result_record
-from radiopharmacy.errors import StateConflict
+from radiopharmacy.core.errors import StateConflict
 from tests.factories import TEST_PASSWORD
 from tests.qc.test_release_support import (  # noqa: F401
     PASSING,

@@ -4,11 +4,11 @@ import io
 
 import pytest
 
-from qc.demo import load_batches
+from qc.demo.batches import load_batches
+from qc.guards import release_blockers
 from qc.models import Deviation
-from qc.services.release_check import release_blockers
-from radiopharmacy.demo import load_users
-from radiopharmacy.demo_generators import load_generators
+from radiopharmacy.demo.generators import load_generators
+from radiopharmacy.demo.users import load_users
 from radiopharmacy.models import Batch
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from qc.guards import release_blockers
 from qc.services.deviations import deviation_close, deviation_open
-from qc.services.release_check import release_blockers
 from qc.services.results import qc_result_record
 from tests.qc.factories import BatchFactory, record_passing_release_results
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from qc.demo_release import load_releases
+from qc.demo.releases import load_releases
 from qc.models import BatchSignature, Certificate
-from radiopharmacy.demo import load_users
+from radiopharmacy.demo.users import load_users
 from radiopharmacy.models import Batch
 from tests.qc.test_release_support import PASSING, RELEASE_TIME, make_batch
 

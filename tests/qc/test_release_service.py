@@ -7,7 +7,7 @@ import time_machine
 
 from qc.models import BatchSignature, Certificate
 from qc.services.release import batch_release, canonical_batch_record, sha256_hex
-from radiopharmacy.errors import ApplicationError, NotAllowed, StateConflict
+from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
 from radiopharmacy.models import AuditEvent, Batch, OutboxJob
 from tests.factories import TEST_PASSWORD
 from tests.qc.test_release_support import RELEASE_TIME, at_release_time, make_batch  # noqa: F401

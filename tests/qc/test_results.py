@@ -7,9 +7,9 @@ import pytest
 from qc.models import Deviation, QcResult, Specification, SpecificationTest
 from qc.services.results import qc_result_record
 from radiopharmacy.choices import BatchStatus
-from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent
-from radiopharmacy.selectors_batches import doses_for_followup
+from radiopharmacy.selectors.batches import doses_for_followup
 from tests.factories import REFERENCE_TIME, UserFactory
 from tests.qc.factories import BatchFactory
 

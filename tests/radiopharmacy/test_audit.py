@@ -3,8 +3,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from radiopharmacy import audit, audit_sql
-from radiopharmacy.audit import GENESIS_HASH, verify_chain
+from radiopharmacy.core import audit, audit_sql
+from radiopharmacy.core.audit import GENESIS_HASH, verify_chain
 from radiopharmacy.models import AuditEvent, Product
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from radiopharmacy.choices import BatchStatus
-from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent, Batch
 from radiopharmacy.services.batches import batch_correct, batch_create
 from tests.factories import REFERENCE_TIME

@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from qc.services.results import qc_result_record
-from radiopharmacy import dashboards
+from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.models import Alert, UserPreference
-from radiopharmacy.services.alerts import alert_raise
 from radiopharmacy.services.batches import batch_create
-from scheduling import services as scheduling
+from radiopharmacy.site import dashboards
+from scheduling.services import bookings as scheduling
 from tests.day_world import build_world
 from tests.factories import batch_inputs
 

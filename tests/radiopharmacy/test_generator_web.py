@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
+from radiopharmacy.core.roles import ALL_ROLES
 from radiopharmacy.models import AuditEvent, Elution, Generator
-from radiopharmacy.roles import ALL_ROLES
 from tests.factories import REFERENCE_TIME, ElutionFactory, GeneratorFactory, hours
 
 pytestmark = pytest.mark.django_db

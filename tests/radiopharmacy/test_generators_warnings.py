@@ -5,9 +5,8 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from radiopharmacy import selectors
-from radiopharmacy.audit import verify_chain
-from radiopharmacy.demo import LOADERS
+from radiopharmacy.core.audit import verify_chain
+from radiopharmacy.demo.users import LOADERS
 from radiopharmacy.models import (
     Alert,
     AuditEvent,
@@ -16,6 +15,7 @@ from radiopharmacy.models import (
     Generator,
     SiteSettings,
 )
+from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.tasks import generator_warnings_task
 from tests.factories import REFERENCE_TIME, ElutionFactory, GeneratorFactory, hours
 
@@ -140,7 +140,7 @@ def test_beat_schedule_runs_the_job():
 
 
 def test_demo_generator_is_realistic_audited_and_idempotent(capsys):
-    assert "radiopharmacy.demo_generators.load_generators" in LOADERS
+    assert "radiopharmacy.demo.generators.load_generators" in LOADERS
     call_command("load_demo")
     generator = Generator.objects.get(serial_number="GP-DEMO-1850")
     elutions = list(generator.elutions.order_by("eluted_at"))

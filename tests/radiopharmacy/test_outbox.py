@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from radiopharmacy import outbox
+from radiopharmacy.core import outbox
 from radiopharmacy.models import OutboxJob
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]

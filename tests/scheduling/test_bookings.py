@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent
-from scheduling import services
 from scheduling.models import Booking
+from scheduling.services import bookings as services
 from tests.factories import BookingFactory
 
 pytestmark = pytest.mark.django_db

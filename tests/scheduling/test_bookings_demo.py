@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from radiopharmacy.audit import verify_chain
-from radiopharmacy.demo import LOADERS, load_users
-from scheduling.demo import load_bookings
+from radiopharmacy.core.audit import verify_chain
+from radiopharmacy.demo.users import LOADERS, load_users
+from scheduling.demo.bookings import load_bookings
 from scheduling.models import Booking, Dose
 from tests.scheduling.factories import ReleasedBatchFactory
 
@@ -26,7 +26,7 @@ def _load():
 
 
 def test_loader_runs_after_the_batch_and_release_loaders():
-    mine = LOADERS.index("scheduling.demo.load_bookings")
+    mine = LOADERS.index("scheduling.demo.bookings.load_bookings")
     producers = [i for i, name in enumerate(LOADERS) if "batch" in name or "release" in name]
     assert all(i < mine for i in producers)
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from radiopharmacy.roles import ALL_ROLES
+from radiopharmacy.core.roles import ALL_ROLES
 from scheduling.models import Booking
 from tests.factories import BookingFactory
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from radiopharmacy import physics
-from scheduling import services
+from scheduling.services import bookings as services
 from tests.scheduling.factories import ReleasedBatchFactory
 
 pytestmark = pytest.mark.django_db

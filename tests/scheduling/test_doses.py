@@ -5,11 +5,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent
-from scheduling import services
 from scheduling.models import BatchAllocation, Booking, Dose
 from scheduling.selectors import batch_allocated_mbq, batch_allocated_volume_ml, batch_balance
+from scheduling.services import bookings as services
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduling import services
 from scheduling.models import Dose
+from scheduling.services import bookings as services
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 

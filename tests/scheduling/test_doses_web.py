@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from radiopharmacy.roles import ALL_ROLES
-from scheduling import services
+from radiopharmacy.core.roles import ALL_ROLES
 from scheduling.models import Dose
+from scheduling.services import bookings as services
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 

@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radiopharmacy.physics import equilibrium_ga68_mbq, ge68_activity_mbq
-from scheduling.bench import random_day
 from scheduling.planner import (
     BookingRequest,
     GeneratorState,
     PlanParameters,
     plan_day,
 )
+from tests.bench.planner import random_day
 from tests.scheduling.plan_checker import (
     Day,
     assert_valid,

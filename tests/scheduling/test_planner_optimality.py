@@ -12,8 +12,8 @@ import dataclasses
 import pytest
 
 from scheduling import planner
-from scheduling.bench import random_day
 from scheduling.planner import BookingRequest, plan_day
+from tests.bench.planner import random_day
 from tests.scheduling.plan_checker import (
     assert_valid,
     exhaustive_all_slots,

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from radiopharmacy import physics
-from radiopharmacy.errors import ApplicationError, StateConflict
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent, OutboxJob, SiteSettings
-from scheduling import services, services_plans
 from scheduling.models import PlannedRun, ProductionPlan
+from scheduling.services import bookings as services
+from scheduling.services import plans as services_plans
 from scheduling.tasks import recompute_plan_task
 from tests.factories import BookingFactory, ElutionFactory, GeneratorFactory
 from tests.scheduling.factories import ReleasedBatchFactory

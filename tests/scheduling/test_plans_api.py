@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduling import services_plans
 from scheduling.models import ProductionPlan
+from scheduling.services import plans as services_plans
 from tests.factories import BookingFactory, GeneratorFactory
 from tests.scheduling.plan_checker import check_plan
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from radiopharmacy.roles import ALL_ROLES
-from scheduling import services_plans
+from radiopharmacy.core.roles import ALL_ROLES
 from scheduling.models import ProductionPlan
+from scheduling.services import plans as services_plans
 from tests.factories import BookingFactory, GeneratorFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from radiopharmacy.audit import verify_chain
+from radiopharmacy.core.audit import verify_chain
 
 
 class Command(BaseCommand):

@@ -1,0 +1,266 @@
+"""API of QC: results per batch, release check, specifications, deviations (SPEC §3)."""
+
+import django_filters
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from qc.guards import release_blockers
+from qc.models import Deviation, QcResult, Specification, SpecificationTest
+from qc.services.results import qc_result_record
+from radiopharmacy.core.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, AwareDateTimeField
+from radiopharmacy.models import Batch, Product
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": ["pass", "fail"]}]})
+class QcValueField(serializers.Field):
+    """A number for numeric tests, "pass" or "fail" for pass/fail tests (checked by the service)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, (bool, dict, list)):
+            raise serializers.ValidationError('A number, or "pass" or "fail".')
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class QcResultSerializer(serializers.ModelSerializer):
+    test = serializers.CharField(source="test_code")
+    value = QcValueField()
+    limit = serializers.CharField(source="limit_text")
+    test_name = serializers.CharField(source="spec_test.name")
+    stage = serializers.CharField(source="spec_test.stage")
+    analyst_name = serializers.SerializerMethodField()
+    superseded_by = serializers.SerializerMethodField()
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QcResult
+        fields = [
+            "id",
+            "batch",
+            "test",
+            "test_name",
+            "stage",
+            "value",
+            "unit",
+            "passed",
+            "limit",
+            "method_details",
+            "instrument",
+            "analyst",
+            "analyst_name",
+            "performed_at",
+            "supersedes",
+            "superseded_by",
+            "current",
+            "reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_analyst_name(self, obj) -> str:
+        return obj.analyst.get_full_name() or obj.analyst.get_username()
+
+    def _successor(self, obj):
+        try:
+            return obj.superseded_by
+        except QcResult.DoesNotExist:
+            return None
+
+    def get_superseded_by(self, obj) -> int | None:
+        successor = self._successor(obj)
+        return successor.pk if successor else None
+
+    def get_current(self, obj) -> bool:
+        return self._successor(obj) is None
+
+
+class QcResultInputSerializer(serializers.Serializer):
+    test = serializers.CharField(max_length=40)
+    value = QcValueField()
+    performed_at = AwareDateTimeField()
+    unit = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
+    method_details = serializers.CharField(required=False, allow_blank=True, default="")
+    instrument = serializers.CharField(required=False, allow_blank=True, default="")
+    supersedes = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReleaseCheckSerializer(serializers.Serializer):
+    releasable = serializers.BooleanField()
+    blocking = serializers.ListField(child=serializers.CharField())
+
+
+class SpecificationTestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpecificationTest
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "min_value",
+            "max_value",
+            "unit",
+            "stage",
+            "method",
+            "applies_to_method",
+            "limit_per_volume",
+            "strict",
+            "required",
+            "order",
+        ]
+
+
+class SpecificationSerializer(serializers.ModelSerializer):
+    tests = SpecificationTestSerializer(many=True, read_only=True)
+    product_code = serializers.CharField(source="product.code", read_only=True)
+
+    class Meta:
+        model = Specification
+        fields = [
+            "id",
+            "product",
+            "product_code",
+            "version",
+            "effective_from",
+            "approved_by",
+            "approved_at",
+            "notes",
+            "tests",
+        ]
+
+
+class DeviationSerializer(serializers.ModelSerializer):
+    batch_number = serializers.CharField(source="batch.batch_number", read_only=True)
+
+    class Meta:
+        model = Deviation
+        fields = [
+            "id",
+            "batch",
+            "batch_number",
+            "kind",
+            "description",
+            "blocks_release",
+            "status",
+            "opened_by",
+            "opened_at",
+            "closed_by",
+            "closed_at",
+            "closure_note",
+            "qc_result",
+            "affected_doses",
+        ]
+
+
+def results_queryset():
+    return QcResult.objects.select_related("spec_test", "analyst", "superseded_by").order_by("id")
+
+
+@extend_schema(tags=["qc"])
+class QcResultListCreate(generics.ListCreateAPIView):
+    """QC results of a batch, oldest first (corrections included, `current` marks the latest)."""
+
+    permission_resource = "qc_results"
+    serializer_class = QcResultSerializer
+    filterset_class = None
+    ordering_fields = ["id", "performed_at"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return QcResult.objects.none()
+        get_object_or_404(Batch, pk=self.kwargs["pk"])
+        return results_queryset().filter(batch_id=self.kwargs["pk"])
+
+    @extend_schema(responses={200: QcResultSerializer(many=True), 404: ERR_404, **READ_ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=QcResultInputSerializer,
+        responses={
+            201: QcResultSerializer,
+            400: ERR_400,
+            404: ERR_404,
+            409: ERR_409,
+            **READ_ERRORS,
+        },
+    )
+    def post(self, request, pk: int):
+        get_object_or_404(Batch, pk=pk)
+        data = QcResultInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = qc_result_record(actor=request.user, batch_id=pk, **data.validated_data)
+        out = QcResultSerializer(results_queryset().get(pk=result.pk)).data
+        if result.recall_doses is not None:
+            out["recalled_doses"] = result.recall_doses
+        return Response(out, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["qc"], responses={200: ReleaseCheckSerializer, 404: ERR_404, **READ_ERRORS})
+class ReleaseCheck(APIView):
+    """Whether the batch can be released now, and every reason it cannot."""
+
+    permission_resource = "batches"
+
+    def get(self, request, pk: int):
+        batch = get_object_or_404(
+            Batch.objects.select_related("product").prefetch_related("qc_results", "deviations"),
+            pk=pk,
+        )
+        blocking = release_blockers(batch)
+        return Response({"releasable": not blocking, "blocking": blocking})
+
+
+class SpecificationFilter(django_filters.FilterSet):
+    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all())
+
+    class Meta:
+        model = Specification
+        fields = ["product"]
+
+
+@extend_schema(
+    tags=["qc"],
+    responses={200: SpecificationSerializer(many=True), 400: ERR_400, **READ_ERRORS},
+)
+class SpecificationList(generics.ListAPIView):
+    """Specification versions with their tests, newest effective first."""
+
+    permission_resource = "specifications"
+    serializer_class = SpecificationSerializer
+    filterset_class = SpecificationFilter
+    queryset = (
+        Specification.objects.select_related("product")
+        .prefetch_related(
+            Prefetch("tests", queryset=SpecificationTest.objects.order_by("order", "id"))
+        )
+        .order_by("product_id", "-effective_from", "-version")
+    )
+
+
+class DeviationFilter(django_filters.FilterSet):
+    batch = django_filters.NumberFilter(field_name="batch_id")
+    status = django_filters.ChoiceFilter(choices=Deviation.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=Deviation.Kind.choices)
+
+    class Meta:
+        model = Deviation
+        fields = ["batch", "status", "kind"]
+
+
+@extend_schema(
+    tags=["qc"], responses={200: DeviationSerializer(many=True), 400: ERR_400, **READ_ERRORS}
+)
+class DeviationList(generics.ListAPIView):
+    """Deviations and OOS records, newest first; filter by batch, status and kind."""
+
+    permission_resource = "qc_results"
+    serializer_class = DeviationSerializer
+    filterset_class = DeviationFilter
+    queryset = Deviation.objects.select_related("batch").order_by("-opened_at", "-id")

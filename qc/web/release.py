@@ -1,0 +1,180 @@
+"""Release pages: awaiting release, the release page (sign), released today, certificate
+download, and the public verification page (SPEC §2.5, §4; UI.md "Qualified person").
+
+Every role may look at release pages; only a qualified person sees the sign form, and a POST
+from anyone else is a 403 (and logged) through RoleRequiredMixin.
+"""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+
+from qc.api.release import certificate_response, verification_data
+from qc.guards import release_blockers
+from qc.models import BatchSignature, Certificate, Deviation, QcResult, SignatureDecision
+from qc.selectors import prime_specs_in_force
+from qc.services.release import (
+    DISPOSITION_DECISIONS,
+    batch_record,
+    batch_release,
+    qc_rows,
+    release_signature,
+)
+from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core.errors import ApplicationError
+from radiopharmacy.core.permissions import RoleRequiredMixin
+from radiopharmacy.core.roles import CHANGE, can
+from radiopharmacy.models import Batch
+
+
+def _batches_with_qc():
+    return Batch.objects.select_related("product", "operator").prefetch_related(
+        Prefetch("qc_results", queryset=QcResult.objects.order_by("id")),
+        Prefetch("deviations", queryset=Deviation.objects.order_by("id")),
+    )
+
+
+class AwaitingReleaseView(RoleRequiredMixin, View):
+    """Batches waiting for a decision, each with what still blocks its release."""
+
+    permission_resource = "release"
+
+    def get(self, request):
+        now = timezone.now()
+        batches = list(_batches_with_qc().filter(status=BatchStatus.QC_PENDING).order_by("eos_at"))
+        prime_specs_in_force(batches)
+        rows = [{"batch": b, "blocking": release_blockers(b, at=now)} for b in batches]
+        return render(
+            request,
+            "qc/awaiting_release.html",
+            {"rows": rows, "can_sign": can(request.user, CHANGE, "release")},
+        )
+
+
+class ReleaseView(RoleRequiredMixin, View):
+    """The whole batch record on one screen, its blockers and the signature form."""
+
+    permission_resource = "release"
+
+    def get(self, request, pk: int):
+        return self._page(request, pk)
+
+    def post(self, request, pk: int):
+        get_object_or_404(Batch, pk=pk)
+        decision = request.POST.get("decision", "")
+        comment = request.POST.get("comment", "")
+        try:
+            batch = batch_release(
+                batch_id=pk,
+                actor=request.user,
+                password=request.POST.get("password", ""),
+                decision=decision,
+                comment=comment,
+            )
+        except ApplicationError as exc:
+            # Nothing changed: show why, keep what was typed (never the password).
+            return self._page(
+                request,
+                pk,
+                error=exc,
+                form={"decision": decision, "comment": comment},
+                status=exc.status_code,
+            )
+        signature = release_signature(batch)
+        messages.success(
+            request,
+            f"{batch.batch_number}: {signature.meaning}, signed by {signature.printed_name}.",
+        )
+        return redirect("qc-release", pk=batch.pk)
+
+    def _page(self, request, pk, *, error=None, form=None, status=200):
+        batch = get_object_or_404(_batches_with_qc(), pk=pk)
+        signature = release_signature(batch)
+        record = batch_record(batch)
+        blocking = release_blockers(batch) if batch.status == BatchStatus.QC_PENDING else []
+        certificate = (
+            Certificate.objects.filter(signature=signature).only("id", "sha256").first()
+            if signature
+            else None
+        )
+        context = {
+            "batch": batch,
+            "record": record,
+            "qc": qc_rows(record),
+            "blocking": blocking,
+            "signature": signature,
+            "certificate": certificate,
+            "can_sign": can(request.user, CHANGE, "release")
+            and signature is None
+            and batch.status == BatchStatus.QC_PENDING,
+            "is_operator": batch.operator_id == request.user.pk,
+            "error": error,
+            # No meaning is preselected: the signer states it (21 CFR 11.50).
+            "form": form or {"decision": "", "comment": ""},
+            "decisions": DISPOSITION_DECISIONS,
+        }
+        return render(request, "qc/release.html", context, status=status)
+
+
+class ReleasedTodayView(RoleRequiredMixin, View):
+    """Today's decisions (in the site's zone): released and rejected batches with signatures."""
+
+    permission_resource = "release"
+
+    def get(self, request):
+        zone = ZoneInfo(settings.SITE_TIME_ZONE)
+        today = timezone.now().astimezone(zone).date()
+        start = datetime.combine(today, time.min, tzinfo=zone)
+        # the next local midnight, found in UTC so a DST change does not shift it
+        end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+        signatures = (
+            BatchSignature.objects.filter(
+                decision__in=DISPOSITION_DECISIONS, signed_at__gte=start, signed_at__lt=end
+            )
+            .select_related("batch", "batch__certificate")
+            .order_by("signed_at", "id")
+        )
+        return render(
+            request,
+            "qc/released_today.html",
+            {"signatures": signatures, "today": start},
+        )
+
+
+class CertificateDownloadView(RoleRequiredMixin, View):
+    permission_resource = "certificates"
+
+    def get(self, request, pk: int):
+        certificate = Certificate.objects.filter(batch_id=pk).first()
+        if certificate is None:
+            raise Http404("No certificate (yet) for this batch.")
+        return certificate_response(certificate, attachment=True)
+
+
+def verify(request, code: str = ""):
+    """Public: anyone with the code on a certificate can check it, no login needed."""
+    code = (code or request.GET.get("code", "")).strip()
+    if not code:
+        return render(request, "qc/verify.html", {"code": "", "result": None})
+    if not request.resolver_match.kwargs.get("code"):
+        return redirect(reverse("verify", kwargs={"code": code}))
+    result = verification_data(code)
+    return render(
+        request,
+        "qc/verify.html",
+        {
+            "code": code,
+            "result": result,
+            "release": SignatureDecision.RELEASE,
+            "recalled": result["batch_status"] == BatchStatus.RECALLED,
+        },
+        status=200 if result["valid"] else 404,
+    )

@@ -1,0 +1,99 @@
+"""Shared API building blocks: aware datetime fields, pagination and the one exception handler."""
+
+import logging
+
+import django_filters
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from radiopharmacy.core.errors import ApplicationError
+
+logger = logging.getLogger("gallium")
+
+# Documented error responses, shared by every endpoint's extend_schema.
+ERR_400 = OpenApiResponse(description="Bad input: `detail` and a message per field.")
+ERR_401 = OpenApiResponse(description="Not authenticated.")
+ERR_403 = OpenApiResponse(description="The role does not allow this.")
+ERR_404 = OpenApiResponse(description="No such record.")
+ERR_409 = OpenApiResponse(description='Refused state change: {"detail": ..., "blocking": [...]}.')
+READ_ERRORS = {401: ERR_401, 403: ERR_403}
+WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403}
+
+NAIVE_DATETIME_MESSAGE = (
+    "Give the time with its UTC offset (for example 2026-11-24T08:30:00+01:00); "
+    "a time without an offset is ambiguous."
+)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A datetime that must carry its offset: a naive value is a 400, never guessed."""
+
+    default_error_messages = {"naive": NAIVE_DATETIME_MESSAGE}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class AwareIsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
+    """Query-string datetime that must carry its offset."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and timezone.is_naive(parsed):
+                raise forms.ValidationError(NAIVE_DATETIME_MESSAGE, code="naive")
+        return super().to_python(value)
+
+
+class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = AwareIsoDateTimeFormField
+
+
+class GalliumModelSerializer(serializers.ModelSerializer):
+    """ModelSerializer whose datetime fields refuse naive values."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _field_errors(error: DjangoValidationError) -> dict:
+    if hasattr(error, "error_dict"):
+        return {
+            field: [str(m) for e in errs for m in e.messages]
+            for field, errs in error.message_dict.items()
+        }
+    return {"detail": " ".join(error.messages)}
+
+
+def exception_handler(exc, context):
+    """Map domain and validation errors to 400/403/409 with a message; DRF does the rest."""
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        return Response(_field_errors(exc), status=400)
+    if isinstance(exc, (ValueError, OverflowError)) and not isinstance(exc, Http404):
+        # Physics and parsing raise ValueError for impossible input (naive time, negative
+        # activity): that is the caller's mistake, so a 400 rather than a 500.
+        return Response({"detail": str(exc)}, status=400)
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,76 @@
+"""The four roles of SPEC §1 and the permission matrix of SPEC §3, defined once.
+
+Roles are Django groups (created by a data migration). Both the API permission class and the web
+view mixin ask `user.has_perm("gallium.<action>_<resource>")`, answered by the `rules` predicates
+registered in radiopharmacy/rules.py from MATRIX below, so the two edges cannot disagree.
+"""
+
+from dataclasses import dataclass
+
+RADIOPHARMACIST = "radiopharmacist"
+QUALIFIED_PERSON = "qualified_person"
+SCHEDULER = "scheduler"
+AUDITOR = "auditor"
+ALL_ROLES = (RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER, AUDITOR)
+ROLE_LABELS = {
+    RADIOPHARMACIST: "Radiopharmacist",
+    QUALIFIED_PERSON: "Qualified person",
+    SCHEDULER: "Scheduler",
+    AUDITOR: "Auditor",
+}
+
+VIEW = "view"
+CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class Rule:
+    read: frozenset[str]
+    write: frozenset[str]
+
+
+def _rule(read=ALL_ROLES, write=()) -> Rule:
+    return Rule(read=frozenset(read), write=frozenset(write))
+
+
+# resource -> who reads, who writes. Auditors read everything and write nothing.
+MATRIX: dict[str, Rule] = {
+    "decay": _rule(),
+    "generators": _rule(write=[RADIOPHARMACIST]),
+    "elutions": _rule(write=[RADIOPHARMACIST]),
+    "batches": _rule(write=[RADIOPHARMACIST]),
+    "qc_results": _rule(write=[RADIOPHARMACIST]),
+    "specifications": _rule(),  # new versions go through the admin
+    "release": _rule(write=[QUALIFIED_PERSON]),
+    "certificates": _rule(),
+    "bookings": _rule(write=[SCHEDULER]),
+    "plans": _rule(write=[SCHEDULER]),
+    "doses": _rule(write=[RADIOPHARMACIST]),
+    "alerts": _rule(write=[RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER]),
+    "audit": _rule(read=[AUDITOR, QUALIFIED_PERSON]),
+}
+
+
+def perm_name(action: str, resource: str) -> str:
+    if resource not in MATRIX:
+        raise KeyError(f"Unknown resource {resource!r}: add it to radiopharmacy.core.roles.MATRIX")
+    return f"gallium.{action}_{resource}"
+
+
+def user_roles(user) -> set[str]:
+    """The role names of a user (cached on the instance for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_gallium_roles", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+        user._gallium_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def can(user, action: str, resource: str) -> bool:
+    return user.has_perm(perm_name(action, resource))

@@ -1,0 +1,270 @@
+"""The scheduler's Plan page: the day's runs as a timeline, their numbers, the unserved bookings,
+and the compute / accept buttons (schedulers only; every other role reads).
+
+The buttons call the same services as the API. The timeline is plain HTML/CSS: each bar is
+positioned by its minutes since the start of the working day (no script, CSP-safe).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from radiopharmacy import physics
+from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.core.errors import ApplicationError
+from radiopharmacy.core.permissions import RoleRequiredMixin
+from radiopharmacy.core.roles import CHANGE, can
+from radiopharmacy.core.units import activity_unit, in_unit
+from radiopharmacy.models import Generator
+from scheduling.choices import PlanStatus
+from scheduling.models import Booking, ProductionPlan
+from scheduling.services import plans as services_plans
+from scheduling.web.bookings import chosen_day
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _page_url(day: date, generator_id: int | None, plan_id: int | None = None) -> str:
+    query = {"date": day.isoformat()}
+    if generator_id:
+        query["generator"] = generator_id
+    if plan_id:
+        query["plan"] = plan_id
+    return f"{reverse('plan-day')}?{urlencode(query)}"
+
+
+class _Scale:
+    """Positions on the working day's timeline, as percentages of its length."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start = start
+        self.total = max(1.0, physics.elapsed_minutes(start, end))
+
+    def pct(self, moment: datetime) -> float:
+        value = 100.0 * physics.elapsed_minutes(self.start, moment) / self.total
+        return round(min(100.0, max(0.0, value)), 3)
+
+    def span(self, start: datetime, end: datetime) -> dict:
+        left = self.pct(start)
+        return {"left": left, "width": round(max(0.0, self.pct(end) - left), 3)}
+
+
+def _timeline(day: date, plan: ProductionPlan | None, bookings: dict[int, Booking]) -> dict:
+    start, end = services_plans.working_day(day)
+    scale = _Scale(start, end)
+    zone = start.tzinfo
+    ticks = []
+    for hour in range(start.hour, end.hour + 1):
+        moment = datetime.combine(day, time(hour), tzinfo=zone)
+        if start <= moment <= end:
+            ticks.append({"label": f"{hour:02d}:00", "left": scale.pct(moment)})
+    rows = []
+    unserved = []
+    if plan is not None:
+        for n, run in enumerate(plan.result["runs"], start=1):
+            elution = services_plans.parse_time(run["elution_at"])
+            eos = services_plans.parse_time(run["eos_at"])
+            release = services_plans.parse_time(run["release_at"])
+            expiry = services_plans.parse_time(run["expiry_at"])
+            markers = []
+            for dose in run["doses"]:
+                booking = bookings.get(dose["booking"])
+                ref = booking.patient_ref if booking else f"booking {dose['booking']}"
+                draw = services_plans.parse_time(dose["draw_at"])
+                injection = services_plans.parse_time(dose["injection_at"])
+                markers.append(
+                    {"kind": "draw", "left": scale.pct(draw), "title": f"{ref}: draw", "at": draw}
+                )
+                markers.append(
+                    {
+                        "kind": "injection",
+                        "left": scale.pct(injection),
+                        "title": f"{ref}: injection",
+                        "at": injection,
+                    }
+                )
+            rows.append(
+                {
+                    "label": f"Run {n}",
+                    "synthesis": scale.span(elution, eos),
+                    "qc": scale.span(eos, release),
+                    "shelf": scale.span(release, expiry),
+                    "elution": elution,
+                    "eos": eos,
+                    "release": release,
+                    "expiry": expiry,
+                    "markers": markers,
+                }
+            )
+        for item in plan.result["unserved"]:
+            booking = bookings.get(item["booking"])
+            if booking is not None:
+                unserved.append(
+                    {
+                        "left": scale.pct(booking.injection_at),
+                        "title": f"{booking.patient_ref}: not served",
+                        "at": booking.injection_at,
+                    }
+                )
+    return {"start": start, "end": end, "ticks": ticks, "rows": rows, "unserved": unserved}
+
+
+class PlanDayView(RoleRequiredMixin, TemplateView):
+    """The day's production plan for one generator: timeline, runs, unserved bookings."""
+
+    permission_resource = "plans"
+    template_name = "scheduling/plan_day.html"
+
+    def get_context_data(self, **kwargs):
+        request = self.request
+        day = chosen_day(request)
+        unit = activity_unit(request)
+        generators = list(
+            Generator.objects.filter(status=GeneratorStatus.IN_USE).order_by("-calibrated_at", "id")
+        )
+        generator_id = _int(request.GET.get("generator"))
+        generator = next((g for g in generators if g.pk == generator_id), None)
+        if generator is None and generator_id:
+            generator = Generator.objects.filter(pk=generator_id).first()
+        if generator is None and generators:
+            generator = generators[0]
+        plans = (
+            list(
+                ProductionPlan.objects.filter(date=day, generator=generator)
+                .select_related("created_by", "accepted_by")
+                .order_by("-id")
+            )
+            if generator
+            else []
+        )
+        accepted = next((p for p in plans if p.status == PlanStatus.ACCEPTED), None)
+        draft = next((p for p in plans if p.status == PlanStatus.DRAFT), None)
+        wanted = _int(request.GET.get("plan"))
+        plan = next((p for p in plans if p.pk == wanted), None) or draft or accepted
+        booking_ids = set()
+        if plan is not None:
+            booking_ids = {b["booking_id"] for b in plan.inputs["bookings"]}
+        bookings = Booking.objects.in_bulk(booking_ids)
+        runs = []
+        unserved = []
+        if plan is not None:
+            for n, run in enumerate(plan.result["runs"], start=1):
+                doses = [
+                    {
+                        "booking": bookings.get(d["booking"]),
+                        "booking_id": d["booking"],
+                        "injection_at": services_plans.parse_time(d["injection_at"]),
+                        "draw_at": services_plans.parse_time(d["draw_at"]),
+                        "to_draw": in_unit(d["activity_to_draw_mbq"], unit),
+                        "needed_at_eos": in_unit(d["activity_needed_at_eos_mbq"], unit),
+                    }
+                    for d in run["doses"]
+                ]
+                runs.append(
+                    {
+                        "n": n,
+                        "elution_at": services_plans.parse_time(run["elution_at"]),
+                        "eos_at": services_plans.parse_time(run["eos_at"]),
+                        "release_at": services_plans.parse_time(run["release_at"]),
+                        "expiry_at": services_plans.parse_time(run["expiry_at"]),
+                        "at_eos": in_unit(run["expected_activity_at_eos_mbq"], unit),
+                        "eluate": in_unit(run["expected_eluate_mbq"], unit),
+                        "wasted": in_unit(run["wasted_activity_mbq"], unit),
+                        "doses": doses,
+                        "explanation": run["explanation"],
+                    }
+                )
+            for item in plan.result["unserved"]:
+                suggested = item["suggested_injection_at"]
+                unserved.append(
+                    {
+                        "booking": bookings.get(item["booking"]),
+                        "booking_id": item["booking"],
+                        "reason": item["reason"],
+                        "suggested": services_plans.parse_time(suggested) if suggested else None,
+                    }
+                )
+        can_write = can(request.user, CHANGE, "plans")
+        return super().get_context_data(
+            day=day,
+            previous_day=day - timedelta(days=1),
+            next_day=day + timedelta(days=1),
+            generators=generators,
+            generator=generator,
+            plans=plans,
+            plan=plan,
+            accepted=accepted,
+            draft=draft,
+            explanation=services_plans.plan_explanation(plan) if plan else [],
+            runs=runs,
+            unserved=unserved,
+            timeline=_timeline(day, plan, bookings),
+            unit=unit,
+            can_write=can_write,
+            can_accept=can_write and plan is not None and plan.status == PlanStatus.DRAFT,
+            **kwargs,
+        )
+
+
+class PlanComputeView(RoleRequiredMixin, View):
+    """POST: compute a draft plan for `date` and `generator`, then show it."""
+
+    permission_resource = "plans"
+
+    def post(self, request):
+        raw_day = request.POST.get("date", "")
+        generator_id = _int(request.POST.get("generator"))
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            messages.error(request, f"{raw_day or 'No date'} is not a date (YYYY-MM-DD).")
+            return HttpResponseRedirect(reverse("plan-day"))
+        try:
+            plan = services_plans.plan_compute(
+                actor=request.user, date=day, generator_id=generator_id
+            )
+        except ApplicationError as exc:
+            details = [m for msgs in exc.fields.values() for m in msgs] + getattr(
+                exc, "blocking", []
+            )
+            messages.error(request, " ".join([exc.message, *details]))
+            return HttpResponseRedirect(_page_url(day, generator_id))
+        served = plan.result["objective"]["served"]
+        messages.success(
+            request,
+            f"Draft plan computed: {len(plan.result['runs'])} run(s) serve {served} of "
+            f"{len(plan.inputs['bookings'])} booking(s).",
+        )
+        return HttpResponseRedirect(_page_url(day, plan.generator_id, plan.pk))
+
+
+class PlanAcceptView(RoleRequiredMixin, View):
+    """POST: accept a draft plan (its runs become planned batches)."""
+
+    permission_resource = "plans"
+
+    def post(self, request, pk: int):
+        plan = ProductionPlan.objects.filter(pk=pk).first()
+        try:
+            plan = services_plans.plan_accept(actor=request.user, plan_id=pk)
+        except ApplicationError as exc:
+            messages.error(request, " ".join([exc.message, *getattr(exc, "blocking", [])]))
+            if plan is None:
+                return HttpResponseRedirect(reverse("plan-day"))
+            return HttpResponseRedirect(_page_url(plan.date, plan.generator_id, plan.pk))
+        messages.success(
+            request, f"Plan accepted: {len(plan.result['runs'])} planned batch(es) for the day."
+        )
+        return HttpResponseRedirect(_page_url(plan.date, plan.generator_id, plan.pk))
