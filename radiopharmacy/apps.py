@@ -14,7 +14,8 @@ class RadiopharmacyConfig(AppConfig):
         # Loaded here rather than in the package __init__ so that importing the pure
         # radiopharmacy.physics module never pulls in Celery or Django.
         from radiopharmacy import celery  # noqa: F401
-        # The role matrix's permissions (rules' autodiscovery only finds an app's top-level rules.py).
+
+        # The role matrix as permissions (rules autodiscovers only a top-level rules.py).
         from radiopharmacy.core import rules  # noqa: F401
 
         # Register every app's tasks now (models are loaded at this point), so that eager

@@ -1,11 +1,11 @@
-"""Status values and the only allowed transitions between them (one table per record type).
+"""Statuses of the production records and the only allowed transitions between them.
 
-Services change `status` through `ensure_transition`; nothing else writes it.
+Services change `status` through `radiopharmacy.core.status.transition`; nothing else writes it.
 """
 
 from django.db import models
 
-from radiopharmacy.core.errors import StateConflict
+from radiopharmacy.core.status import register_transitions
 
 
 class GeneratorStatus(models.TextChoices):
@@ -27,29 +27,21 @@ class SynthesisMethod(models.TextChoices):
     KIT = "kit", "Cold kit"
 
 
-TRANSITIONS: dict[type[models.TextChoices], dict[str, set[str]]] = {
-    GeneratorStatus: {
+register_transitions(
+    GeneratorStatus,
+    {
         GeneratorStatus.QUARANTINE: {GeneratorStatus.IN_USE, GeneratorStatus.RETIRED},
         GeneratorStatus.IN_USE: {GeneratorStatus.QUARANTINE, GeneratorStatus.RETIRED},
         GeneratorStatus.RETIRED: set(),
     },
-    BatchStatus: {
+)
+register_transitions(
+    BatchStatus,
+    {
         BatchStatus.IN_PRODUCTION: {BatchStatus.QC_PENDING, BatchStatus.REJECTED},
         BatchStatus.QC_PENDING: {BatchStatus.RELEASED, BatchStatus.REJECTED},
         BatchStatus.RELEASED: {BatchStatus.RECALLED},
         BatchStatus.REJECTED: set(),
         BatchStatus.RECALLED: set(),
     },
-}
-
-
-def can_transition(choices: type[models.TextChoices], current: str, target: str) -> bool:
-    return target in TRANSITIONS[choices].get(current, set())
-
-
-def ensure_transition(choices: type[models.TextChoices], current: str, target: str) -> None:
-    if not can_transition(choices, current, target):
-        raise StateConflict(
-            f"Cannot go from {choices(current).label} to {choices(target).label}.",
-            blocking=[f"status is {choices(current).label}"],
-        )
+)

@@ -1,12 +1,12 @@
 """Booking and dose statuses and their allowed transitions (SPEC §2.6).
 
-The tables are registered in `radiopharmacy.choices.TRANSITIONS`, so services change `status`
-through the one `radiopharmacy.choices.ensure_transition`.
+The tables are registered with `radiopharmacy.core.status`, so services change `status`
+through the one `transition`.
 """
 
 from django.db import models
 
-from radiopharmacy.choices import TRANSITIONS
+from radiopharmacy.core.status import register_transitions
 
 
 class BookingStatus(models.TextChoices):
@@ -46,14 +46,14 @@ DOSE_TRANSITIONS: dict[str, set[str]] = {
     D.CANCELLED: set(),
 }
 
-TRANSITIONS[BookingStatus] = BOOKING_TRANSITIONS
-TRANSITIONS[DoseStatus] = DOSE_TRANSITIONS
+register_transitions(BookingStatus, BOOKING_TRANSITIONS)
+register_transitions(DoseStatus, DOSE_TRANSITIONS)
 
 # Statuses in which a booking can still be given a dose, moved or cancelled.
 OPEN_BOOKING_STATUSES = (B.BOOKED, B.DOSE_ASSIGNED, B.DISPENSED)
 
 
-# --- Production plans (issue 6) -------------------------------------------------------------
+# --- Production plans -----------------------------------------------------------------------
 
 
 class PlanStatus(models.TextChoices):
@@ -69,14 +69,20 @@ class PlannedRunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-TRANSITIONS[PlanStatus] = {
-    PlanStatus.DRAFT: {PlanStatus.ACCEPTED, PlanStatus.SUPERSEDED},
-    PlanStatus.ACCEPTED: {PlanStatus.SUPERSEDED},
-    PlanStatus.SUPERSEDED: set(),
-}
-TRANSITIONS[PlannedRunStatus] = {
-    PlannedRunStatus.PLANNED: {PlannedRunStatus.STARTED, PlannedRunStatus.CANCELLED},
-    PlannedRunStatus.STARTED: {PlannedRunStatus.DONE, PlannedRunStatus.CANCELLED},
-    PlannedRunStatus.DONE: set(),
-    PlannedRunStatus.CANCELLED: set(),
-}
+register_transitions(
+    PlanStatus,
+    {
+        PlanStatus.DRAFT: {PlanStatus.ACCEPTED, PlanStatus.SUPERSEDED},
+        PlanStatus.ACCEPTED: {PlanStatus.SUPERSEDED},
+        PlanStatus.SUPERSEDED: set(),
+    },
+)
+register_transitions(
+    PlannedRunStatus,
+    {
+        PlannedRunStatus.PLANNED: {PlannedRunStatus.STARTED, PlannedRunStatus.CANCELLED},
+        PlannedRunStatus.STARTED: {PlannedRunStatus.DONE, PlannedRunStatus.CANCELLED},
+        PlannedRunStatus.DONE: set(),
+        PlannedRunStatus.CANCELLED: set(),
+    },
+)

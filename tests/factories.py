@@ -101,7 +101,7 @@ class BookingFactory(factory.django.DjangoModelFactory):
 
 
 class DoseFactory(factory.django.DjangoModelFactory):
-    """An assigned dose row (numbers not computed: use scheduling.services.bookings.dose_assign for that)."""
+    """An assigned dose row (numbers not computed: use the dose_assign service for that)."""
 
     class Meta:
         model = "scheduling.Dose"

@@ -21,10 +21,11 @@ from qc.models.release import SIGNATURE_MEANINGS
 from qc.models.specs import QcStage
 from qc.selectors import applicable_tests, limit_for, spec_for_batch
 from qc.specs import fmt_value, limit_text
-from radiopharmacy.choices import BatchStatus, ensure_transition
+from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
 from radiopharmacy.core.roles import QUALIFIED_PERSON, has_role
+from radiopharmacy.core.status import ensure_transition
 from radiopharmacy.models import Batch
 
 logger = logging.getLogger("gallium")

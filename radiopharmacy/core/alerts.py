@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from radiopharmacy.models import Alert
+from radiopharmacy.core.models import Alert
 
 
 def alert_raise(

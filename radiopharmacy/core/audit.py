@@ -15,7 +15,44 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from radiopharmacy.models import AuditEvent
+from radiopharmacy.core.models import AuditEvent
+
+
+class AuditAction(models.TextChoices):
+    """Every action the trail records: one vocabulary for the services and the audit search."""
+
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    CORRECTED = "corrected", "Corrected"
+    SUPERSEDED = "superseded", "Superseded"
+    DELETED = "deleted", "Deleted"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    # batches, release and certificates
+    RELEASED = "released", "Released"
+    REJECTED = "rejected", "Rejected"
+    RECALLED = "recalled", "Recalled"
+    SIGNED = "signed", "Signed"
+    SIGNATURE_REAUTH_FAILED = "signature_reauth_failed", "Signature re-authentication failed"
+    CERTIFICATE_RENDERED = "certificate_rendered", "Certificate rendered"
+    DEVIATION_OPENED = "deviation_opened", "Deviation opened"
+    DEVIATION_CLOSED = "deviation_closed", "Deviation closed"
+    # bookings and doses
+    CANCELLED = "cancelled", "Cancelled"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    MISSED = "missed", "Missed"
+    DOSE_ASSIGNED = "dose_assigned", "Dose assigned"
+    DOSE_CANCELLED = "dose_cancelled", "Dose cancelled"
+    MEASURED = "measured", "Measured"
+    DISPENSED = "dispensed", "Dispensed"
+    ADMINISTERED = "administered", "Administered"
+    # plans
+    ACCEPTED = "accepted", "Accepted"
+    MARKED_STALE = "marked_stale", "Marked stale"
+    # security and operations
+    ACCESS_DENIED = "access_denied", "Access denied"
+    OUTBOX_JOB_FAILED = "outbox_job_failed", "Background job failed"
+    OUTBOX_JOB_RETRIED = "outbox_job_retried", "Background job retried"
+
 
 GENESIS_HASH = "0" * 64
 # Any constant works: it names the lock that serialises appends to the chain on PostgreSQL.
@@ -88,7 +125,7 @@ def content_hash(event: AuditEvent) -> str:
 def record(
     *,
     actor,
-    action: str,
+    action: AuditAction,
     obj: models.Model | None = None,
     object_type: str | None = None,
     object_id: Any = None,
@@ -98,7 +135,9 @@ def record(
     """Append one entry to the chain, inside the caller's transaction.
 
     Pass either `obj` or `object_type` and `object_id`. `changes` is {field: {"old", "new"}}.
+    `action` is one of AuditAction (a free string would escape the audit search's vocabulary).
     """
+    action = AuditAction(action)  # ValueError for an action outside the vocabulary: a bug
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Two transactions appending at once would both chain to the same previous hash.
@@ -125,7 +164,7 @@ def record(
 
 
 def record_change(
-    *, actor, action: str, obj: models.Model, before: Mapping[str, Any], reason: str = ""
+    *, actor, action: AuditAction, obj: models.Model, before: Mapping[str, Any], reason: str = ""
 ) -> AuditEvent:
     """Append the change of `obj` since `before` (a `snapshot` taken before the change): the
     same fields are read again from `obj` and only those that differ are recorded."""

@@ -1,4 +1,7 @@
-"""Domain errors raised by services; the API's exception handler maps them to HTTP answers."""
+"""Domain errors raised by services and pure modules; the API's exception handler maps them.
+
+No Django import here: the pure modules (physics, planner, specs) raise `InputError`.
+"""
 
 
 class ApplicationError(Exception):
@@ -31,3 +34,19 @@ class StateConflict(ApplicationError):
     def __init__(self, message: str, *, blocking: list[str] | None = None, **extra):
         super().__init__(message, blocking=list(blocking or []), **extra)
         self.blocking = list(blocking or [])
+
+
+class NotFound(ApplicationError):
+    """The record named in the URL does not exist: a 404."""
+
+    status_code = 404
+
+
+class InputError(ValueError):
+    """Impossible input to a pure module (a naive datetime, a negative activity, an unknown
+    nuclide): the caller's mistake, so the API answers 400 with the message.
+
+    Pure Python on purpose: physics, the planner and the specification evaluator raise it and
+    import no Django. Any other exception that reaches the API is a programming error: a 500,
+    logged with its traceback.
+    """

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from radiopharmacy.models import OutboxJob
+from radiopharmacy.core.models import OutboxJob
 
 logger = logging.getLogger("gallium")
 

@@ -1,5 +1,4 @@
-from radiopharmacy.models.audit import AuditEvent
-from radiopharmacy.models.operations import Alert, OutboxJob
+from radiopharmacy.core.models import Alert, AuditEvent, OutboxJob
 from radiopharmacy.models.preferences import UserPreference
 from radiopharmacy.models.production import (
     Batch,

@@ -14,9 +14,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from radiopharmacy import physics
-from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod, ensure_transition
+from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod
 from radiopharmacy.core import audit
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, StateConflict
+from radiopharmacy.core.status import ensure_transition
 from radiopharmacy.models import Batch, Elution, Product
 
 FROZEN_STATUSES = {BatchStatus.RELEASED, BatchStatus.REJECTED, BatchStatus.RECALLED}
@@ -330,7 +332,7 @@ def batch_set_status(*, actor, batch: Batch, status: str, reason: str = "") -> B
     batch.save(update_fields=["status"])
     audit.record_change(
         actor=actor,
-        action=f"status_{status}",
+        action=AuditAction.RECALLED,
         obj=batch,
         before=old,
         reason=reason,

@@ -12,9 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from radiopharmacy import physics
-from radiopharmacy.choices import GeneratorStatus, ensure_transition
+from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.errors import ApplicationError, StateConflict
+from radiopharmacy.core.status import ensure_transition
 from radiopharmacy.models import Batch, BreakthroughTest, Elution, Generator
 from radiopharmacy.selectors.generators import current_elutions_queryset, elution_records
 

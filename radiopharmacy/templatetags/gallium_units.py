@@ -9,7 +9,7 @@ its precision.
 from django import template
 from django.template.defaultfilters import floatformat
 
-from radiopharmacy.core import units
+from radiopharmacy import units
 
 register = template.Library()
 

@@ -16,10 +16,10 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
-from radiopharmacy.core.units import activity_unit, in_unit
 from radiopharmacy.models import AuditEvent, Batch
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
+from radiopharmacy.units import activity_unit, in_unit
 from radiopharmacy.web.forms.batches import BatchCorrectionForm, BatchForm
 from radiopharmacy.web.forms.generators import apply_service_error
 

@@ -16,10 +16,10 @@ from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
-from radiopharmacy.core.units import activity_unit, in_unit
 from radiopharmacy.models import Elution, Generator, SiteSettings
 from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.services import generators as services
+from radiopharmacy.units import activity_unit, in_unit
 from radiopharmacy.web.forms.generators import (
     ActivityUnitMixin,
     BreakthroughForm,

@@ -13,9 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from radiopharmacy import physics
-from radiopharmacy.choices import BatchStatus, ensure_transition
+from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.errors import ApplicationError, StateConflict
+from radiopharmacy.core.status import ensure_transition
 from radiopharmacy.models import Batch, Product
 from scheduling.choices import OPEN_BOOKING_STATUSES, BookingStatus, DoseStatus
 from scheduling.models import (

@@ -18,9 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from radiopharmacy import physics
-from radiopharmacy.choices import BatchStatus, GeneratorStatus, ensure_transition
+from radiopharmacy.choices import BatchStatus, GeneratorStatus
 from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.errors import ApplicationError, StateConflict
+from radiopharmacy.core.status import ensure_transition
 from radiopharmacy.models import Batch, Generator, Product, SiteSettings
 from radiopharmacy.selectors.generators import (
     EFFICIENCY_WINDOW,

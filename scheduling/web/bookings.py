@@ -17,8 +17,8 @@ from django.views.generic import TemplateView
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
-from radiopharmacy.core.units import activity_unit, in_unit
 from radiopharmacy.models import SiteSettings
+from radiopharmacy.units import activity_unit, in_unit
 from scheduling import selectors
 from scheduling.choices import BookingStatus, DoseStatus
 from scheduling.models import Booking, Dose

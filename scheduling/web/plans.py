@@ -21,8 +21,8 @@ from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
-from radiopharmacy.core.units import activity_unit, in_unit
 from radiopharmacy.models import Generator
+from radiopharmacy.units import activity_unit, in_unit
 from scheduling.choices import PlanStatus
 from scheduling.models import Booking, ProductionPlan
 from scheduling.services import plans as services_plans

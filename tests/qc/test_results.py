@@ -196,7 +196,7 @@ def test_post_release_failure_recalls_batch_and_lists_doses(radiopharmacist):
     assert deviation.affected_doses[0]["patient_ref"] == "P-0042"
     assert "P-0042" in deviation.description and "recalled" in deviation.description
     assert result.recall_doses == deviation.affected_doses
-    recall = AuditEvent.objects.get(object_type="radiopharmacy.batch", action="status_recalled")
+    recall = AuditEvent.objects.get(object_type="radiopharmacy.batch", action="recalled")
     assert recall.changes["status"] == {"old": "released", "new": "recalled"}
     assert "Sterility failed" in recall.reason
 

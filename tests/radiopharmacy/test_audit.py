@@ -13,15 +13,15 @@ pytestmark = pytest.mark.django_db
 def _three_entries(actor):
     product = Product.objects.get(code="GA68DOTATATE")
     events = [
-        audit.record(actor=actor, action="create", obj=product, changes=audit.created(product)),
+        audit.record(actor=actor, action=audit.AuditAction.CREATED, obj=product, changes=audit.created(product)),
         audit.record(
             actor=actor,
-            action="update",
+            action=audit.AuditAction.CHANGED,
             obj=product,
             changes=audit.diff({"name": "a"}, {"name": "b"}),
             reason="typo",
         ),
-        audit.record(actor=None, action="update", object_type="x", object_id=7, changes={}),
+        audit.record(actor=None, action=audit.AuditAction.CHANGED, object_type="x", object_id=7, changes={}),
     ]
     return events
 
