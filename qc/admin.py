@@ -6,6 +6,7 @@ from django.db import transaction
 from qc.models import Deviation, QcResult, Specification, SpecificationTest
 from radiopharmacy.admin import AuditedAdmin, ReadOnlyAdmin
 from radiopharmacy.core import audit
+from radiopharmacy.core.audit import AuditAction
 
 
 def _used(spec: Specification | None) -> bool:
@@ -59,7 +60,7 @@ class SpecificationAdmin(AuditedAdmin):
         for deleted in formset.deleted_objects:
             audit.record(
                 actor=request.user,
-                action="deleted",
+                action=AuditAction.DELETED,
                 obj=deleted,
                 changes=audit.diff(audit.snapshot(deleted), {}),
             )
@@ -71,7 +72,7 @@ class SpecificationAdmin(AuditedAdmin):
             instance.save()
             audit.record_change(
                 actor=request.user,
-                action="changed" if old else "created",
+                action=AuditAction.CHANGED if old else "created",
                 obj=instance,
                 before=old,
             )

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import transaction
 
 from radiopharmacy.core import audit
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.models import (
     Alert,
     AuditEvent,
@@ -46,7 +47,7 @@ class AuditedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         audit.record_change(
             actor=request.user,
-            action="changed" if change else "created",
+            action=AuditAction.CHANGED if change else "created",
             obj=obj,
             before=old,
         )

@@ -158,3 +158,18 @@ def batch_balance(batch: Batch, at: datetime) -> BatchBalance:
         allocated_volume_ml=allocated_ml,
         left_volume_ml=left_ml,
     )
+
+
+def batch_activity(batch: Batch, at: datetime) -> dict:
+    """The batch at `at` as its record page and `batches/{id}/activity/` show it: activity and
+    concentration, the activity doses hold (promised or drawn, each decay-corrected from its
+    draw) and what is left for new doses (from `batch_balance`, the one account of the vial)."""
+    balance = batch_balance(batch, at)
+    return {
+        "at": at,
+        "activity_mbq": balance.produced_mbq,
+        "concentration_mbq_per_ml": balance.concentration_mbq_per_ml,
+        "allocated_mbq": batch_allocated_mbq(batch, at),
+        "available_mbq": balance.left_mbq,
+        "available_volume_ml": balance.left_volume_ml,
+    }

@@ -10,7 +10,8 @@ from qc.services.release import batch_release, certificate_render
 from qc.services.results import qc_result_record
 from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.services.batches import batch_create
-from radiopharmacy.services.generators import elution_record, generator_register
+from radiopharmacy.services.elutions import elution_record
+from radiopharmacy.services.generators import generator_register
 from scheduling.services import bookings as scheduling
 from tests.factories import TEST_PASSWORD, batch_inputs
 from tests.qc.factories import PASSING_RELEASE_VALUES

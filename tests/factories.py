@@ -38,7 +38,7 @@ def hours(n: float) -> timedelta:
 
 # --- Generators and elutions (issue 3) -------------------------------------------------------
 # Plain rows for tests that need a generator or elution to exist. Tests of the numbers record
-# elutions through radiopharmacy.services.generators so the derived fields are computed.
+# elutions through radiopharmacy.services.elutions so the derived fields are computed.
 
 
 class GeneratorFactory(factory.django.DjangoModelFactory):

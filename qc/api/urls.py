@@ -42,3 +42,13 @@ urlpatterns += [
     path("specifications/", api.SpecificationList.as_view(), name="api-specifications"),
     path("deviations/", api.DeviationList.as_view(), name="api-deviations"),
 ]
+
+from qc.api import breakthrough  # noqa: E402
+
+urlpatterns += [
+    path(
+        "elutions/<int:pk>/breakthrough/",
+        breakthrough.ElutionBreakthrough.as_view(),
+        name="api-elution-breakthrough",
+    ),
+]

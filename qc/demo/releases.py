@@ -1,4 +1,4 @@
-"""Demo: the qualified person "qp" signs the demo week's batches (radiopharmacy.demo.users.LOADERS).
+"""Demo: the qualified person "qp" signs the demo week's batches (radiopharmacy.demo.LOADERS).
 
 Batches are signed when a QP would have signed them (a few minutes after their last QC
 result): failing ones (the failed RCP) rejected, passing ones released, except the latest batch

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from qc.models import Deviation
 from radiopharmacy.core import audit
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 
 
@@ -37,7 +38,10 @@ def deviation_open(
         affected_doses=affected_doses or [],
     )
     audit.record(
-        actor=actor, action="deviation_opened", obj=deviation, changes=audit.created(deviation)
+        actor=actor,
+        action=AuditAction.DEVIATION_OPENED,
+        obj=deviation,
+        changes=audit.created(deviation),
     )
     return deviation
 
@@ -58,7 +62,7 @@ def deviation_close(*, deviation_id: int, actor, note: str) -> Deviation:
     deviation.save(update_fields=["status", "closed_by", "closed_at", "closure_note"])
     audit.record_change(
         actor=actor,
-        action="deviation_closed",
+        action=AuditAction.DEVIATION_CLOSED,
         obj=deviation,
         before=old,
         reason=note.strip(),

@@ -23,6 +23,7 @@ from qc.selectors import applicable_tests, limit_for, spec_for_batch
 from qc.specs import fmt_value, limit_text
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core import audit, outbox
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
 from radiopharmacy.core.roles import QUALIFIED_PERSON, has_role
 from radiopharmacy.core.status import ensure_transition
@@ -196,7 +197,7 @@ def _log_failed_reauthentication(*, actor, batch_id: int, decision: str) -> None
     with transaction.atomic():
         audit.record(
             actor=actor,
-            action="signature_reauth_failed",
+            action=AuditAction.SIGNATURE_REAUTH_FAILED,
             object_type=Batch._meta.label_lower,
             object_id=batch_id,
             changes={"decision": {"old": None, "new": decision}},
@@ -284,7 +285,7 @@ def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -
     batch.save(update_fields=["status"])
     audit.record_change(
         actor=actor,
-        action="released" if target == BatchStatus.RELEASED else "rejected",
+        action=AuditAction.RELEASED if target == BatchStatus.RELEASED else "rejected",
         obj=batch,
         before=old,
         reason=signature.comment,
@@ -301,7 +302,7 @@ def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -
     ]
     audit.record(
         actor=actor,
-        action="signed",
+        action=AuditAction.SIGNED,
         obj=signature,
         changes=audit.diff({}, audit.snapshot(signature, signed_fields)),
         reason=signature.comment,
@@ -370,7 +371,7 @@ def certificate_render(*, signature_id: int) -> Certificate:
             )
             audit.record(
                 actor=None,
-                action="certificate_rendered",
+                action=AuditAction.CERTIFICATE_RENDERED,
                 obj=certificate,
                 changes=audit.diff(
                     {},

@@ -16,10 +16,11 @@ from qc.services.deviations import deviation_open
 from qc.specs import failure_text, limit_text, parse_value, passes
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core import audit
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, StateConflict
+from radiopharmacy.core.status import transition
 from radiopharmacy.models import Batch
 from radiopharmacy.selectors.batches import doses_for_followup
-from radiopharmacy.services.batches import batch_set_status
 
 
 def _bad(field: str, message: str, detail: str | None = None):
@@ -113,7 +114,7 @@ def qc_result_record(
     )
     audit.record(
         actor=actor,
-        action="corrected" if previous else "created",
+        action=AuditAction.CORRECTED if previous else "created",
         obj=result,
         changes=audit.created(result),
         reason=result.reason,
@@ -129,10 +130,11 @@ def _on_failure(*, actor, batch: Batch, result: QcResult, limit, parsed) -> None
     sentence = failure_text(spec_test.name, limit, parsed)
     if spec_test.stage == QcStage.POST_RELEASE and batch.status == BatchStatus.RELEASED:
         doses = doses_for_followup(batch)
-        batch_set_status(
+        transition(
+            batch,
+            BatchStatus.RECALLED,
             actor=actor,
-            batch=batch,
-            status=BatchStatus.RECALLED,
+            action=AuditAction.RECALLED,
             reason=f"Post-release test failed: {sentence}",
         )
         lines = [f"{sentence} (post-release). Batch {batch.batch_number} recalled."]

@@ -13,13 +13,13 @@ from qc.models.specs import QcStage
 from qc.selectors import applicable_tests, latest_results, limit_for, spec_for_batch
 from qc.services.results import qc_result_record
 from qc.specs import evaluate, failure_text, limit_text, parse_value
+from qc.web.forms import QcResultForm
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE
 from radiopharmacy.models import Batch
-from radiopharmacy.web.forms.batches import QcResultForm
-from radiopharmacy.web.forms.generators import apply_service_error
+from radiopharmacy.web.forms.common import apply_service_error
 
 
 class QcEntryView(RoleRequiredMixin, TemplateView):

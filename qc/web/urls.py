@@ -28,3 +28,13 @@ urlpatterns += [
     path("batches/<int:pk>/qc/", views.QcEntryView.as_view(), name="qc-entry"),
     path("batches/<int:pk>/qc/evaluate/", views.QcEvaluateView.as_view(), name="qc-evaluate"),
 ]
+
+from qc.web import breakthrough  # noqa: E402
+
+urlpatterns += [
+    path(
+        "elutions/<int:pk>/breakthrough/",
+        breakthrough.BreakthroughCreateView.as_view(),
+        name="elution-breakthrough",
+    ),
+]

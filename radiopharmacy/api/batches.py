@@ -2,8 +2,7 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,19 +19,6 @@ from radiopharmacy.core.apibase import (
 from radiopharmacy.models import Batch, Product
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
-
-
-def query_datetime(value: str | None, field: str):
-    """An aware datetime from the query string (a `+` arrives as a space), None when absent."""
-    if value in (None, ""):
-        return None
-    text = value.strip()
-    if len(text) > 6 and text[-6] == " " and text[-3] == ":":
-        text = f"{text[:-6]}+{text[-5:]}"
-    try:
-        return AwareDateTimeField().run_validation(text)
-    except serializers.ValidationError as exc:
-        raise serializers.ValidationError({field: exc.detail}) from None
 
 
 class ReagentLotSerializer(serializers.Serializer):
@@ -131,15 +117,6 @@ class BatchCorrectionSerializer(serializers.Serializer):
     reagent_lots = ReagentLotSerializer(many=True, required=False)
 
 
-class BatchActivitySerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
-    activity_mbq = serializers.FloatField()
-    concentration_mbq_per_ml = serializers.FloatField()
-    allocated_mbq = serializers.FloatField()
-    available_mbq = serializers.FloatField()
-    available_volume_ml = serializers.FloatField()
-
-
 class BatchFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=BatchStatus.choices)
     date = django_filters.DateFilter(field_name="production_date")
@@ -208,19 +185,3 @@ class BatchCorrection(APIView):
         reason = values.pop("reason")
         services.batch_correct(actor=request.user, batch_id=pk, changes=values, reason=reason)
         return Response(_out(pk))
-
-
-@extend_schema(
-    tags=["batches"],
-    parameters=[OpenApiParameter("at", str, description="Aware ISO time; default now.")],
-    responses={200: BatchActivitySerializer, 400: ERR_400, 404: ERR_404, **READ_ERRORS},
-)
-class BatchActivity(APIView):
-    """Activity and concentration of the batch at `at`, what doses took and what is left."""
-
-    permission_resource = "batches"
-
-    def get(self, request, pk: int):
-        batch = get_object_or_404(Batch, pk=pk)
-        at = query_datetime(request.query_params.get("at"), "at") or timezone.now()
-        return Response(BatchActivitySerializer(selectors.batch_activity(batch, at)).data)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from radiopharmacy import physics
-from radiopharmacy.api.generators import ERR_400, READ_ERRORS, parse_query_datetime
+from radiopharmacy.core.apibase import ERR_400, READ_ERRORS, query_datetime
 
 
 class DecayQuerySerializer(serializers.Serializer):
@@ -53,7 +53,7 @@ class Decay(APIView):
                 errors[name] = ["This field is required."]
                 continue
             try:
-                times[name] = parse_query_datetime(raw, name)
+                times[name] = query_datetime(raw, name)
             except serializers.ValidationError as exc:
                 errors.update(exc.detail)
         if errors:

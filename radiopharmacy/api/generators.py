@@ -1,4 +1,4 @@
-"""API of generators, elutions and Ge-68 breakthrough (SPEC §3): thin views over the services."""
+"""API of generators (SPEC §3 `generators/`): register, status, prediction; thin views."""
 
 import django_filters
 from django.shortcuts import get_object_or_404
@@ -20,30 +20,12 @@ from radiopharmacy.core.apibase import (
     READ_ERRORS,
     WRITE_ERRORS,
     AwareDateTimeField,
-    AwareIsoDateTimeFilter,
     GalliumModelSerializer,
+    query_datetime,
 )
-from radiopharmacy.models import BreakthroughTest, Elution, Generator, SiteSettings
+from radiopharmacy.models import Generator, SiteSettings
 from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.services import generators as services
-
-
-def parse_query_datetime(value: str | None, field: str):
-    """An aware datetime from the query string, or None when absent; 400 when naive or bad.
-
-    An unencoded `+01:00` arrives as ` 01:00` (a `+` in a query string is a space): put it back.
-    """
-    if value is None or value == "":
-        return None
-    text = value.strip()
-    if len(text) > 6 and text[-6] == " " and text[-3] == ":":
-        text = f"{text[:-6]}+{text[-5:]}"
-    probe = AwareDateTimeField()
-    try:
-        return probe.run_validation(text)
-    except serializers.ValidationError as exc:
-        raise serializers.ValidationError({field: exc.detail}) from None
-
 
 # --- Serializers ---------------------------------------------------------------------------------
 
@@ -124,84 +106,6 @@ class PredictionSerializer(serializers.Serializer):
     expected_eluate_mbq = serializers.FloatField()
     efficiency_percent = serializers.FloatField()
     last_elution_at = AwareDateTimeField(allow_null=True)
-
-
-class BreakthroughTestSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = BreakthroughTest
-        fields = [
-            "id",
-            "ge68_activity_kbq",
-            "measured_at",
-            "breakthrough_percent",
-            "limit_percent",
-            "passed",
-        ]
-
-
-class ElutionSerializer(GalliumModelSerializer):
-    generator = serializers.PrimaryKeyRelatedField(queryset=Generator.objects.all())
-    superseded_by = serializers.SerializerMethodField()
-    breakthrough_tests = BreakthroughTestSerializer(many=True, read_only=True)
-    eluent_lot = serializers.CharField(required=False, allow_blank=True, max_length=80)
-
-    class Meta:
-        model = Elution
-        fields = [
-            "id",
-            "generator",
-            "eluted_at",
-            "activity_mbq",
-            "measured_at",
-            "volume_ml",
-            "eluent_lot",
-            "activity_at_elution_mbq",
-            "predicted_on_column_mbq",
-            "efficiency_percent",
-            "supersedes",
-            "superseded_by",
-            "correction_reason",
-            "performed_by",
-            "created_at",
-            "breakthrough_tests",
-        ]
-        read_only_fields = [
-            "activity_at_elution_mbq",
-            "predicted_on_column_mbq",
-            "efficiency_percent",
-            "supersedes",
-            "correction_reason",
-            "performed_by",
-            "created_at",
-        ]
-
-    def get_superseded_by(self, obj) -> int | None:
-        try:
-            return obj.superseded_by.pk
-        except Elution.superseded_by.RelatedObjectDoesNotExist:
-            return None
-
-
-class ElutionCorrectionSerializer(serializers.Serializer):
-    """The corrected values (omitted ones are kept) and why."""
-
-    eluted_at = AwareDateTimeField(required=False)
-    activity_mbq = serializers.FloatField(required=False)
-    measured_at = AwareDateTimeField(required=False)
-    volume_ml = serializers.FloatField(required=False)
-    eluent_lot = serializers.CharField(required=False, allow_blank=True, max_length=80)
-    reason = serializers.CharField()
-
-
-class BreakthroughInputSerializer(serializers.Serializer):
-    ge68_activity_kbq = serializers.FloatField(help_text="Ge-68 in the retained sample, kBq.")
-    measured_at = AwareDateTimeField(help_text="At least 48 h after the elution.")
-
-
-class BreakthroughResultSerializer(serializers.Serializer):
-    breakthrough_percent = serializers.FloatField()
-    passed = serializers.BooleanField()
-    limit_percent = serializers.FloatField()
 
 
 # --- Generators ----------------------------------------------------------------------------------
@@ -290,114 +194,9 @@ class GeneratorPrediction(APIView):
 
     def get(self, request, pk: int):
         generator = get_object_or_404(selectors.generators_with_history(), pk=pk)
-        at = parse_query_datetime(request.query_params.get("at"), "at") or timezone.now()
+        at = query_datetime(request.query_params.get("at"), "at") or timezone.now()
         try:
             result = selectors.prediction(generator, at=at)
         except ValueError as exc:
             raise serializers.ValidationError({"at": [str(exc)]}) from None
         return Response(PredictionSerializer(result).data)
-
-
-# --- Elutions ------------------------------------------------------------------------------------
-
-
-class ElutionFilter(django_filters.FilterSet):
-    generator = django_filters.NumberFilter(field_name="generator_id")
-    since = AwareIsoDateTimeFilter(field_name="eluted_at", lookup_expr="gte")
-    until = AwareIsoDateTimeFilter(field_name="eluted_at", lookup_expr="lt")
-
-    class Meta:
-        model = Elution
-        fields = ["generator", "since", "until"]
-
-
-@extend_schema(tags=["elutions"])
-class ElutionListCreate(generics.ListCreateAPIView):
-    """Current elutions (corrected ones are left out unless `include_superseded=true`)."""
-
-    permission_resource = "elutions"
-    serializer_class = ElutionSerializer
-    filterset_class = ElutionFilter
-    ordering_fields = ["eluted_at", "id"]
-
-    def get_queryset(self):
-        include = self.request.query_params.get("include_superseded", "").lower()
-        return selectors.elution_list(include_superseded=include in ("1", "true", "yes"))
-
-    @extend_schema(
-        parameters=[OpenApiParameter("include_superseded", bool, description="Also corrected.")],
-        responses={200: ElutionSerializer(many=True), 400: ERR_400, **READ_ERRORS},
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(responses={201: ElutionSerializer, 409: ERR_409, **WRITE_ERRORS})
-    def post(self, request, *args, **kwargs):
-        data = ElutionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        generator = values.pop("generator")
-        elution = services.elution_record(actor=request.user, generator_id=generator.pk, **values)
-        out = ElutionSerializer(selectors.elution_list(include_superseded=True).get(pk=elution.pk))
-        return Response(out.data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(tags=["elutions"], responses={200: ElutionSerializer, 404: ERR_404, **READ_ERRORS})
-class ElutionDetail(generics.RetrieveAPIView):
-    permission_resource = "elutions"
-    serializer_class = ElutionSerializer
-
-    def get_queryset(self):
-        return selectors.elution_list(include_superseded=True)
-
-
-@extend_schema(
-    tags=["elutions"],
-    request=ElutionCorrectionSerializer,
-    responses={201: ElutionSerializer, 404: ERR_404, 409: ERR_409, **WRITE_ERRORS},
-)
-class ElutionCorrection(APIView):
-    """Correct an elution: a new elution supersedes it, with a reason."""
-
-    permission_resource = "elutions"
-
-    def post(self, request, pk: int):
-        get_object_or_404(Elution, pk=pk)
-        data = ElutionCorrectionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        new = services.elution_correct(actor=request.user, elution_id=pk, **data.validated_data)
-        out = ElutionSerializer(selectors.elution_list(include_superseded=True).get(pk=new.pk))
-        return Response(out.data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(
-    tags=["elutions"],
-    request=BreakthroughInputSerializer,
-    responses={201: BreakthroughResultSerializer, 404: ERR_404, 409: ERR_409, **WRITE_ERRORS},
-)
-class ElutionBreakthrough(APIView):
-    """Ge-68 breakthrough of a retained eluate sample, measured ≥ 48 h after elution.
-
-    Over the limit, the generator goes to quarantine and every batch made from the elution gets
-    a release-blocking deviation.
-    """
-
-    permission_resource = "elutions"
-
-    def post(self, request, pk: int):
-        get_object_or_404(Elution, pk=pk)
-        data = BreakthroughInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        test = services.breakthrough_record(
-            actor=request.user, elution_id=pk, **data.validated_data
-        )
-        return Response(
-            BreakthroughResultSerializer(
-                {
-                    "breakthrough_percent": test.breakthrough_percent,
-                    "passed": test.passed,
-                    "limit_percent": test.limit_percent,
-                }
-            ).data,
-            status=status.HTTP_201_CREATED,
-        )

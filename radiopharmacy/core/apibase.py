@@ -46,6 +46,22 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().enforce_timezone(value)
 
 
+def query_datetime(value: str | None, field: str):
+    """An aware datetime from the query string, or None when absent; 400 when naive or bad.
+
+    An unencoded `+01:00` arrives as ` 01:00` (a `+` in a query string is a space): put it back.
+    """
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if len(text) > 6 and text[-6] == " " and text[-3] == ":":
+        text = f"{text[:-6]}+{text[-5:]}"
+    try:
+        return AwareDateTimeField().run_validation(text)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({field: exc.detail}) from None
+
+
 class AwareIsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
     """Query-string datetime that must carry its offset."""
 

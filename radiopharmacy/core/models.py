@@ -43,7 +43,6 @@ class AuditEvent(models.Model):
         return f"{when} {self.username} {self.action} {self.object_type}#{self.object_id}"
 
 
-
 class Alert(models.Model):
     """Something a person must see (overdue test, expiring batch, generator warning).
 

@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from rest_framework import permissions
 
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.roles import CHANGE, VIEW, can
 
 security_log = logging.getLogger("gallium.security")
@@ -21,7 +22,7 @@ def log_denial(user, *, resource: str, action: str, method: str, path: str) -> N
 
         audit.record(
             actor=user,
-            action="access_denied",
+            action=AuditAction.ACCESS_DENIED,
             object_type=resource,
             object_id="",
             changes={"request": {"old": None, "new": f"{method} {path}"}},

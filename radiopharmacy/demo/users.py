@@ -1,7 +1,4 @@
-"""Demo data for `manage.py load_demo`: one user per role, then each area's records.
-
-Every loader is idempotent: running the command again changes nothing that exists.
-"""
+"""Demo users: one per role, and the administrator."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -18,16 +15,6 @@ DEMO_USERS = [
     ("radiopharmacist2", "gallium-rp2-2026", "Rolf", "Second", RADIOPHARMACIST),
 ]
 ADMIN_USER = ("admin", "gallium-admin-2026")
-
-# Each area appends "module.function" here; load_demo calls them in order with (stdout=...).
-LOADERS = [
-    "radiopharmacy.demo.users.load_users",
-    "radiopharmacy.demo.generators.load_generators",
-    "qc.demo.batches.load_batches",
-    "qc.demo.releases.load_releases",
-    "scheduling.demo.bookings.load_bookings",  # after the batch and release loaders
-    "scheduling.demo.plans.load_plan",  # after the bookings loader
-]
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Reads of batches: list querysets, activity now, what doses have allocated from a batch."""
+"""Reads of batches: the list queryset and the doses to follow up after a recall."""
 
 from django.db.models import Prefetch, QuerySet
 
@@ -26,36 +26,6 @@ def _doses(batch: Batch) -> list:
 
 def _counts(dose) -> bool:
     return getattr(dose, "status", "") not in RELEASED_DOSE_STATUSES
-
-
-def batch_allocation(batch: Batch, at) -> float:
-    """MBq of the batch at `at` taken by doses assigned to it (decay-corrected to `at`)."""
-    from scheduling.selectors import batch_allocated_mbq
-
-    # One definition, in scheduling: the doses that hold volume of the batch (a dose cancelled
-    # before drawing gives its volume back; one cancelled after drawing does not).
-    return batch_allocated_mbq(batch, at)
-
-
-def batch_allocated_volume(batch: Batch) -> float:
-    """mL of the batch taken by doses assigned to it (volume does not decay)."""
-    from scheduling.selectors import batch_allocated_volume_ml
-
-    return batch_allocated_volume_ml(batch)
-
-
-def batch_activity(batch: Batch, at) -> dict:
-    """Activity and concentration of the batch at `at`, and what is still available."""
-    activity = physics.decay_activity(batch.activity_at_eos_mbq, from_time=batch.eos_at, to_time=at)
-    allocated = batch_allocation(batch, at)
-    return {
-        "at": at,
-        "activity_mbq": activity,
-        "concentration_mbq_per_ml": activity / batch.volume_ml,
-        "allocated_mbq": allocated,
-        "available_mbq": max(0.0, activity - allocated),
-        "available_volume_ml": max(0.0, batch.volume_ml - batch_allocated_volume(batch)),
-    }
 
 
 def doses_for_followup(batch: Batch) -> list[dict]:

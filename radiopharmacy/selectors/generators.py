@@ -100,6 +100,20 @@ def elution_records(elutions) -> list[physics.ElutionRecord]:
     ]
 
 
+def generator_column_at(
+    generator: Generator, *, at: datetime, elutions: list[Elution] | None = None
+) -> physics.ColumnState:
+    """What the column of `generator` holds at `at` (SPEC §2.2): Ge-68, and Ga-68 grown in since
+    the last of its current elutions before `at` (pass `elutions` when already loaded)."""
+    history = elutions_of(generator) if elutions is None else elutions
+    return physics.column_state(
+        nominal_activity_mbq=generator.nominal_activity_mbq,
+        calibrated_at=generator.calibrated_at,
+        elutions=elution_records(history),
+        at=at,
+    )
+
+
 def efficiency_percent(generator: Generator, elutions: list[Elution] | None = None) -> float:
     """η: mean efficiency of the last 5 current elutions, or the nominal efficiency."""
     history = elutions_of(generator) if elutions is None else elutions
@@ -138,12 +152,7 @@ def prediction(generator: Generator, *, at: datetime) -> Prediction:
             f"({generator.calibrated_at:%Y-%m-%d}); its shelf life is 12 months."
         )
     history = elutions_of(generator)
-    state = physics.column_state(
-        nominal_activity_mbq=generator.nominal_activity_mbq,
-        calibrated_at=generator.calibrated_at,
-        elutions=elution_records(history),
-        at=at,
-    )
+    state = generator_column_at(generator, at=at, elutions=history)
     eta = efficiency_percent(generator, history)
     return Prediction(
         at=at,
@@ -166,12 +175,7 @@ def expected_eluate_curve(
     """
     history = elutions_of(generator)
     eta = efficiency_percent(generator, history)
-    state = physics.column_state(
-        nominal_activity_mbq=generator.nominal_activity_mbq,
-        calibrated_at=generator.calibrated_at,
-        elutions=elution_records(history),
-        at=start,
-    )
+    state = generator_column_at(generator, at=start, elutions=history)
     start_utc = physics.require_aware(start, "start").astimezone(UTC)
     points = []
     for i in range(hours * 60 // step_min + 1):

@@ -5,10 +5,8 @@ Derived numbers (activity and concentration at EOS, expiry, yields) are computed
 """
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -18,8 +16,9 @@ from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, StateConflict
-from radiopharmacy.core.status import ensure_transition
+from radiopharmacy.core.sitetime import site_date
 from radiopharmacy.models import Batch, Elution, Product
+from radiopharmacy.selectors.products import default_product
 
 FROZEN_STATUSES = {BatchStatus.RELEASED, BatchStatus.REJECTED, BatchStatus.RECALLED}
 CORRECTABLE_FIELDS = (
@@ -47,19 +46,9 @@ DERIVED_FIELDS = (
 _NUMBER_ATTEMPTS = 5
 
 
-def default_product() -> Product:
-    """The site's product when there is only one (SPEC §3: the product is optional)."""
-    products = list(Product.objects.order_by("id")[:2])
-    if len(products) != 1:
-        raise ApplicationError(
-            "Choose the product", fields={"product": ["Required when the site has several."]}
-        )
-    return products[0]
-
-
 def production_date(eos_at: datetime):
     """The batch date: the EOS date in the site's zone (23:30 UTC may be tomorrow locally)."""
-    return eos_at.astimezone(ZoneInfo(settings.SITE_TIME_ZONE)).date()
+    return site_date(eos_at)
 
 
 def batch_number(product: Product, date, sequence: int) -> str:
@@ -172,8 +161,7 @@ def derive(*, product: Product, elutions: Iterable[Elution], data: dict) -> dict
         "activity_at_eos_mbq": activity_at_eos,
         "concentration_at_eos_mbq_per_ml": activity_at_eos / float(data["volume_ml"]),
         # in UTC: "4 h later" is real time, whatever the clocks do
-        "expires_at": eos_at.astimezone(ZoneInfo("UTC"))
-        + timedelta(minutes=product.shelf_life_min),
+        "expires_at": eos_at.astimezone(UTC) + timedelta(minutes=product.shelf_life_min),
         "yield_percent": 100.0 * activity_at_eos / eluate_at_eos if eluate_at_eos > 0 else None,
         "yield_uncorrected_percent": (
             100.0 * activity_at_eos / eluate_uncorrected if eluate_uncorrected > 0 else None
@@ -267,7 +255,7 @@ def batch_create(
     batch.elutions.set(elution_rows)
     changes = audit.created(batch)
     changes["elutions"] = {"old": None, "new": sorted(e.pk for e in elution_rows)}
-    audit.record(actor=actor, action="created", obj=batch, changes=changes)
+    audit.record(actor=actor, action=AuditAction.CREATED, obj=batch, changes=changes)
     return batch
 
 
@@ -317,24 +305,7 @@ def batch_correct(*, actor, batch_id: int, changes: dict, reason: str) -> Batch:
         diff["elutions"] = {"old": old_elutions, "new": new_elutions}
     if not diff:
         raise ApplicationError("The correction changes nothing.")
-    audit.record(actor=actor, action="corrected", obj=batch, changes=diff, reason=reason.strip())
-    return batch
-
-
-def batch_set_status(*, actor, batch: Batch, status: str, reason: str = "") -> Batch:
-    """Move a batch to `status` through the transition table, with an audit entry.
-
-    For other services (recall after a post-release failure); call inside their transaction.
-    """
-    ensure_transition(BatchStatus, batch.status, status)
-    old = audit.snapshot(batch, ["status"])
-    batch.status = status
-    batch.save(update_fields=["status"])
-    audit.record_change(
-        actor=actor,
-        action=AuditAction.RECALLED,
-        obj=batch,
-        before=old,
-        reason=reason,
+    audit.record(
+        actor=actor, action=AuditAction.CORRECTED, obj=batch, changes=diff, reason=reason.strip()
     )
     return batch

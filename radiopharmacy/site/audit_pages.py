@@ -8,7 +8,7 @@ from django.views.generic import TemplateView
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.models import AuditEvent, Batch
-from radiopharmacy.web.forms.generators import _when
+from radiopharmacy.web.forms.common import when
 
 PAGE_SIZE = 50
 
@@ -20,8 +20,8 @@ class AuditSearchForm(forms.Form):
     object_id = forms.CharField(required=False, max_length=64, label="Record id")
     user = forms.CharField(required=False, max_length=150, label="User (username)")
     action = forms.CharField(required=False, max_length=40, label="Action")
-    since = _when("From", required=False)
-    until = _when("Until", required=False)
+    since = when("From", required=False)
+    until = when("Until", required=False)
 
     def __init__(self, *args, object_types=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,11 +1,10 @@
-"""Batch pages: list, record a synthesis, the batch record, corrections, activity now.
+"""Batch pages: list, record a synthesis, correct a record (the batch record page is the site's).
 
 Forms call the same services as the API; a refusal is shown next to its field and the form
 keeps what was typed. No write control is shown to a role that cannot write.
 """
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -16,12 +15,12 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
-from radiopharmacy.models import AuditEvent, Batch
+from radiopharmacy.models import Batch
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
 from radiopharmacy.units import activity_unit, in_unit
 from radiopharmacy.web.forms.batches import BatchCorrectionForm, BatchForm
-from radiopharmacy.web.forms.generators import apply_service_error
+from radiopharmacy.web.forms.common import apply_service_error
 
 
 class BatchListView(RoleRequiredMixin, TemplateView):
@@ -128,101 +127,3 @@ class BatchCorrectionView(_BatchFormView):
         )
         messages.success(self.request, f"Batch {batch.batch_number} corrected.")
         return batch
-
-
-def batch_audit_events(batch: Batch):
-    """Audit entries of the batch and of everything linked to it, oldest first: its elutions,
-    QC results, deviations, signatures, certificate, doses and their bookings."""
-    from qc.models import BatchSignature, Certificate
-    from scheduling.models import Dose
-
-    def ids(queryset, field="pk"):
-        return [str(pk) for pk in queryset.values_list(field, flat=True)]
-
-    doses = Dose.objects.filter(batch=batch)
-    return AuditEvent.objects.filter(
-        Q(object_type="radiopharmacy.batch", object_id=str(batch.pk))
-        | Q(object_type="radiopharmacy.elution", object_id__in=ids(batch.elutions.all()))
-        | Q(object_type="qc.qcresult", object_id__in=ids(batch.qc_results.all()))
-        | Q(object_type="qc.deviation", object_id__in=ids(batch.deviations.all()))
-        | Q(
-            object_type="qc.batchsignature",
-            object_id__in=ids(BatchSignature.objects.filter(batch=batch)),
-        )
-        | Q(
-            object_type="qc.certificate", object_id__in=ids(Certificate.objects.filter(batch=batch))
-        )
-        | Q(object_type="scheduling.dose", object_id__in=ids(doses))
-        | Q(object_type="scheduling.booking", object_id__in=ids(doses, "booking_id"))
-    ).order_by("id")
-
-
-class BatchDetailView(RoleRequiredMixin, TemplateView):
-    """The batch record: every field, derived numbers, QC, corrections, deviations, audit."""
-
-    permission_resource = "batches"
-    template_name = "radiopharmacy/batch_detail.html"
-
-    def get_context_data(self, **kwargs):
-        from qc.guards import release_blockers
-        from qc.selectors import (
-            applicable_tests,
-            batch_qc_results,
-            latest_results,
-            limit_for,
-            spec_for_batch,
-        )
-        from qc.specs import limit_text
-
-        batch = get_object_or_404(selectors.batches_for_list(), pk=self.kwargs["pk"])
-        now = timezone.now()
-        spec = spec_for_batch(batch)
-        results = list(batch_qc_results(batch))
-        latest = latest_results(batch)
-        qc_rows = [
-            {
-                "test": test,
-                "result": latest.get(test.code),
-                "limit_text": limit_text(limit_for(test, batch.product)),
-            }
-            for test in applicable_tests(spec, batch.method)
-        ]
-        events = list(batch_audit_events(batch))
-        corrections = [e for e in events if e.action == "corrected"]
-        user = self.request.user
-        return super().get_context_data(
-            batch=batch,
-            now=now,
-            unit=activity_unit(self.request),
-            activity=selectors.batch_activity(batch, now),
-            spec=spec,
-            qc_rows=qc_rows,
-            results=results,
-            deviations=batch.deviations.select_related("opened_by", "closed_by").all(),
-            corrections=corrections,
-            events=events,
-            blockers=release_blockers(batch, at=now),
-            expired=now >= batch.expires_at,
-            frozen=batch.status in services.FROZEN_STATUSES,
-            can_write=can(user, CHANGE, "batches"),
-            can_write_qc=can(user, CHANGE, "qc_results"),
-            **kwargs,
-        )
-
-
-class BatchActivityNowView(RoleRequiredMixin, TemplateView):
-    """htmx fragment: activity and concentration now, refreshed every 30 s on the record."""
-
-    permission_resource = "batches"
-    template_name = "radiopharmacy/batch_activity_now.html"
-
-    def get_context_data(self, **kwargs):
-        batch = get_object_or_404(Batch, pk=self.kwargs["pk"])
-        now = timezone.now()
-        return super().get_context_data(
-            batch=batch,
-            now=now,
-            unit=activity_unit(self.request),
-            activity=selectors.batch_activity(batch, now),
-            **kwargs,
-        )

@@ -5,29 +5,27 @@ keeps what was typed.
 """
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import FormView, TemplateView
+from django.views.generic import TemplateView
 
 from radiopharmacy import physics
 from radiopharmacy.choices import GeneratorStatus
-from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.models import Elution, Generator, SiteSettings
 from radiopharmacy.selectors import generators as selectors
+from radiopharmacy.services import elutions as elution_services
 from radiopharmacy.services import generators as services
 from radiopharmacy.units import activity_unit, in_unit
+from radiopharmacy.web.base import ServiceFormView
 from radiopharmacy.web.forms.generators import (
-    ActivityUnitMixin,
-    BreakthroughForm,
     ElutionCorrectionForm,
     ElutionForm,
     GeneratorForm,
     GeneratorStatusForm,
-    apply_service_error,
 )
 
 
@@ -117,30 +115,7 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
         )
 
 
-class _ServiceFormView(RoleRequiredMixin, FormView):
-    """A write form: GET and POST both need the write permission (auditors see no form)."""
-
-    permission_action = CHANGE
-
-    def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        if issubclass(self.form_class, ActivityUnitMixin):
-            kwargs["unit"] = activity_unit(self.request)
-        return kwargs
-
-    def form_valid(self, form):
-        try:
-            self.result = self.perform(form.cleaned_data)
-        except ApplicationError as error:  # includes 409 refusals: shown on the form
-            apply_service_error(form, error)
-            return self.form_invalid(form)
-        return HttpResponseRedirect(self.get_success_url())
-
-    def perform(self, data):  # pragma: no cover - each subclass defines it
-        raise NotImplementedError
-
-
-class GeneratorCreateView(_ServiceFormView):
+class GeneratorCreateView(ServiceFormView):
     permission_resource = "generators"
     template_name = "radiopharmacy/generator_form.html"
     form_class = GeneratorForm
@@ -156,7 +131,7 @@ class GeneratorCreateView(_ServiceFormView):
         return reverse("generator-detail", args=[self.result.pk])
 
 
-class GeneratorStatusView(_ServiceFormView):
+class GeneratorStatusView(ServiceFormView):
     permission_resource = "generators"
     template_name = "radiopharmacy/generator_status_form.html"
     form_class = GeneratorStatusForm
@@ -179,7 +154,7 @@ class GeneratorStatusView(_ServiceFormView):
         return reverse("generator-detail", args=[self.generator.pk])
 
 
-class ElutionCreateView(_ServiceFormView):
+class ElutionCreateView(ServiceFormView):
     permission_resource = "elutions"
     template_name = "radiopharmacy/elution_form.html"
     form_class = ElutionForm
@@ -208,7 +183,7 @@ class ElutionCreateView(_ServiceFormView):
         )
 
     def perform(self, data):
-        elution = services.elution_record(
+        elution = elution_services.elution_record(
             actor=self.request.user, generator_id=self.generator.pk, **data
         )
         messages.success(
@@ -222,7 +197,7 @@ class ElutionCreateView(_ServiceFormView):
         return reverse("generator-detail", args=[self.generator.pk])
 
 
-class ElutionCorrectionView(_ServiceFormView):
+class ElutionCorrectionView(ServiceFormView):
     permission_resource = "elutions"
     template_name = "radiopharmacy/elution_correction_form.html"
     form_class = ElutionCorrectionForm
@@ -248,51 +223,11 @@ class ElutionCorrectionView(_ServiceFormView):
         return super().get_context_data(elution=self.elution, **kwargs)
 
     def perform(self, data):
-        new = services.elution_correct(actor=self.request.user, elution_id=self.elution.pk, **data)
-        messages.success(self.request, "Elution corrected; the original stays on record.")
-        return new
-
-    def get_success_url(self):
-        return reverse("generator-detail", args=[self.elution.generator_id])
-
-
-class BreakthroughCreateView(_ServiceFormView):
-    permission_resource = "elutions"
-    template_name = "radiopharmacy/elution_breakthrough_form.html"
-    form_class = BreakthroughForm
-
-    def dispatch(self, request, *args, **kwargs):
-        self.elution = get_object_or_404(
-            Elution.objects.select_related("generator"), pk=kwargs["pk"]
-        )
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            elution=self.elution,
-            earliest=self.elution.eluted_at + physics.BREAKTHROUGH_MIN_DELAY,
-            limit=physics.BREAKTHROUGH_LIMIT_PERCENT,
-            **kwargs,
-        )
-
-    def perform(self, data):
-        test = services.breakthrough_record(
+        new = elution_services.elution_correct(
             actor=self.request.user, elution_id=self.elution.pk, **data
         )
-        if test.passed:
-            messages.success(
-                self.request,
-                f"Breakthrough {test.breakthrough_percent:.5f} % — within the "
-                f"{test.limit_percent:g} % limit.",
-            )
-        else:
-            messages.error(
-                self.request,
-                f"Breakthrough {test.breakthrough_percent:.5f} % is over the "
-                f"{test.limit_percent:g} % limit: the generator is in quarantine and the "
-                "batches made from this elution are blocked.",
-            )
-        return test
+        messages.success(self.request, "Elution corrected; the original stays on record.")
+        return new
 
     def get_success_url(self):
         return reverse("generator-detail", args=[self.elution.generator_id])

@@ -42,3 +42,13 @@ urlpatterns += [
     path("plans/<int:pk>/", _dosing_api.PlanDetail.as_view(), name="api-plan"),
     path("plans/<int:pk>/accept/", _dosing_api.PlanAccept.as_view(), name="api-plan-accept"),
 ]
+
+from scheduling.api import batch_activity  # noqa: E402
+
+urlpatterns += [
+    path(
+        "batches/<int:pk>/activity/",
+        batch_activity.BatchActivity.as_view(),
+        name="api-batch-activity",
+    ),
+]

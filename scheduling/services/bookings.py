@@ -15,6 +15,7 @@ from django.db.models import F
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core import audit
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.status import ensure_transition
 from radiopharmacy.models import Batch, Product
@@ -198,7 +199,9 @@ def booking_create(
         notes=notes or "",
         created_by=actor,
     )
-    audit.record(actor=actor, action="created", obj=booking, changes=audit.created(booking))
+    audit.record(
+        actor=actor, action=AuditAction.CREATED, obj=booking, changes=audit.created(booking)
+    )
     _queue_plan_recompute(booking, actor=actor)
     return booking
 
@@ -223,7 +226,7 @@ def booking_cancel(*, actor, booking_id: int, reason: str) -> Booking:
         booking_id=booking_id,
         reason=reason,
         status=BookingStatus.CANCELLED,
-        action="cancelled",
+        action=AuditAction.CANCELLED,
         why="booking cancelled",
     )
 
@@ -250,7 +253,7 @@ def booking_reschedule(*, actor, booking_id: int, injection_at: datetime, reason
     booking.save(update_fields=["status", "status_reason", "injection_at"])
     audit.record_change(
         actor=actor,
-        action="rescheduled",
+        action=AuditAction.RESCHEDULED,
         obj=booking,
         before=old,
         reason=reason,
@@ -269,7 +272,7 @@ def booking_mark_missed(
         booking_id=booking_id,
         reason=reason,
         status=BookingStatus.MISSED,
-        action="missed",
+        action=AuditAction.MISSED,
         why="booking missed",
     )
 
@@ -450,10 +453,10 @@ def dose_assign(*, actor, booking_id: int, batch_id: int, draw_at: datetime) -> 
         ) from None
     _set_status(booking, BookingStatus, BookingStatus.DOSE_ASSIGNED)
     booking.save(update_fields=["status"])
-    audit.record(actor=actor, action="created", obj=dose, changes=audit.created(dose))
+    audit.record(actor=actor, action=AuditAction.CREATED, obj=dose, changes=audit.created(dose))
     audit.record_change(
         actor=actor,
-        action="dose_assigned",
+        action=AuditAction.DOSE_ASSIGNED,
         obj=booking,
         before=old_booking,
     )
@@ -480,7 +483,7 @@ def _dose_cancel(dose: Dose, *, actor, reason: str, booking: Booking) -> Dose:
     dose.save(update_fields=["status", "cancel_reason", "allocated_volume_ul"])
     audit.record_change(
         actor=actor,
-        action="cancelled",
+        action=AuditAction.CANCELLED,
         obj=dose,
         before=old,
         reason=reason,
@@ -504,7 +507,7 @@ def dose_cancel(*, actor, dose_id: int, reason: str) -> Dose:
         booking.save(update_fields=["status"])
         audit.record_change(
             actor=actor,
-            action="dose_cancelled",
+            action=AuditAction.DOSE_CANCELLED,
             obj=booking,
             before=old,
             reason=reason,
@@ -561,13 +564,13 @@ def dose_measure(*, actor, dose_id: int, activity_mbq: float, measured_at: datet
     booking.save(update_fields=["status"])
     audit.record_change(
         actor=actor,
-        action="measured",
+        action=AuditAction.MEASURED,
         obj=dose,
         before=old_dose,
     )
     audit.record_change(
         actor=actor,
-        action="dispensed",
+        action=AuditAction.DISPENSED,
         obj=booking,
         before=old_booking,
     )
@@ -648,13 +651,13 @@ def dose_administer(
     booking.save(update_fields=["status"])
     audit.record_change(
         actor=actor,
-        action="administered",
+        action=AuditAction.ADMINISTERED,
         obj=dose,
         before=old_dose,
     )
     audit.record_change(
         actor=actor,
-        action="administered",
+        action=AuditAction.ADMINISTERED,
         obj=booking,
         before=old_booking,
     )

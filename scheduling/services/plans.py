@@ -20,6 +20,7 @@ from django.utils import timezone
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus, GeneratorStatus
 from radiopharmacy.core import audit, outbox
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.status import ensure_transition
 from radiopharmacy.models import Batch, Generator, Product, SiteSettings
@@ -309,14 +310,14 @@ def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor) -> None:
         run.save(update_fields=["status"])
         audit.record_change(
             actor=actor,
-            action="cancelled",
+            action=AuditAction.CANCELLED,
             obj=run,
             before=old_run,
             reason=f"plan {plan.pk} superseded by plan {by.pk}",
         )
     audit.record(
         actor=actor,
-        action="superseded",
+        action=AuditAction.SUPERSEDED,
         obj=plan,
         changes=audit.diff(old, _plan_summary(plan)),
         reason=f"superseded by plan {by.pk}",
@@ -371,7 +372,7 @@ def plan_compute(*, actor, date, generator_id, trigger: str = "") -> ProductionP
     )
     audit.record(
         actor=actor,
-        action="created",
+        action=AuditAction.CREATED,
         obj=plan,
         changes=audit.diff({}, _plan_summary(plan)),
         reason=f"recomputed after a booking change ({trigger})" if trigger else "",
@@ -412,7 +413,10 @@ def plan_accept(*, actor, plan_id) -> ProductionPlan:
     plan.accepted_at = timezone.now()
     plan.save(update_fields=["status", "accepted_by", "accepted_at"])
     audit.record(
-        actor=actor, action="accepted", obj=plan, changes=audit.diff(old, _plan_summary(plan))
+        actor=actor,
+        action=AuditAction.ACCEPTED,
+        obj=plan,
+        changes=audit.diff(old, _plan_summary(plan)),
     )
     for sequence, run in enumerate(plan.result["runs"], start=1):
         planned = PlannedRun.objects.create(
@@ -426,7 +430,9 @@ def plan_accept(*, actor, plan_id) -> ProductionPlan:
             doses=run["doses"],
         )
         planned.bookings.set([d["booking"] for d in run["doses"]])
-        audit.record(actor=actor, action="created", obj=planned, changes=audit.created(planned))
+        audit.record(
+            actor=actor, action=AuditAction.CREATED, obj=planned, changes=audit.created(planned)
+        )
     return plan
 
 
@@ -458,7 +464,7 @@ def plan_recompute(*, date, generator_id, actor=None, trigger: str = "") -> Prod
         accepted.save(update_fields=["stale"])
         audit.record(
             actor=actor,
-            action="marked_stale",
+            action=AuditAction.MARKED_STALE,
             obj=accepted,
             changes=audit.diff(old, _plan_summary(accepted)),
             reason="a booking of the day changed",

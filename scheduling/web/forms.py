@@ -7,7 +7,7 @@ activities are typed in the unit the user chose (MBq or mCi) and reach the servi
 from django import forms
 from django.conf import settings
 
-from radiopharmacy.web.forms.generators import (
+from radiopharmacy.web.forms.common import (
     DATETIME_WIDGET,
     ActivityUnitMixin,
     apply_service_error,

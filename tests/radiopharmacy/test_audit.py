@@ -13,7 +13,12 @@ pytestmark = pytest.mark.django_db
 def _three_entries(actor):
     product = Product.objects.get(code="GA68DOTATATE")
     events = [
-        audit.record(actor=actor, action=audit.AuditAction.CREATED, obj=product, changes=audit.created(product)),
+        audit.record(
+            actor=actor,
+            action=audit.AuditAction.CREATED,
+            obj=product,
+            changes=audit.created(product),
+        ),
         audit.record(
             actor=actor,
             action=audit.AuditAction.CHANGED,
@@ -21,7 +26,9 @@ def _three_entries(actor):
             changes=audit.diff({"name": "a"}, {"name": "b"}),
             reason="typo",
         ),
-        audit.record(actor=None, action=audit.AuditAction.CHANGED, object_type="x", object_id=7, changes={}),
+        audit.record(
+            actor=None, action=audit.AuditAction.CHANGED, object_type="x", object_id=7, changes={}
+        ),
     ]
     return events
 

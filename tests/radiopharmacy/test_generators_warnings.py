@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from radiopharmacy.core.audit import verify_chain
-from radiopharmacy.demo.users import LOADERS
+from radiopharmacy.demo import LOADERS
 from radiopharmacy.models import (
     Alert,
     AuditEvent,

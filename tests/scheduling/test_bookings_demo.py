@@ -8,7 +8,8 @@ import pytest
 import time_machine
 
 from radiopharmacy.core.audit import verify_chain
-from radiopharmacy.demo.users import LOADERS, load_users
+from radiopharmacy.demo import LOADERS
+from radiopharmacy.demo.users import load_users
 from scheduling.demo.bookings import load_bookings
 from scheduling.models import Booking, Dose
 from tests.scheduling.factories import ReleasedBatchFactory

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils.module_loading import import_string
 
-from radiopharmacy.demo.users import LOADERS
+from radiopharmacy.demo import LOADERS
 
 
 class Command(BaseCommand):

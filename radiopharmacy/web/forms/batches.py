@@ -1,4 +1,4 @@
-"""Web forms of batch records and QC entry. They only parse input: the services validate."""
+"""Web forms of batch records. They only parse input: the services validate."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from radiopharmacy.choices import SynthesisMethod
 from radiopharmacy.models import Elution
-from radiopharmacy.web.forms.generators import ActivityUnitMixin, _when
+from radiopharmacy.web.forms.common import ActivityUnitMixin, when
 
 
 def elution_label(elution: Elution) -> str:
@@ -56,10 +56,10 @@ class BatchForm(ActivityUnitMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='One per line: "name: lot".',
     )
-    started_at = _when("Synthesis started")
-    eos_at = _when("End of synthesis")
+    started_at = when("Synthesis started")
+    eos_at = when("End of synthesis")
     activity_mbq = forms.FloatField(label="Product activity")
-    measured_at = _when("Activity measured at")
+    measured_at = when("Activity measured at")
     volume_ml = forms.FloatField(label="Volume (mL)")
 
     def __init__(self, *args, elution_queryset=None, **kwargs):
@@ -89,10 +89,10 @@ class BatchForm(ActivityUnitMixin, forms.Form):
 class BatchCorrectionForm(ActivityUnitMixin, forms.Form):
     activity_fields = ("activity_mbq",)
 
-    started_at = _when("Synthesis started")
-    eos_at = _when("End of synthesis")
+    started_at = when("Synthesis started")
+    eos_at = when("End of synthesis")
     activity_mbq = forms.FloatField(label="Product activity")
-    measured_at = _when("Activity measured at")
+    measured_at = when("Activity measured at")
     volume_ml = forms.FloatField(label="Volume (mL)")
     module_name = forms.CharField(required=False, label="Module name")
     module_serial = forms.CharField(required=False, label="Module serial")
@@ -101,17 +101,4 @@ class BatchCorrectionForm(ActivityUnitMixin, forms.Form):
     precursor_mass_ug = forms.FloatField(required=False, label="Precursor mass (µg)")
     reason = forms.CharField(
         label="Reason for the correction", widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
-class QcResultForm(forms.Form):
-    """One result; `value` is text so "pass"/"fail" and numbers share a field."""
-
-    test = forms.CharField(widget=forms.HiddenInput)
-    value = forms.CharField(label="Value")
-    performed_at = _when("Performed at")
-    instrument = forms.CharField(required=False, label="Instrument")
-    method_details = forms.CharField(required=False, label="Method details")
-    reason = forms.CharField(
-        required=False, label="Reason (for a correction)", widget=forms.TextInput()
     )

@@ -1,0 +1,25 @@
+"""Web forms of QC: a result, and a Ge-68 breakthrough result. They only parse input."""
+
+from django import forms
+
+from radiopharmacy.web.forms.common import when
+
+
+class QcResultForm(forms.Form):
+    """One result; `value` is text so "pass"/"fail" and numbers share a field."""
+
+    test = forms.CharField(widget=forms.HiddenInput)
+    value = forms.CharField(label="Value")
+    performed_at = when("Performed at")
+    instrument = forms.CharField(required=False, label="Instrument")
+    method_details = forms.CharField(required=False, label="Method details")
+    reason = forms.CharField(
+        required=False, label="Reason (for a correction)", widget=forms.TextInput()
+    )
+
+
+class BreakthroughForm(forms.Form):
+    ge68_activity_kbq = forms.FloatField(
+        label="Ge-68 activity in the retained sample (kBq)", min_value=0
+    )
+    measured_at = when("Measured at", help_text="At least 48 h after the elution.")

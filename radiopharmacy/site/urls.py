@@ -1,0 +1,17 @@
+"""Pages of the site layer: home, the batch record, and the auditor's pages."""
+
+from django.urls import path
+
+from radiopharmacy.site import audit_pages, batch_record, home
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("batches/<int:pk>/", batch_record.BatchDetailView.as_view(), name="batch-detail"),
+    path(
+        "batches/<int:pk>/activity-now/",
+        batch_record.BatchActivityNowView.as_view(),
+        name="batch-activity-now",
+    ),
+    path("audit/", audit_pages.AuditSearchView.as_view(), name="audit-search"),
+    path("oos-recalls/", audit_pages.OosRecallsView.as_view(), name="oos-recalls"),
+]
