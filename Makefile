@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint worker beat install install-dev migrate demo clean bench
+.PHONY: run test test-clocks lint worker beat install install-dev migrate demo clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,11 +39,25 @@ run: demo
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite at clocks that have broken date-dependent code before: early morning (before the day's
+# first elution), a DST switch day's afternoon (23-hour day) and the other's late evening (25-hour
+# day, the hour after midnight UTC). The clock starts there and ticks; integration tests are left
+# out (their Celery worker process runs on the real clock).
+CLOCKS ?= 2026-11-24T05:30:00+01:00 2026-03-29T14:00:00+02:00 2026-10-25T23:50:00+01:00
+
+test-clocks: install-dev
+	@set -e; for clock in $(CLOCKS); do \
+	  echo "== the suite at $$clock"; \
+	  $(BIN)/python -m pytest -q -m "not integration" --clock=$$clock $(PYTEST_ARGS); \
+	done
 
 worker: install
 	$(BIN)/celery -A radiopharmacy worker --loglevel=INFO
@@ -52,7 +66,7 @@ beat: install
 	$(BIN)/celery -A radiopharmacy beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 bench: install-dev
-	$(BIN)/python -m scheduling.bench
+	$(BIN)/python -m tests.bench.planner
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

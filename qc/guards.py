@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from qc.models import Deviation, QcResult
 from qc.models.specs import QcStage
-from qc.selectors import applicable_tests, latest_results, limit_for, site_time, spec_for_batch
+from qc.selectors import applicable_tests, latest_results, limit_for, spec_for_batch
 from qc.specs import failure_text
 from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core.sitetime import site_time
 
 
 def release_blockers(batch, *, at=None) -> list[str]:

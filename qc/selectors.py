@@ -1,8 +1,5 @@
 """Reads for QC: the specification in force for a batch, its applicable tests, latest results."""
 
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
 from django.db.models import Prefetch
 
 from qc.models import QcResult, Specification, SpecificationTest
@@ -93,8 +90,3 @@ def batch_qc_results(batch):
         .select_related("analyst", "spec_test", "supersedes")
         .order_by("test_code", "id")
     )
-
-
-def site_time(value, fmt: str = "%H:%M %Z") -> str:
-    """A UTC time in the site's zone, as shown to people ("12:05 CET")."""
-    return value.astimezone(ZoneInfo(settings.SITE_TIME_ZONE)).strftime(fmt)

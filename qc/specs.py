@@ -7,6 +7,8 @@ No Django import: plain values in, plain values out. Boundaries are inclusive ("
 import math
 from dataclasses import dataclass
 
+from radiopharmacy.core.errors import InputError
+
 RANGE, MIN, MAX, PASS_FAIL = "range", "min", "max", "pass_fail"
 KINDS = (RANGE, MIN, MAX, PASS_FAIL)
 PASS, FAIL = "pass", "fail"
@@ -26,13 +28,13 @@ class Limit:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"Unknown limit kind {self.kind!r}")
+            raise InputError(f"Unknown limit kind {self.kind!r}")
         if self.kind in (RANGE, MIN) and self.min_value is None:
-            raise ValueError(f"A {self.kind} limit needs a minimum")
+            raise InputError(f"A {self.kind} limit needs a minimum")
         if self.kind in (RANGE, MAX) and self.max_value is None:
-            raise ValueError(f"A {self.kind} limit needs a maximum")
+            raise InputError(f"A {self.kind} limit needs a maximum")
         if self.per_volume and not (self.volume_ml and self.volume_ml > 0):
-            raise ValueError("A per-volume limit needs a positive volume")
+            raise InputError("A per-volume limit needs a positive volume")
 
     @property
     def numeric(self) -> bool:
@@ -101,21 +103,21 @@ def limit_text(limit: Limit) -> str:
 def parse_value(limit: Limit, raw) -> float | str:
     """The typed value of a result: a finite number for numeric tests, "pass"/"fail" otherwise.
 
-    Raises ValueError with a message a person can act on.
+    Raises InputError with a message a person can act on.
     """
     if limit.kind == PASS_FAIL:
         text = str(raw).strip().lower() if raw is not None else ""
         if text not in (PASS, FAIL):
-            raise ValueError('Enter "pass" or "fail" for this test.')
+            raise InputError('Enter "pass" or "fail" for this test.')
         return text
     if isinstance(raw, bool) or raw is None:
-        raise ValueError("Enter a number for this test.")
+        raise InputError("Enter a number for this test.")
     try:
         number = float(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
     except (TypeError, ValueError):
-        raise ValueError("Enter a number for this test.") from None
+        raise InputError("Enter a number for this test.") from None
     if not math.isfinite(number):
-        raise ValueError("Enter a finite number for this test.")
+        raise InputError("Enter a finite number for this test.")
     return number
 
 
@@ -132,7 +134,7 @@ def passes(limit: Limit, value: float | str) -> bool:
 
 
 def evaluate(limit: Limit, raw) -> Evaluation:
-    """Parse `raw` and judge it: Evaluation(passed, limit_text). ValueError on a bad value."""
+    """Parse `raw` and judge it: Evaluation(passed, limit_text). InputError on a bad value."""
     value = parse_value(limit, raw)
     return Evaluation(passed=passes(limit, value), limit_text=limit_text(limit))
 

@@ -1,4 +1,36 @@
-"""Celery tasks of the QC area (autodiscovered as qc.tasks); each module adds its own."""
+"""Thin Celery tasks of the QC area: look rows up, call one service, safe to run twice.
 
-from qc.tasks_qc import *  # noqa: F403
-from qc.tasks_release import *  # noqa: F403
+The deadline and expiry checks run from Celery beat (CELERY_BEAT_SCHEDULE); the certificate is
+rendered through the outbox after a release.
+"""
+
+from celery import shared_task
+
+from qc.services import monitoring
+from qc.services.certificates import certificate_render
+from qc.services.release import CERTIFICATE_TASK
+from radiopharmacy.core.outbox import outbox_task
+
+
+@shared_task(name="qc.sterility_overdue")
+def sterility_overdue_task() -> int:
+    return monitoring.check_sterility_overdue()
+
+
+@shared_task(name="qc.breakthrough_overdue")
+def breakthrough_overdue_task() -> int:
+    return monitoring.check_breakthrough_overdue()
+
+
+@shared_task(name="qc.batch_expiry")
+def batch_expiry_task() -> int:
+    return monitoring.check_batch_expiry()
+
+
+@outbox_task(name=CERTIFICATE_TASK)
+def render_certificate_task(signature_id: int) -> int:
+    """Render the certificate of release signature `signature_id`; returns the certificate id.
+
+    A second run (redelivery, sweeper) finds the stored certificate and does nothing more.
+    """
+    return certificate_render(signature_id=signature_id).pk

@@ -5,17 +5,19 @@ them. What administrators do edit here (products, site settings, specifications 
 audited by `AuditedAdmin`.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 
-from radiopharmacy.core import audit
+from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.audit import AuditAction
+from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.models import (
     Alert,
     AuditEvent,
     BreakthroughTest,
     Elution,
     Generator,
+    OutboxJob,
     Product,
     SiteSettings,
 )
@@ -96,3 +98,31 @@ class ElutionAdmin(ReadOnlyAdmin):
 class BreakthroughTestAdmin(ReadOnlyAdmin):
     list_display = ["measured_at", "elution", "breakthrough_percent", "passed"]
     list_select_related = ["elution"]
+
+
+@admin.register(OutboxJob)
+class OutboxJobAdmin(ReadOnlyAdmin):
+    """Background jobs; failed ones are retried here (through the service, audited)."""
+
+    list_display = ["id", "task_name", "key", "status", "attempts", "created_at", "done_at"]
+    list_filter = ["status", "task_name"]
+    search_fields = ["key", "last_error"]
+    actions = ["retry"]
+
+    def has_retry_permission(self, request):
+        # The form stays read-only; the model's change permission is what allows a retry.
+        return request.user.has_perm("radiopharmacy.change_outboxjob")
+
+    @admin.action(description="Retry", permissions=["retry"])
+    def retry(self, request, queryset):
+        retried, refused = 0, []
+        for job_id in queryset.values_list("pk", flat=True):
+            try:
+                outbox.job_retry(job_id=job_id, actor=request.user)
+                retried += 1
+            except StateConflict as exc:
+                refused.append(exc.message)
+        if retried:
+            self.message_user(request, f"{retried} job(s) queued again.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, " ".join(refused), messages.WARNING)

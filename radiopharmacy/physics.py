@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from radiopharmacy.core.errors import InputError
+
 # --- Nuclear data ---------------------------------------------------------------------------------
 
 
@@ -29,9 +31,9 @@ class Nuclide:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.half_life_min, int | float) and math.isfinite(self.half_life_min)):
-            raise ValueError(f"Half-life of {self.name} must be a finite number")
+            raise InputError(f"Half-life of {self.name} must be a finite number")
         if self.half_life_min <= 0:
-            raise ValueError(f"Half-life of {self.name} must be positive")
+            raise InputError(f"Half-life of {self.name} must be positive")
 
     @property
     def decay_constant_per_min(self) -> float:
@@ -61,12 +63,12 @@ BREAKTHROUGH_MIN_DELAY = timedelta(hours=48)
 def get_nuclide(name: str) -> Nuclide:
     """The nuclide called `name` ("Ga-68" or "Ge-68").
 
-    Preconditions: `name` is one of NUCLIDES, else ValueError.
+    Preconditions: `name` is one of NUCLIDES, else InputError.
     """
     try:
         return NUCLIDES[name]
     except (KeyError, TypeError):
-        raise ValueError(
+        raise InputError(
             f"Unknown nuclide {name!r}; known: {', '.join(sorted(NUCLIDES))}"
         ) from None
 
@@ -77,17 +79,17 @@ def get_nuclide(name: str) -> Nuclide:
 def _finite(value: float, name: str) -> float:
     # bool is an int subclass; True MBq is always a bug.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise InputError(f"{name} must be a number, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise InputError(f"{name} must be finite, got {value!r}")
     return value
 
 
 def _non_negative(value: float, name: str) -> float:
     value = _finite(value, name)
     if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value!r}")
+        raise InputError(f"{name} must not be negative, got {value!r}")
     return value
 
 
@@ -98,18 +100,18 @@ def _remaining_fraction(nuclide: Nuclide, minutes: float) -> float:
     try:
         return math.pow(0.5, minutes / nuclide.half_life_min)
     except OverflowError:
-        raise ValueError("Decay correction over this time span overflows") from None
+        raise InputError("Decay correction over this time span overflows") from None
 
 
 def require_aware(value: datetime, name: str = "datetime") -> datetime:
     """Return `value` unchanged if it is a timezone-aware datetime.
 
-    Preconditions: `value` is a datetime whose tzinfo gives a UTC offset, else ValueError.
+    Preconditions: `value` is a datetime whose tzinfo gives a UTC offset, else InputError.
     """
     if not isinstance(value, datetime):
-        raise ValueError(f"{name} must be a datetime, got {type(value).__name__}")
+        raise InputError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+        raise InputError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
     return value
 
 
@@ -123,7 +125,7 @@ def _utc(value: datetime, name: str) -> datetime:
 def elapsed_minutes(start: datetime, end: datetime) -> float:
     """Real minutes from `start` to `end` (negative when `end` is before `start`).
 
-    Preconditions: both aware, else ValueError.
+    Preconditions: both aware, else InputError.
     """
     # Python subtracts two datetimes sharing a tzinfo as wall-clock times: across the end of DST
     # that is an hour wrong. In UTC wall-clock time is real time.
@@ -133,7 +135,7 @@ def elapsed_minutes(start: datetime, end: datetime) -> float:
 def decay_over_minutes(activity_mbq: float, minutes: float, nuclide: Nuclide = GA68) -> float:
     """Activity after `minutes` (negative minutes decay-correct back in time).
 
-    Preconditions: activity finite and ≥ 0, minutes finite, else ValueError.
+    Preconditions: activity finite and ≥ 0, minutes finite, else InputError.
     """
     activity_mbq = _non_negative(activity_mbq, "activity_mbq")
     minutes = _finite(minutes, "minutes")
@@ -143,7 +145,7 @@ def decay_over_minutes(activity_mbq: float, minutes: float, nuclide: Nuclide = G
 def decay_factor(nuclide: Nuclide, start: datetime, end: datetime) -> float:
     """exp(−λ·elapsed) from `start` to `end`; > 1 when `end` is before `start`.
 
-    Preconditions: both aware, else ValueError.
+    Preconditions: both aware, else InputError.
     """
     return _remaining_fraction(nuclide, elapsed_minutes(start, end))
 
@@ -153,7 +155,7 @@ def decay_activity(
 ) -> float:
     """Activity at `to_time` given `activity_mbq` at `from_time`, in either direction.
 
-    Preconditions: activity finite and ≥ 0; both datetimes aware; else ValueError.
+    Preconditions: activity finite and ≥ 0; both datetimes aware; else InputError.
     """
     return decay_over_minutes(activity_mbq, elapsed_minutes(from_time, to_time), nuclide)
 
@@ -173,7 +175,7 @@ def ge68_activity_mbq(
 ) -> float:
     """Ge-68 activity of a generator at `at` from its nominal activity at calibration.
 
-    Preconditions: nominal activity finite and ≥ 0; datetimes aware; else ValueError.
+    Preconditions: nominal activity finite and ≥ 0; datetimes aware; else InputError.
     """
     nominal_activity_mbq = _non_negative(nominal_activity_mbq, "nominal_activity_mbq")
     return decay_activity(nominal_activity_mbq, from_time=calibrated_at, to_time=at, nuclide=GE68)
@@ -182,7 +184,7 @@ def ge68_activity_mbq(
 def equilibrium_ga68_mbq(ge68_activity_mbq: float) -> float:
     """Ga-68 on a column in transient equilibrium with `ge68_activity_mbq` of Ge-68.
 
-    Preconditions: activity finite and ≥ 0, else ValueError.
+    Preconditions: activity finite and ≥ 0, else InputError.
     """
     return _non_negative(ge68_activity_mbq, "ge68_activity_mbq") * _equilibrium_ratio()
 
@@ -198,7 +200,7 @@ def _ingrowth_term(minutes: float) -> float:
 def ingrowth_ga68_mbq(*, ge68_at_start_mbq: float, residual_mbq: float, minutes: float) -> float:
     """Ga-68 on the column `minutes` after a state with Ge-68 and residual Ga-68 (Bateman).
 
-    Preconditions: activities finite and ≥ 0; minutes finite and ≥ 0; else ValueError.
+    Preconditions: activities finite and ≥ 0; minutes finite and ≥ 0; else InputError.
     """
     ge68_at_start_mbq = _non_negative(ge68_at_start_mbq, "ge68_at_start_mbq")
     residual_mbq = _non_negative(residual_mbq, "residual_mbq")
@@ -212,7 +214,7 @@ def ingrowth_fraction(minutes: float) -> float:
     """Fraction of the equilibrium Ga-68 content reached `minutes` after a complete elution.
 
     Relative to the equilibrium content at that same time, so it is 1 − e^(−(λGa−λGe) Δ).
-    Preconditions: minutes finite and ≥ 0, else ValueError.
+    Preconditions: minutes finite and ≥ 0, else InputError.
     """
     minutes = _non_negative(minutes, "minutes")
     lam_diff = GA68.decay_constant_per_min - GE68.decay_constant_per_min
@@ -299,7 +301,7 @@ def column_state(
     """The column at `at` after the elutions recorded strictly before `at` (SPEC §2.2).
 
     Preconditions: nominal activity finite and ≥ 0; all datetimes aware; elution activities
-    finite and ≥ 0; else ValueError. Elutions may come in any order.
+    finite and ≥ 0; else InputError. Elutions may come in any order.
     """
     nominal_activity_mbq = _non_negative(nominal_activity_mbq, "nominal_activity_mbq")
     require_aware(calibrated_at, "calibrated_at")
@@ -359,7 +361,7 @@ def column_advance(state: ColumnState, *, to: datetime) -> ColumnState:
     """
     minutes = elapsed_minutes(state.at, to)
     if minutes < 0:
-        raise ValueError("column_advance cannot go back in time")
+        raise InputError("column_advance cannot go back in time")
     return ColumnState(
         at=to,
         ge68_activity_mbq=decay_over_minutes(state.ge68_activity_mbq, minutes, GE68),
@@ -379,12 +381,12 @@ def column_advance(state: ColumnState, *, to: datetime) -> ColumnState:
 def elution_efficiency_percent(*, activity_at_elution_mbq: float, on_column_mbq: float) -> float:
     """Elution efficiency 100·E/G of one elution.
 
-    Preconditions: E finite and ≥ 0; G finite and > 0; else ValueError.
+    Preconditions: E finite and ≥ 0; G finite and > 0; else InputError.
     """
     activity_at_elution_mbq = _non_negative(activity_at_elution_mbq, "activity_at_elution_mbq")
     on_column_mbq = _non_negative(on_column_mbq, "on_column_mbq")
     if on_column_mbq == 0:
-        raise ValueError("on_column_mbq must be positive to compute an efficiency")
+        raise InputError("on_column_mbq must be positive to compute an efficiency")
     return 100.0 * activity_at_elution_mbq / on_column_mbq
 
 
@@ -394,11 +396,11 @@ def efficiency_estimate_percent(
     """The generator's efficiency estimate η: mean of the last `window` efficiencies.
 
     `efficiencies_percent` runs oldest to newest; with none, `nominal_percent`.
-    Preconditions: values finite and ≥ 0; window ≥ 1; else ValueError.
+    Preconditions: values finite and ≥ 0; window ≥ 1; else InputError.
     """
     nominal_percent = _non_negative(nominal_percent, "nominal_percent")
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}")
+        raise InputError(f"window must be a positive integer, got {window!r}")
     values = [_non_negative(v, "efficiency_percent") for v in efficiencies_percent]
     if not values:
         return nominal_percent
@@ -409,7 +411,7 @@ def efficiency_estimate_percent(
 def expected_eluate_mbq(*, ga68_on_column_mbq: float, efficiency_percent: float) -> float:
     """Expected eluate activity η·G.
 
-    Preconditions: both finite and ≥ 0, else ValueError.
+    Preconditions: both finite and ≥ 0, else InputError.
     """
     ga68_on_column_mbq = _non_negative(ga68_on_column_mbq, "ga68_on_column_mbq")
     efficiency_percent = _non_negative(efficiency_percent, "efficiency_percent")
@@ -429,17 +431,17 @@ def breakthrough_percent(
     """Ge-68 breakthrough 100·A_Ge(t_e)/E, the sample decay-corrected back to the elution.
 
     Preconditions: Ge-68 activity finite and ≥ 0 (kBq); E finite and > 0 (MBq); datetimes aware;
-    `measured_at` at least 48 h after `eluted_at` (Ph. Eur. 2464); else ValueError.
+    `measured_at` at least 48 h after `eluted_at` (Ph. Eur. 2464); else InputError.
     """
     ge68_activity_kbq = _non_negative(ge68_activity_kbq, "ge68_activity_kbq")
     ga68_at_elution_mbq = _non_negative(ga68_at_elution_mbq, "ga68_at_elution_mbq")
     if ga68_at_elution_mbq == 0:
-        raise ValueError("ga68_at_elution_mbq must be positive to compute a breakthrough")
+        raise InputError("ga68_at_elution_mbq must be positive to compute a breakthrough")
     delay_min = elapsed_minutes(eluted_at, measured_at)
     required_min = BREAKTHROUGH_MIN_DELAY.total_seconds() / 60.0
     if delay_min < required_min:
         # Before 48 h the eluate's own Ga-68 is still measurable and would be counted as Ge-68.
-        raise ValueError(
+        raise InputError(
             f"Ge-68 breakthrough must be measured at least 48 h after elution; "
             f"measured {delay_min / 60.0:.2f} h after"
         )
@@ -452,7 +454,7 @@ def breakthrough_percent(
 def breakthrough_passed(percent: float) -> bool:
     """Whether a breakthrough result is within the 0.001 % limit.
 
-    Preconditions: percent finite and ≥ 0, else ValueError.
+    Preconditions: percent finite and ≥ 0, else InputError.
     """
     return _non_negative(percent, "breakthrough percent") <= BREAKTHROUGH_LIMIT_PERCENT
 
@@ -461,20 +463,20 @@ def breakthrough_passed(percent: float) -> bool:
 
 
 def mbq_to_mci(mbq: float) -> float:
-    """MBq to mCi. Preconditions: finite and ≥ 0, else ValueError."""
+    """MBq to mCi. Preconditions: finite and ≥ 0, else InputError."""
     return _non_negative(mbq, "mbq") / MBQ_PER_MCI
 
 
 def mci_to_mbq(mci: float) -> float:
-    """mCi to MBq. Preconditions: finite and ≥ 0, else ValueError."""
+    """mCi to MBq. Preconditions: finite and ≥ 0, else InputError."""
     return _non_negative(mci, "mci") * MBQ_PER_MCI
 
 
 def mbq_to_gbq(mbq: float) -> float:
-    """MBq to GBq. Preconditions: finite and ≥ 0, else ValueError."""
+    """MBq to GBq. Preconditions: finite and ≥ 0, else InputError."""
     return _non_negative(mbq, "mbq") / MBQ_PER_GBQ
 
 
 def gbq_to_mbq(gbq: float) -> float:
-    """GBq to MBq. Preconditions: finite and ≥ 0, else ValueError."""
+    """GBq to MBq. Preconditions: finite and ≥ 0, else InputError."""
     return _non_negative(gbq, "gbq") * MBQ_PER_GBQ

@@ -128,6 +128,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled in radiopharmacy/celery.py, next to the tasks it names
+# A background job that has failed this often (broker refused, task raised, never finished)
+# is no longer retried and raises a critical alert; an administrator retries it in the admin.
+try:
+    OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+    if OUTBOX_MAX_ATTEMPTS < 1:
+        raise ValueError(OUTBOX_MAX_ATTEMPTS)
+except ValueError as exc:
+    raise ImproperlyConfigured("OUTBOX_MAX_ATTEMPTS must be a whole number of at least 1") from exc
 
 if REDIS_URL:
     CACHES = {
@@ -254,6 +262,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Record ids in paths (`<id:pk>`, radiopharmacy/core/urlconverters.py): integers of at most
+    # 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}
+    },
 }
 # Status enums of several records share the field name "status": name each one.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
@@ -273,6 +286,8 @@ LOGGING = {
     "loggers": {
         "gallium": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
         "gallium.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Every 500 with its traceback, whatever DEBUG says (Django only mails it otherwise).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
 

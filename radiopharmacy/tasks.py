@@ -5,6 +5,7 @@ from celery import shared_task
 from radiopharmacy.core import outbox
 from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.core.audit import verify_chain
+from radiopharmacy.core.outbox import outbox_task
 
 
 @shared_task(name="radiopharmacy.outbox_sweep")
@@ -12,8 +13,8 @@ def outbox_sweep_task() -> int:
     return outbox.sweep()
 
 
-@shared_task(name="radiopharmacy.audit_verify")
-def audit_verify_task(outbox_job_id: int | None = None) -> bool:
+@outbox_task(name="radiopharmacy.audit_verify")
+def audit_verify_task() -> bool:
     """Check the audit chain; a broken chain raises a critical alert (once per broken entry)."""
     report = verify_chain()
     if not report.ok:
@@ -26,18 +27,15 @@ def audit_verify_task(outbox_job_id: int | None = None) -> bool:
             object_type="radiopharmacy.auditevent",
             object_id=str(report.first_broken_id),
         )
-    outbox.mark_done(outbox_job_id)
     return report.ok
 
 
-@shared_task(name="radiopharmacy.generator_warnings")
-def generator_warnings_task(outbox_job_id: int | None = None) -> int:
+@outbox_task(name="radiopharmacy.generator_warnings")
+def generator_warnings_task() -> int:
     """Raise one alert per generator and warning (SPEC §2.2); running twice raises once.
 
     Returns how many new alerts were raised.
     """
     from radiopharmacy.services.generators import generator_warnings_raise
 
-    raised = generator_warnings_raise()
-    outbox.mark_done(outbox_job_id)
-    return raised
+    return generator_warnings_raise()

@@ -6,6 +6,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from radiopharmacy.core import urlconverters  # noqa: F401 - registers <id:...> before the includes
+
 api_v1 = [
     path("", include("radiopharmacy.api.urls")),
     path("", include("qc.api.urls")),

@@ -1,9 +1,9 @@
-"""Read-only admin for bookings and doses: every change goes through scheduling.services."""
+"""Read-only admin for bookings, doses and plans: every change goes through scheduling.services."""
 
 from django.contrib import admin
 
 from radiopharmacy.admin import ReadOnlyAdmin
-from scheduling.models import BatchAllocation, Booking, Dose
+from scheduling.models import BatchAllocation, Booking, Dose, PlannedRun, ProductionPlan
 
 
 @admin.register(Booking)
@@ -23,10 +23,6 @@ class DoseAdmin(ReadOnlyAdmin):
 @admin.register(BatchAllocation)
 class BatchAllocationAdmin(ReadOnlyAdmin):
     list_display = ["batch", "allocated_volume_ul", "total_volume_ul"]
-
-
-# --- Production plans (issue 6) -------------------------------------------------------------
-from scheduling.models import PlannedRun, ProductionPlan  # noqa: E402
 
 
 @admin.register(ProductionPlan)

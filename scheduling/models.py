@@ -171,7 +171,7 @@ class BatchAllocation(models.Model):
         return self.total_volume_ul - self.allocated_volume_ul
 
 
-# --- Production plans (issue 6) -------------------------------------------------------------
+# --- Production plans -----------------------------------------------------------------------
 
 
 class ProductionPlan(models.Model):

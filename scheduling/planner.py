@@ -89,6 +89,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from radiopharmacy.core.errors import InputError
 from radiopharmacy.physics import (
     GA68,
     GE68,
@@ -111,10 +112,10 @@ _ONE_US = timedelta(microseconds=1)
 def _number(value: float, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
     # bool is an int subclass; True minutes is always a bug.
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise InputError(f"{name} must be a finite number, got {value!r}")
     if value < minimum or (strict and value == minimum):
         relation = ">" if strict else "≥"
-        raise ValueError(f"{name} must be {relation} {minimum}, got {value!r}")
+        raise InputError(f"{name} must be {relation} {minimum}, got {value!r}")
     return float(value)
 
 
@@ -122,7 +123,7 @@ def _number(value: float, name: str, *, minimum: float = 0.0, strict: bool = Fal
 class GeneratorState:
     """The column at `at`: Ge-68, Ga-68 on the column and the efficiency estimate η.
 
-    Preconditions: `at` aware; activities finite and ≥ 0; 0 < efficiency ≤ 100; else ValueError.
+    Preconditions: `at` aware; activities finite and ≥ 0; 0 < efficiency ≤ 100; else InputError.
     """
 
     at: datetime
@@ -136,14 +137,14 @@ class GeneratorState:
         _number(self.ga68_on_column_mbq, "ga68_on_column_mbq")
         _number(self.efficiency_percent, "efficiency_percent", strict=True)
         if self.efficiency_percent > 100:
-            raise ValueError("efficiency_percent must be ≤ 100")
+            raise InputError("efficiency_percent must be ≤ 100")
 
 
 @dataclass(frozen=True)
 class BookingRequest:
     """A patient dose to plan: `prescribed_activity_mbq` at `injection_at`.
 
-    Preconditions: `injection_at` aware; prescribed activity finite and > 0; else ValueError.
+    Preconditions: `injection_at` aware; prescribed activity finite and > 0; else InputError.
     """
 
     booking_id: int
@@ -160,7 +161,7 @@ class PlanParameters:
     """Site settings for one day's plan; durations in minutes.
 
     Preconditions: datetimes aware; durations finite and ≥ 0; grid and shelf life > 0;
-    0 < yield ≤ 100; max_runs ≥ 0; max_doses_per_run None or ≥ 1; else ValueError.
+    0 < yield ≤ 100; max_runs ≥ 0; max_doses_per_run None or ≥ 1; else InputError.
     """
 
     earliest_elution_at: datetime
@@ -185,15 +186,15 @@ class PlanParameters:
         _number(self.grid_min, "grid_min", minimum=1 / 60)
         _number(self.expected_yield_percent, "expected_yield_percent", strict=True)
         if self.expected_yield_percent > 100:
-            raise ValueError("expected_yield_percent must be ≤ 100")
+            raise InputError("expected_yield_percent must be ≤ 100")
         for name in ("max_runs", "max_doses_per_run"):
             value = getattr(self, name)
             if value is None and name == "max_doses_per_run":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+                raise InputError(f"{name} must be a non-negative integer, got {value!r}")
         if self.max_doses_per_run == 0:
-            raise ValueError("max_doses_per_run must be ≥ 1 (or None)")
+            raise InputError("max_doses_per_run must be ≥ 1 (or None)")
 
 
 # --- Output ---------------------------------------------------------------------------------------
@@ -364,7 +365,7 @@ class _Day:
 
         ids = [b.booking_id for b in bookings]
         if len(set(ids)) != len(ids):
-            raise ValueError("booking ids must be unique")
+            raise InputError("booking ids must be unique")
         rows = []
         for request in bookings:
             inj_us = self._to_us(request.injection_at)

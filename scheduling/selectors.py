@@ -1,35 +1,16 @@
 """Reads for bookings and doses, and a batch's activity balance (all decay-corrected)."""
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from django.conf import settings
 from django.db.models import Prefetch, QuerySet, Sum
 
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core.sitetime import site_day_bounds
 from radiopharmacy.models import Batch
 from scheduling.choices import DoseStatus
 from scheduling.models import Booking, Dose
-
-
-def site_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a calendar day in the site's zone, as aware datetimes.
-
-    Built from the two midnights, so a 23- or 25-hour DST day is covered exactly.
-    """
-    zone = ZoneInfo(settings.SITE_TIME_ZONE)
-    return (
-        datetime.combine(day, time.min, tzinfo=zone),
-        datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
-    )
-
-
-def site_today() -> date:
-    from django.utils import timezone
-
-    return timezone.now().astimezone(ZoneInfo(settings.SITE_TIME_ZONE)).date()
 
 
 def active_doses_prefetch() -> Prefetch:

@@ -2,20 +2,18 @@
 
 from datetime import date
 
-from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from radiopharmacy.core import outbox
+from radiopharmacy.core.outbox import outbox_task
 
 
-@shared_task(name="scheduling.recompute_plan")
+@outbox_task(name="scheduling.recompute_plan")
 def recompute_plan_task(
     *,
     date: str,  # noqa: A002 - the outbox kwargs name
     generator_id: int,
     trigger: str = "",
     actor_id: int | None = None,
-    outbox_job_id: int | None = None,
 ) -> int | None:
     """Recompute a day's plan for a generator after a booking change (SPEC §2.7).
 
@@ -27,7 +25,6 @@ def recompute_plan_task(
     plan = plan_recompute(
         date=_parse_date(date), generator_id=generator_id, actor=actor, trigger=trigger
     )
-    outbox.mark_done(outbox_job_id)
     return plan.pk if plan is not None else None
 
 

@@ -27,6 +27,46 @@ settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("GALLIUM_TEST_CLOCK", ""),
+        help="Run the whole suite with the clock started at this ISO time with offset (e.g. "
+        "2026-03-29T05:30+02:00); it then ticks. Tests that freeze time themselves still do. "
+        "CI runs the suite at several such clocks so nothing depends on the hour or the date.",
+    )
+
+
+_clock = None
+
+
+def pytest_configure(config):
+    """Start the suite's clock before anything (the test database's data migrations included)
+    reads the time."""
+    global _clock
+    start = config.getoption("--clock")
+    if start:
+        import datetime as dt
+
+        import time_machine
+
+        moment = dt.datetime.fromisoformat(start)
+        if moment.tzinfo is None:
+            raise pytest.UsageError("--clock needs a time with its UTC offset")
+        _clock = time_machine.travel(moment, tick=True)
+        _clock.start()
+
+
+def pytest_unconfigure(config):
+    if _clock is not None:
+        _clock.stop()
+
+
+def pytest_report_header(config):
+    start = config.getoption("--clock")
+    return f"clock: started at {start}" if start else None
+
+
 def _services_available() -> tuple[bool, str]:
     if not settings.DATABASE_IS_POSTGRESQL:
         return False, "DATABASE_URL does not point at PostgreSQL"

@@ -6,13 +6,15 @@ from datetime import timedelta
 from django.utils import timezone
 
 from qc.models import BatchSignature
-from qc.services.release import batch_release, certificate_render
+from qc.services.certificates import certificate_render
+from qc.services.release import batch_release
 from qc.services.results import qc_result_record
 from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.services.batches import batch_create
 from radiopharmacy.services.elutions import elution_record
 from radiopharmacy.services.generators import generator_register
-from scheduling.services import bookings as scheduling
+from scheduling.services.bookings import booking_create
+from scheduling.services.doses import dose_assign
 from tests.factories import TEST_PASSWORD, batch_inputs
 from tests.qc.factories import PASSING_RELEASE_VALUES
 
@@ -68,13 +70,13 @@ def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
         actor=radiopharmacist,
         **batch_inputs(started_at=now - timedelta(minutes=30), elutions=[elution]),
     )
-    booking = scheduling.booking_create(
+    booking = booking_create(
         actor=scheduler,
         patient_ref="PT-0001",
         weight_kg=80.0,
         injection_at=now + timedelta(minutes=40),
     )
-    dose = scheduling.dose_assign(
+    dose = dose_assign(
         actor=radiopharmacist,
         booking_id=booking.pk,
         batch_id=released.pk,

@@ -41,7 +41,13 @@ def test_datetime_with_offset_is_accepted_as_the_same_instant(value):
 
 def test_domain_errors_map_to_status_codes():
     from radiopharmacy.core.apibase import exception_handler
-    from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
+    from radiopharmacy.core.errors import (
+        ApplicationError,
+        InputError,
+        NotAllowed,
+        NotFound,
+        StateConflict,
+    )
 
     conflict = exception_handler(StateConflict("Not releasable", blocking=["rcp missing"]), {})
     assert conflict.status_code == 409
@@ -49,7 +55,36 @@ def test_domain_errors_map_to_status_codes():
     assert exception_handler(NotAllowed("no"), {}).status_code == 403
     bad = exception_handler(ApplicationError("bad", fields={"x": ["wrong"]}), {})
     assert bad.status_code == 400 and bad.data["x"] == ["wrong"]
-    assert exception_handler(ValueError("naive datetime"), {}).status_code == 400
+    assert exception_handler(NotFound("No dose 7."), {}).status_code == 404
+    assert exception_handler(InputError("naive datetime"), {}).status_code == 400
+    # Any other exception is a programming error: not turned into a client error (DRF re-raises
+    # it and Django answers 500, logged with its traceback).
+    assert exception_handler(ValueError("a bug"), {}) is None
+    assert exception_handler(OverflowError("a bug"), {}) is None
+
+
+def test_a_server_error_is_a_500_logged_with_its_traceback(client, auditor, caplog, monkeypatch):
+    from radiopharmacy.api import decay
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug, not bad input")
+
+    monkeypatch.setattr(decay.physics, "get_nuclide", broken)
+    client.raise_request_exception = False
+    client.force_login(auditor)
+    with caplog.at_level("ERROR", logger="django.request"):
+        response = client.get(
+            "/api/v1/decay/",
+            {
+                "nuclide": "Ga-68",
+                "activity_mbq": 100,
+                "from": "2026-11-24T08:00:00+01:00",
+                "to": "2026-11-24T09:00:00+01:00",
+            },
+        )
+    assert response.status_code == 500
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    assert logged and logged[0].exc_info and "a bug, not bad input" in str(logged[0].exc_info[1])
 
 
 def test_openapi_schema_is_valid_without_warnings(tmp_path):

@@ -1,8 +1,6 @@
-"""Release API: sign a release or rejection, fetch the certificate, verify a certificate."""
+"""Release API: sign a release or rejection of a batch, and check whether it can be released."""
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -10,12 +8,14 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qc.models import Certificate, SignatureDecision
-from qc.services.release import batch_release, release_signature, verify_code
+from qc.guards import release_blockers
+from qc.models import SignatureDecision
+from qc.services.certificates import release_signature
+from qc.services.release import batch_release
+from radiopharmacy.core.apibase import ERR_404, READ_ERRORS
 from radiopharmacy.models import Batch
 
 DETAIL = inline_serializer("ReleaseDetail", {"detail": serializers.CharField()})
@@ -72,49 +72,9 @@ class ReleasedBatchSerializer(serializers.ModelSerializer):
         return SignatureSerializer(signature).data if signature else None
 
 
-class VerificationSerializer(serializers.Serializer):
-    valid = serializers.BooleanField()
-    batch_number = serializers.CharField(allow_null=True)
-    released_at = serializers.DateTimeField(allow_null=True)
-    released_by = serializers.CharField(allow_null=True)
-    meaning = serializers.CharField(allow_null=True)
-    batch_status = serializers.CharField(allow_null=True)
-    certificate_number = serializers.CharField(allow_null=True)
-    certificate_sha256 = serializers.CharField(
-        allow_null=True, help_text="SHA-256 of the certificate PDF (null while it is rendered)."
-    )
-    record_sha256 = serializers.CharField(
-        allow_null=True, help_text="SHA-256 of the signed batch record (printed on the PDF)."
-    )
-
-
-def verification_data(code: str) -> dict:
-    """What `/verify/<code>` answers, for the API and the public page alike."""
-    certificate, signature = verify_code(code)
-    if signature is None:
-        return {
-            "valid": False,
-            "batch_number": None,
-            "released_at": None,
-            "released_by": None,
-            "meaning": None,
-            "batch_status": None,
-            "certificate_number": None,
-            "certificate_sha256": None,
-            "record_sha256": None,
-        }
-    batch = signature.batch
-    return {
-        "valid": True,
-        "batch_number": batch.batch_number,
-        "released_at": signature.signed_at,
-        "released_by": signature.printed_name,
-        "meaning": signature.meaning,
-        "batch_status": batch.status,
-        "certificate_number": certificate.certificate_number if certificate else None,
-        "certificate_sha256": certificate.sha256 if certificate else None,
-        "record_sha256": signature.record_sha256,
-    }
+class ReleaseCheckSerializer(serializers.Serializer):
+    releasable = serializers.BooleanField()
+    blocking = serializers.ListField(child=serializers.CharField())
 
 
 class BatchReleaseView(APIView):
@@ -153,63 +113,16 @@ class BatchReleaseView(APIView):
         return Response(ReleasedBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
 
-class BatchCertificateView(APIView):
-    """The batch release certificate PDF; 202 while the worker renders it."""
+@extend_schema(tags=["qc"], responses={200: ReleaseCheckSerializer, 404: ERR_404, **READ_ERRORS})
+class ReleaseCheck(APIView):
+    """Whether the batch can be released now, and every reason it cannot."""
 
-    permission_resource = "certificates"
+    permission_resource = "batches"
 
-    @extend_schema(
-        responses={
-            (200, "application/pdf"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The certificate PDF."
-            ),
-            202: OpenApiResponse(DETAIL, description="Released; the certificate is rendering."),
-            401: OpenApiResponse(DETAIL, description="Not authenticated."),
-            403: OpenApiResponse(DETAIL, description="Not allowed."),
-            404: OpenApiResponse(DETAIL, description="No such batch, or not released."),
-        },
-    )
     def get(self, request, pk: int):
-        batch = get_object_or_404(Batch, pk=pk)
-        signature = release_signature(batch)
-        if signature is None or signature.decision != SignatureDecision.RELEASE:
-            raise NotFound("This batch has not been released: it has no certificate.")
-        certificate = Certificate.objects.filter(signature=signature).first()
-        if certificate is None:
-            return Response(
-                {"detail": "The batch is released; its certificate is being rendered."},
-                status=status.HTTP_202_ACCEPTED,
-                headers={"Retry-After": "5"},
-            )
-        return certificate_response(certificate)
-
-
-def certificate_response(certificate: Certificate, *, attachment: bool = False) -> HttpResponse:
-    response = HttpResponse(bytes(certificate.pdf), content_type="application/pdf")
-    disposition = "attachment" if attachment else "inline"
-    response["Content-Disposition"] = (
-        f'{disposition}; filename="{certificate.certificate_number}.pdf"'
-    )
-    response["X-Certificate-SHA256"] = certificate.sha256
-    return response
-
-
-class CertificateVerifyView(APIView):
-    """Verify a certificate by the PDF's SHA-256, the signed record's SHA-256 or its number."""
-
-    permission_resource = "certificates"
-
-    @extend_schema(
-        responses={
-            200: VerificationSerializer,
-            401: OpenApiResponse(DETAIL, description="Not authenticated."),
-            403: OpenApiResponse(DETAIL, description="Not allowed."),
-            404: OpenApiResponse(
-                VerificationSerializer, description="Unknown code: `valid` is false."
-            ),
-        },
-    )
-    def get(self, request, sha256: str):
-        data = verification_data(sha256)
-        code = status.HTTP_200_OK if data["valid"] else status.HTTP_404_NOT_FOUND
-        return Response(VerificationSerializer(data).data, status=code)
+        batch = get_object_or_404(
+            Batch.objects.select_related("product").prefetch_related("qc_results", "deviations"),
+            pk=pk,
+        )
+        blocking = release_blockers(batch)
+        return Response({"releasable": not blocking, "blocking": blocking})

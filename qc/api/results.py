@@ -1,18 +1,14 @@
-"""API of QC: results per batch, release check, specifications, deviations (SPEC §3)."""
+"""API of QC results of a batch: list them and record one (SPEC §3 `batches/{id}/qc-results/`)."""
 
-import django_filters
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from qc.guards import release_blockers
-from qc.models import Deviation, QcResult, Specification, SpecificationTest
+from qc.models import QcResult
 from qc.services.results import qc_result_record
 from radiopharmacy.core.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, AwareDateTimeField
-from radiopharmacy.models import Batch, Product
+from radiopharmacy.models import Batch
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": ["pass", "fail"]}]})
@@ -91,73 +87,6 @@ class QcResultInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ReleaseCheckSerializer(serializers.Serializer):
-    releasable = serializers.BooleanField()
-    blocking = serializers.ListField(child=serializers.CharField())
-
-
-class SpecificationTestSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SpecificationTest
-        fields = [
-            "code",
-            "name",
-            "kind",
-            "min_value",
-            "max_value",
-            "unit",
-            "stage",
-            "method",
-            "applies_to_method",
-            "limit_per_volume",
-            "strict",
-            "required",
-            "order",
-        ]
-
-
-class SpecificationSerializer(serializers.ModelSerializer):
-    tests = SpecificationTestSerializer(many=True, read_only=True)
-    product_code = serializers.CharField(source="product.code", read_only=True)
-
-    class Meta:
-        model = Specification
-        fields = [
-            "id",
-            "product",
-            "product_code",
-            "version",
-            "effective_from",
-            "approved_by",
-            "approved_at",
-            "notes",
-            "tests",
-        ]
-
-
-class DeviationSerializer(serializers.ModelSerializer):
-    batch_number = serializers.CharField(source="batch.batch_number", read_only=True)
-
-    class Meta:
-        model = Deviation
-        fields = [
-            "id",
-            "batch",
-            "batch_number",
-            "kind",
-            "description",
-            "blocks_release",
-            "status",
-            "opened_by",
-            "opened_at",
-            "closed_by",
-            "closed_at",
-            "closure_note",
-            "qc_result",
-            "affected_doses",
-        ]
-
-
 def results_queryset():
     return QcResult.objects.select_related("spec_test", "analyst", "superseded_by").order_by("id")
 
@@ -200,67 +129,3 @@ class QcResultListCreate(generics.ListCreateAPIView):
         if result.recall_doses is not None:
             out["recalled_doses"] = result.recall_doses
         return Response(out, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(tags=["qc"], responses={200: ReleaseCheckSerializer, 404: ERR_404, **READ_ERRORS})
-class ReleaseCheck(APIView):
-    """Whether the batch can be released now, and every reason it cannot."""
-
-    permission_resource = "batches"
-
-    def get(self, request, pk: int):
-        batch = get_object_or_404(
-            Batch.objects.select_related("product").prefetch_related("qc_results", "deviations"),
-            pk=pk,
-        )
-        blocking = release_blockers(batch)
-        return Response({"releasable": not blocking, "blocking": blocking})
-
-
-class SpecificationFilter(django_filters.FilterSet):
-    product = django_filters.ModelChoiceFilter(queryset=Product.objects.all())
-
-    class Meta:
-        model = Specification
-        fields = ["product"]
-
-
-@extend_schema(
-    tags=["qc"],
-    responses={200: SpecificationSerializer(many=True), 400: ERR_400, **READ_ERRORS},
-)
-class SpecificationList(generics.ListAPIView):
-    """Specification versions with their tests, newest effective first."""
-
-    permission_resource = "specifications"
-    serializer_class = SpecificationSerializer
-    filterset_class = SpecificationFilter
-    queryset = (
-        Specification.objects.select_related("product")
-        .prefetch_related(
-            Prefetch("tests", queryset=SpecificationTest.objects.order_by("order", "id"))
-        )
-        .order_by("product_id", "-effective_from", "-version")
-    )
-
-
-class DeviationFilter(django_filters.FilterSet):
-    batch = django_filters.NumberFilter(field_name="batch_id")
-    status = django_filters.ChoiceFilter(choices=Deviation.Status.choices)
-    kind = django_filters.ChoiceFilter(choices=Deviation.Kind.choices)
-
-    class Meta:
-        model = Deviation
-        fields = ["batch", "status", "kind"]
-
-
-@extend_schema(
-    tags=["qc"], responses={200: DeviationSerializer(many=True), 400: ERR_400, **READ_ERRORS}
-)
-class DeviationList(generics.ListAPIView):
-    """Deviations and OOS records, newest first; filter by batch, status and kind."""
-
-    permission_resource = "qc_results"
-    serializer_class = DeviationSerializer
-    filterset_class = DeviationFilter
-    queryset = Deviation.objects.select_related("batch").order_by("-opened_at", "-id")

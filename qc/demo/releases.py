@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from qc.guards import release_blockers
 from qc.models import BatchSignature, SignatureDecision
-from qc.services.release import _batch_sign, certificate_render, ensure_qualified_person
+from qc.services.certificates import certificate_render
+from qc.services.release import _batch_sign, ensure_qualified_person
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.models import Batch
 

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from radiopharmacy.core.status import register_transitions
+
 
 class QcResult(models.Model):
     """One measured result of a test on a batch. The latest result of a test counts.
@@ -91,3 +93,10 @@ class Deviation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on batch {self.batch_id} ({self.status})"
+
+
+# A closed deviation stays closed: a new finding is a new deviation.
+register_transitions(
+    Deviation.Status,
+    {Deviation.Status.OPEN: {Deviation.Status.CLOSED}, Deviation.Status.CLOSED: set()},
+)

@@ -7,6 +7,7 @@ from qc.models import Deviation
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, StateConflict
+from radiopharmacy.core.status import transition
 
 
 @transaction.atomic
@@ -54,17 +55,13 @@ def deviation_close(*, deviation_id: int, actor, note: str) -> Deviation:
     deviation = Deviation.objects.select_for_update().get(pk=deviation_id)
     if deviation.status == Deviation.Status.CLOSED:
         raise StateConflict("The deviation is already closed.", blocking=["deviation closed"])
-    old = audit.snapshot(deviation)
-    deviation.status = Deviation.Status.CLOSED
-    deviation.closed_by = actor
-    deviation.closed_at = timezone.now()
-    deviation.closure_note = note.strip()
-    deviation.save(update_fields=["status", "closed_by", "closed_at", "closure_note"])
-    audit.record_change(
+    note = note.strip()
+    # `closed_by_id`, not `closed_by`: the audit entry names the field as every other entry does.
+    return transition(
+        deviation,
+        Deviation.Status.CLOSED,
         actor=actor,
         action=AuditAction.DEVIATION_CLOSED,
-        obj=deviation,
-        before=old,
-        reason=note.strip(),
+        reason=note,
+        also={"closed_by_id": actor.pk, "closed_at": timezone.now(), "closure_note": note},
     )
-    return deviation

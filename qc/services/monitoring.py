@@ -6,9 +6,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from qc.models import QcResult
-from qc.selectors import site_time
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.alerts import alert_raise
+from radiopharmacy.core.sitetime import site_time
 from radiopharmacy.models import Batch, BreakthroughTest, Elution
 
 # 21 CFR 212.70(e): sterility testing may finish after release but must start within 30 h of EOS.

@@ -1,24 +1,23 @@
-"""Release and rejection of a batch by electronic signature, and its certificate (SPEC §2.5).
+"""Release and rejection of a batch by electronic signature (SPEC §2.5).
 
 A signature (21 CFR 11.50/11.70/11.200) is given by a qualified person who re-enters their
 password; it stores the printed full name, the UTC time, the meaning and the SHA-256 of the
 canonical batch record it signs (the record itself is stored beside the hash, so the link can be
-checked and the certificate shows exactly what was signed). The certificate is rendered by a
-Celery task queued through the outbox, so a broker outage delays it but never loses it and never
-breaks the release.
+checked and the certificate shows exactly what was signed). The certificate
+(`qc.services.certificates`) is rendered by a Celery task queued through the outbox, so a broker
+outage delays it but never loses it and never breaks the release.
 """
 
 import hashlib
 import json
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from qc.guards import release_blockers
-from qc.models import BatchSignature, Certificate, SignatureDecision
+from qc.models import BatchSignature, SignatureDecision
 from qc.models.release import SIGNATURE_MEANINGS
-from qc.models.specs import QcStage
 from qc.selectors import applicable_tests, limit_for, spec_for_batch
 from qc.specs import fmt_value, limit_text
 from radiopharmacy.choices import BatchStatus
@@ -26,7 +25,7 @@ from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
 from radiopharmacy.core.roles import QUALIFIED_PERSON, has_role
-from radiopharmacy.core.status import ensure_transition
+from radiopharmacy.core.status import transition
 from radiopharmacy.models import Batch
 
 logger = logging.getLogger("gallium")
@@ -266,8 +265,16 @@ def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -
         target = BatchStatus.RELEASED
     else:
         target = BatchStatus.REJECTED
-    ensure_transition(BatchStatus, batch.status, target)
-
+    signed_comment = (comment or "").strip()
+    transition(
+        batch,
+        target,
+        actor=actor,
+        action=AuditAction.RELEASED if target == BatchStatus.RELEASED else AuditAction.REJECTED,
+        reason=signed_comment,
+    )
+    # The record leaves the status out (the signature states the decision), so it reads the same
+    # after the move.
     record = canonical_batch_record(batch)
     signature = BatchSignature.objects.create(
         batch=batch,
@@ -275,20 +282,10 @@ def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -
         printed_name=printed_name(actor),
         meaning=SIGNATURE_MEANINGS[decision],
         decision=decision,
-        comment=(comment or "").strip(),
+        comment=signed_comment,
         signed_at=now,
         record_sha256=sha256_hex(record),
         record_json=record.decode("utf-8"),
-    )
-    old = audit.snapshot(batch, ["status"])
-    batch.status = target
-    batch.save(update_fields=["status"])
-    audit.record_change(
-        actor=actor,
-        action=AuditAction.RELEASED if target == BatchStatus.RELEASED else "rejected",
-        obj=batch,
-        before=old,
-        reason=signature.comment,
     )
     signed_fields = [
         "batch_id",
@@ -314,128 +311,3 @@ def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -
             kwargs={"signature_id": signature.pk},
         )
     return batch
-
-
-# --- Reads used by the API, pages and the certificate ----------------------------------------
-
-
-def release_signature(batch) -> BatchSignature | None:
-    """The batch's release or rejection signature, if it has one."""
-    return (
-        BatchSignature.objects.filter(batch=batch, decision__in=DISPOSITION_DECISIONS)
-        .select_related("user")
-        .order_by("id")
-        .first()
-    )
-
-
-def certificate_number(batch_number: str) -> str:
-    return f"CERT-{batch_number}"
-
-
-def signed_record(signature: BatchSignature) -> dict:
-    """The record as signed; raises if it no longer matches its hash (tampering)."""
-    if sha256_hex(signature.record_json.encode("utf-8")) != signature.record_sha256:
-        raise StateConflict(
-            "The signed batch record does not match its SHA-256.",
-            blocking=[f"signature {signature.pk} record hash mismatch"],
-        )
-    return json.loads(signature.record_json)
-
-
-def certificate_render(*, signature_id: int) -> Certificate:
-    """Render and store the certificate of a release signature, once.
-
-    Safe to run twice (redelivery, sweeper): an existing certificate is returned unchanged, and
-    the one-to-one constraint settles two renders racing.
-    """
-    from qc.certificate import render_certificate
-
-    existing = Certificate.objects.filter(signature_id=signature_id).first()
-    if existing is not None:
-        return existing
-    signature = BatchSignature.objects.select_related("batch").get(pk=signature_id)
-    if signature.decision != SignatureDecision.RELEASE:
-        raise ApplicationError("Only a release has a certificate.")
-    number = certificate_number(signature.batch.batch_number)
-    pdf = render_certificate(signature, number=number)
-    try:
-        with transaction.atomic():
-            certificate = Certificate.objects.create(
-                batch=signature.batch,
-                signature=signature,
-                certificate_number=number,
-                pdf=pdf,
-                sha256=sha256_hex(pdf),
-                rendered_at=timezone.now(),
-            )
-            audit.record(
-                actor=None,
-                action=AuditAction.CERTIFICATE_RENDERED,
-                obj=certificate,
-                changes=audit.diff(
-                    {},
-                    audit.snapshot(
-                        certificate, ["batch_id", "signature_id", "certificate_number", "sha256"]
-                    ),
-                ),
-            )
-    except IntegrityError:
-        return Certificate.objects.get(signature_id=signature_id)
-    return certificate
-
-
-def verify_code(code: str) -> tuple[Certificate | None, BatchSignature | None]:
-    """Look up what a verification code names: the PDF's SHA-256, the signed record's SHA-256
-    (printed on the certificate and in its QR code), or the certificate number."""
-    code = (code or "").strip()
-    if not code:
-        return None, None
-    lowered = code.lower()
-    certificate = (
-        Certificate.objects.select_related("signature", "batch").filter(sha256=lowered).first()
-        or Certificate.objects.select_related("signature", "batch")
-        .filter(certificate_number__iexact=code)
-        .first()
-    )
-    if certificate is not None:
-        return certificate, certificate.signature
-    signature = (
-        BatchSignature.objects.select_related("batch")
-        .filter(record_sha256=lowered, decision=SignatureDecision.RELEASE)
-        .order_by("id")
-        .first()
-    )
-    if signature is None:
-        return None, None
-    return Certificate.objects.filter(signature=signature).first(), signature
-
-
-def qc_rows(record: dict) -> list[dict]:
-    """The QC table of a signed record: each applicable test with its counted result."""
-    results = {r["id"]: r for r in record.get("qc_results", [])}
-    rows = []
-    for test in record.get("qc_tests", []):
-        result = results.get(test["result"]) if test["result"] else None
-        if result is not None:
-            outcome = "pass" if result["passed"] else "fail"
-            value = result["value_display"]
-            if result["unit"] and result["value_display"] not in ("pass", "fail"):
-                value = f"{value} {result['unit']}"
-            limit = result["limit"] or test["limit"]
-        else:
-            post = test["stage"] == QcStage.POST_RELEASE
-            outcome = "pending" if post else ("not done" if not test["required"] else "missing")
-            value = "pending" if post else "—"
-            limit = test["limit"]
-        rows.append(
-            {
-                "code": test["code"],
-                "name": test["name"],
-                "stage": test["stage"],
-                "value": value,
-                "limit": limit,
-                "outcome": outcome,
-            }
-        )
-    return rows

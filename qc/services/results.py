@@ -7,7 +7,6 @@ released batch opens an OOS and recalls the batch, listing every dose drawn from
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from qc.models import Deviation, QcResult
 from qc.models.specs import QcStage
@@ -17,6 +16,7 @@ from qc.specs import failure_text, limit_text, parse_value, passes
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
+from radiopharmacy.core.checks import require_aware
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.status import transition
 from radiopharmacy.models import Batch
@@ -44,12 +44,7 @@ def qc_result_record(
     """Record a QC result; a second result of a test is a correction and needs a reason."""
     # Two analysts entering the same test at once would both supersede the same result.
     batch = Batch.objects.select_for_update().select_related("product").get(pk=batch_id)
-    if not isinstance(performed_at, datetime):
-        raise _bad("performed_at", "Required.")
-    if timezone.is_naive(performed_at):
-        raise _bad(
-            "performed_at", "Give the time with its UTC offset; a time without one is ambiguous."
-        )
+    require_aware(performed_at, "performed_at")
     spec = spec_for_batch(batch)
     spec_test = next((t for t in applicable_tests(spec, batch.method) if t.code == test), None)
     if spec_test is None:

@@ -1,37 +1,27 @@
-"""Release pages: awaiting release, the release page (sign), released today, certificate
-download, and the public verification page (SPEC §2.5, §4; UI.md "Qualified person").
+"""Release pages: awaiting release, the release page (sign) and released today (SPEC §2.5, §4;
+UI.md "Qualified person").
 
 Every role may look at release pages; only a qualified person sees the sign form, and a POST
 from anyone else is a 403 (and logged) through RoleRequiredMixin.
 """
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from qc.api.release import certificate_response, verification_data
 from qc.guards import release_blockers
-from qc.models import BatchSignature, Certificate, Deviation, QcResult, SignatureDecision
+from qc.models import BatchSignature, Certificate, Deviation, QcResult
+from qc.record import qc_rows
 from qc.selectors import prime_specs_in_force
-from qc.services.release import (
-    DISPOSITION_DECISIONS,
-    batch_record,
-    batch_release,
-    qc_rows,
-    release_signature,
-)
+from qc.services.certificates import release_signature
+from qc.services.release import DISPOSITION_DECISIONS, batch_record, batch_release
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
+from radiopharmacy.core.sitetime import site_day_bounds, site_today
 from radiopharmacy.models import Batch
 
 
@@ -130,11 +120,7 @@ class ReleasedTodayView(RoleRequiredMixin, View):
     permission_resource = "release"
 
     def get(self, request):
-        zone = ZoneInfo(settings.SITE_TIME_ZONE)
-        today = timezone.now().astimezone(zone).date()
-        start = datetime.combine(today, time.min, tzinfo=zone)
-        # the next local midnight, found in UTC so a DST change does not shift it
-        end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+        start, end = site_day_bounds(site_today())
         signatures = (
             BatchSignature.objects.filter(
                 decision__in=DISPOSITION_DECISIONS, signed_at__gte=start, signed_at__lt=end
@@ -147,34 +133,3 @@ class ReleasedTodayView(RoleRequiredMixin, View):
             "qc/released_today.html",
             {"signatures": signatures, "today": start},
         )
-
-
-class CertificateDownloadView(RoleRequiredMixin, View):
-    permission_resource = "certificates"
-
-    def get(self, request, pk: int):
-        certificate = Certificate.objects.filter(batch_id=pk).first()
-        if certificate is None:
-            raise Http404("No certificate (yet) for this batch.")
-        return certificate_response(certificate, attachment=True)
-
-
-def verify(request, code: str = ""):
-    """Public: anyone with the code on a certificate can check it, no login needed."""
-    code = (code or request.GET.get("code", "")).strip()
-    if not code:
-        return render(request, "qc/verify.html", {"code": "", "result": None})
-    if not request.resolver_match.kwargs.get("code"):
-        return redirect(reverse("verify", kwargs={"code": code}))
-    result = verification_data(code)
-    return render(
-        request,
-        "qc/verify.html",
-        {
-            "code": code,
-            "result": result,
-            "release": SignatureDecision.RELEASE,
-            "recalled": result["batch_status"] == BatchStatus.RECALLED,
-        },
-        status=200 if result["valid"] else 404,
-    )

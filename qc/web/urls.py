@@ -1,39 +1,25 @@
-"""Web page routes of this area."""
+"""Web page routes of QC."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
 
-# --- Release and certificates (issue 4 part B) ---
-from django.urls import path, re_path  # noqa: E402
+from qc.web import breakthrough, certificates, qc_entry, release
 
-from qc.web import release as views_release  # noqa: E402
-
-urlpatterns += [
-    path("release/", views_release.AwaitingReleaseView.as_view(), name="qc-awaiting-release"),
-    path("release/today/", views_release.ReleasedTodayView.as_view(), name="qc-released-today"),
-    path("batches/<int:pk>/release/", views_release.ReleaseView.as_view(), name="qc-release"),
+urlpatterns = [
+    path("batches/<id:pk>/qc/", qc_entry.QcEntryView.as_view(), name="qc-entry"),
+    path("batches/<id:pk>/qc/evaluate/", qc_entry.QcEvaluateView.as_view(), name="qc-evaluate"),
+    path("release/", release.AwaitingReleaseView.as_view(), name="qc-awaiting-release"),
+    path("release/today/", release.ReleasedTodayView.as_view(), name="qc-released-today"),
+    path("batches/<id:pk>/release/", release.ReleaseView.as_view(), name="qc-release"),
     path(
-        "batches/<int:pk>/certificate.pdf",
-        views_release.CertificateDownloadView.as_view(),
+        "batches/<id:pk>/certificate.pdf",
+        certificates.CertificateDownloadView.as_view(),
         name="qc-certificate-download",
     ),
-    path("verify/", views_release.verify, name="verify-form"),
+    path("verify/", certificates.verify, name="verify-form"),
     # the address printed on certificates and in their QR code: /verify/<code>, no slash needed
-    re_path(r"^verify/(?P<code>[A-Za-z0-9._-]{1,100})/?$", views_release.verify, name="verify"),
-]
-
-# --- QC entry with live pass/fail (issue 4 part A) ---
-from qc.web import qc_entry as views  # noqa: E402
-
-urlpatterns += [
-    path("batches/<int:pk>/qc/", views.QcEntryView.as_view(), name="qc-entry"),
-    path("batches/<int:pk>/qc/evaluate/", views.QcEvaluateView.as_view(), name="qc-evaluate"),
-]
-
-from qc.web import breakthrough  # noqa: E402
-
-urlpatterns += [
+    re_path(r"^verify/(?P<code>[A-Za-z0-9._-]{1,100})/?$", certificates.verify, name="verify"),
     path(
-        "elutions/<int:pk>/breakthrough/",
+        "elutions/<id:pk>/breakthrough/",
         breakthrough.BreakthroughCreateView.as_view(),
         name="elution-breakthrough",
     ),

@@ -15,6 +15,7 @@ from radiopharmacy.core.apibase import (
     READ_ERRORS,
     WRITE_ERRORS,
     AwareDateTimeField,
+    RecordIdField,
 )
 from radiopharmacy.models import Batch, Product
 from radiopharmacy.selectors import batches as selectors
@@ -78,7 +79,7 @@ class BatchSerializer(serializers.ModelSerializer):
 class BatchInputSerializer(serializers.Serializer):
     """What a person types to record a synthesis; the rest is derived."""
 
-    elutions = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    elutions = serializers.ListField(child=RecordIdField(), allow_empty=False)
     method = serializers.ChoiceField(choices=SynthesisMethod.choices)
     started_at = AwareDateTimeField()
     eos_at = AwareDateTimeField()
@@ -100,9 +101,7 @@ class BatchCorrectionSerializer(serializers.Serializer):
     """The fields to correct (any of the creation inputs) and the reason."""
 
     reason = serializers.CharField()
-    elutions = serializers.ListField(
-        child=serializers.IntegerField(), allow_empty=False, required=False
-    )
+    elutions = serializers.ListField(child=RecordIdField(), allow_empty=False, required=False)
     method = serializers.ChoiceField(choices=SynthesisMethod.choices, required=False)
     started_at = AwareDateTimeField(required=False)
     eos_at = AwareDateTimeField(required=False)

@@ -19,6 +19,7 @@ from radiopharmacy.core.apibase import (
     AwareDateTimeField,
     AwareIsoDateTimeFilter,
     GalliumModelSerializer,
+    RecordIdFilter,
 )
 from radiopharmacy.models import BreakthroughTest, Elution, Generator
 from radiopharmacy.selectors import generators as selectors
@@ -96,7 +97,7 @@ class ElutionCorrectionSerializer(serializers.Serializer):
 
 
 class ElutionFilter(django_filters.FilterSet):
-    generator = django_filters.NumberFilter(field_name="generator_id")
+    generator = RecordIdFilter(field_name="generator_id")
     since = AwareIsoDateTimeFilter(field_name="eluted_at", lookup_expr="gte")
     until = AwareIsoDateTimeFilter(field_name="eluted_at", lookup_expr="lt")
 

@@ -7,7 +7,6 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse
@@ -16,7 +15,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from radiopharmacy.core.errors import ApplicationError
+from radiopharmacy.core.errors import ApplicationError, InputError
 
 logger = logging.getLogger("gallium")
 
@@ -33,6 +32,31 @@ NAIVE_DATETIME_MESSAGE = (
     "Give the time with its UTC offset (for example 2026-11-24T08:30:00+01:00); "
     "a time without an offset is ambiguous."
 )
+
+
+# The largest id a database integer column holds (SQLite and PostgreSQL bigint): a larger one is
+# bad input. Unchecked, the database driver raises OverflowError or DataError, a 500.
+MAX_RECORD_ID = 2**63 - 1
+
+
+class RecordIdField(serializers.IntegerField):
+    """A record id in a request body: a whole number from 1 that the database can hold."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_RECORD_ID)
+        super().__init__(**kwargs)
+
+
+class RecordIdFilter(django_filters.NumberFilter):
+    """A record id in the query string (same bounds as RecordIdField)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_RECORD_ID)
+        super().__init__(*args, **kwargs)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -101,14 +125,15 @@ def _field_errors(error: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
-    """Map domain and validation errors to 400/403/409 with a message; DRF does the rest."""
+    """Map domain and input errors to 400/403/404/409 with a message; DRF does the rest."""
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response(_field_errors(exc), status=400)
-    if isinstance(exc, (ValueError, OverflowError)) and not isinstance(exc, Http404):
-        # Physics and parsing raise ValueError for impossible input (naive time, negative
-        # activity): that is the caller's mistake, so a 400 rather than a 500.
+    if isinstance(exc, InputError):
+        # The pure modules' word for impossible input (a naive time, a negative activity): the
+        # caller's mistake. Any other exception is ours: DRF re-raises it, Django answers 500
+        # and logs it with its traceback (django.request).
         return Response({"detail": str(exc)}, status=400)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

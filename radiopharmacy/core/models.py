@@ -78,19 +78,24 @@ class OutboxJob(models.Model):
     """A task to publish to Celery, written in the same transaction as the change that needs it.
 
     If the broker is down when the transaction commits, the row stays `pending` and the sweeper
-    publishes it later: the change never fails for the broker, and the job is never lost.
+    publishes it later: the change never fails for the broker, and the job is never lost. A job
+    that has failed OUTBOX_MAX_ATTEMPTS times is `failed` until an administrator retries it.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PUBLISHED = "published", "Published"
         DONE = "done", "Done"
+        FAILED = "failed", "Failed"
 
     task_name = models.CharField(max_length=200)
     key = models.CharField(max_length=200, unique=True)  # one job per purpose, e.g. certificate:12
     kwargs = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(
+        default=0,
+        help_text="Failed attempts: the broker refused it, the task raised, or it never finished.",
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -1,8 +1,11 @@
+"""Template context of every page: roles, menu, activity unit, the alert strip."""
+
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from radiopharmacy.core.roles import ROLE_LABELS, user_roles
+from radiopharmacy.core.roles import CHANGE, ROLE_LABELS, can, user_roles
 from radiopharmacy.models.preferences import activity_unit_of
+from radiopharmacy.site.dashboards import alerts_for
 from radiopharmacy.site.navigation import menu_for
 
 
@@ -31,12 +34,8 @@ def gallium(request):
 def _alerts(user) -> list:
     if user is None or not user.is_authenticated:
         return []
-    from radiopharmacy.site.dashboards import alerts_for
-
     return alerts_for(user)
 
 
 def _can_acknowledge(user) -> bool:
-    from radiopharmacy.core.roles import CHANGE, can
-
     return bool(user is not None and user.is_authenticated and can(user, CHANGE, "alerts"))

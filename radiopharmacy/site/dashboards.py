@@ -11,6 +11,10 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
+from qc.guards import release_blockers
+from qc.models import BatchSignature, Deviation, QcResult
+from qc.selectors import prime_specs_in_force
+from qc.services.release import DISPOSITION_DECISIONS
 from radiopharmacy.choices import BatchStatus, GeneratorStatus
 from radiopharmacy.core.alerts import open_alerts
 from radiopharmacy.core.roles import (
@@ -20,8 +24,12 @@ from radiopharmacy.core.roles import (
     SCHEDULER,
     user_roles,
 )
+from radiopharmacy.core.sitetime import site_day_bounds, site_today
 from radiopharmacy.models import Alert, AuditEvent, Batch, SiteSettings
 from radiopharmacy.selectors import generators as generator_selectors
+from scheduling.choices import BookingStatus, DoseStatus, PlannedRunStatus, PlanStatus
+from scheduling.models import PlannedRun, ProductionPlan
+from scheduling.selectors import booking_list, dose_list
 
 # Which roles an alert kind concerns; a kind not listed is shown to every role but auditors.
 ALERT_ROLES: dict[str, set[str]] = {
@@ -48,19 +56,9 @@ def alerts_for(user, *, limit: int = 20) -> list[Alert]:
     return alerts
 
 
-def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
-    from scheduling.selectors import site_day_bounds, site_today
-
-    return site_day_bounds(site_today())
-
-
 def todays_plan(now: datetime):
     """Today's production plan: the accepted one with its runs, else the latest draft (no runs
     yet: a draft creates them when accepted). None when the scheduler has not planned today."""
-    from scheduling.choices import PlanStatus
-    from scheduling.models import PlannedRun, ProductionPlan
-    from scheduling.selectors import site_today
-
     plans = (
         ProductionPlan.objects.filter(
             date=site_today(), status__in=[PlanStatus.ACCEPTED, PlanStatus.DRAFT]
@@ -104,9 +102,6 @@ def _generator_rows(now: datetime, unit_factor) -> list[dict]:
 
 def radiopharmacist_dashboard(*, now: datetime, unit_factor) -> dict:
     """Today's plan, generators with their expected eluate, batches awaiting QC, doses to draw."""
-    from scheduling.choices import DoseStatus
-    from scheduling.selectors import dose_list, site_today
-
     qc_pending = list(
         Batch.objects.select_related("product")
         .filter(status__in=[BatchStatus.IN_PRODUCTION, BatchStatus.QC_PENDING])
@@ -145,8 +140,6 @@ def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 3) -> 
     """What the radiopharmacist does next, soonest first (UI.md: "next action first"): the
     accepted plan's elutions, QC of batches awaiting it, doses to draw. Uses rows already
     loaded for the dashboard: no query of its own."""
-    from scheduling.choices import PlannedRunStatus, PlanStatus
-
     actions = []
     if plan is not None and plan.status == PlanStatus.ACCEPTED:
         for run in plan.runs.all():
@@ -176,12 +169,7 @@ def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 3) -> 
 
 def qualified_person_dashboard(*, now: datetime) -> dict:
     """Batches awaiting release with their release check, and today's decisions."""
-    from qc.guards import release_blockers
-    from qc.models import BatchSignature, Deviation, QcResult
-    from qc.selectors import prime_specs_in_force
-    from qc.services.release import DISPOSITION_DECISIONS
-
-    start, end = _today_bounds(now)
+    start, end = site_day_bounds(site_today())
     awaiting = list(
         Batch.objects.select_related("product", "operator")
         .prefetch_related(
@@ -209,9 +197,6 @@ def qualified_person_dashboard(*, now: datetime) -> dict:
 
 def scheduler_dashboard(*, now: datetime) -> dict:
     """Today's and tomorrow's bookings, the plan, bookings not yet served by a dose."""
-    from scheduling.choices import BookingStatus
-    from scheduling.selectors import booking_list, site_today
-
     today = site_today()
     tomorrow = today + timedelta(days=1)
     todays = list(booking_list(day=today))
@@ -227,9 +212,6 @@ def scheduler_dashboard(*, now: datetime) -> dict:
 
 def auditor_dashboard(*, now: datetime, days: int = 7) -> dict:
     """Recent releases and rejections, deviations (OOS) and recalls, the latest audit entries."""
-    from qc.models import BatchSignature, Deviation
-    from qc.services.release import DISPOSITION_DECISIONS
-
     since = now - timedelta(days=days)
     return {
         "since": since,

@@ -6,9 +6,9 @@ from radiopharmacy.site import audit_pages, batch_record, home
 
 urlpatterns = [
     path("", home.home, name="home"),
-    path("batches/<int:pk>/", batch_record.BatchDetailView.as_view(), name="batch-detail"),
+    path("batches/<id:pk>/", batch_record.BatchDetailView.as_view(), name="batch-detail"),
     path(
-        "batches/<int:pk>/activity-now/",
+        "batches/<id:pk>/activity-now/",
         batch_record.BatchActivityNowView.as_view(),
         name="batch-activity-now",
     ),

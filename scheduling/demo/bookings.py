@@ -11,9 +11,7 @@ Idempotent: a day that already has its demo bookings is left alone.
 
 import random
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +19,11 @@ from django.utils import timezone
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
+from radiopharmacy.core.sitetime import site_at, site_date, site_local
 from radiopharmacy.models import Batch, SiteSettings
 from scheduling.models import Booking
-from scheduling.services import bookings as services
+from scheduling.services.bookings import booking_create
+from scheduling.services.doses import dose_administer, dose_assign, dose_measure
 
 PAST_PATIENTS = 4
 PER_BATCH_MINUTES = (45, 75)  # injections after a batch's end of synthesis
@@ -35,9 +35,9 @@ def _ref(day: date, n: int) -> str:
     return f"P-{day:%Y%m%d}-{n:02d}"
 
 
-def _round5(moment: datetime, zone: ZoneInfo) -> datetime:
+def _round5(moment: datetime) -> datetime:
     """The moment in the site's zone, rounded down to 5 minutes (a plain replace, no arithmetic)."""
-    local = moment.astimezone(zone)
+    local = site_local(moment)
     return local.replace(minute=local.minute - local.minute % 5, second=0, microsecond=0)
 
 
@@ -61,9 +61,7 @@ def _serve(booking: Booking, batches: list[Batch], *, rp, lead: timedelta, now, 
     draw_at = booking.injection_at - lead  # UTC arithmetic: both are aware UTC datetimes
     for batch in batches:
         try:
-            dose = services.dose_assign(
-                actor=rp, booking_id=booking.pk, batch_id=batch.pk, draw_at=draw_at
-            )
+            dose = dose_assign(actor=rp, booking_id=booking.pk, batch_id=batch.pk, draw_at=draw_at)
         except ApplicationError:
             continue
         if booking.injection_at <= now:
@@ -71,10 +69,10 @@ def _serve(booking: Booking, batches: list[Batch], *, rp, lead: timedelta, now, 
             syringe = physics.decay_activity(
                 dose.activity_to_draw_mbq, from_time=draw_at, to_time=measured_at
             ) * rng.uniform(0.95, 1.05)
-            services.dose_measure(
+            dose_measure(
                 actor=rp, dose_id=dose.pk, activity_mbq=round(syringe, 1), measured_at=measured_at
             )
-            services.dose_administer(
+            dose_administer(
                 actor=rp,
                 dose_id=dose.pk,
                 injected_at=booking.injection_at + timedelta(minutes=rng.choice([0, 2, 4])),
@@ -91,9 +89,8 @@ def load_bookings(*, stdout) -> None:
     if scheduler is None or rp is None:
         stdout.write("Bookings: demo scheduler or radiopharmacist missing, skipped.")
         return
-    zone = ZoneInfo(settings.SITE_TIME_ZONE)
     now = timezone.now()
-    today = now.astimezone(zone).date()
+    today = site_date(now)
     settings_row = SiteSettings.current()
     lead = timedelta(minutes=settings_row.draw_lead_time_min)
     rng = random.Random(today.toordinal())
@@ -102,7 +99,7 @@ def load_bookings(*, stdout) -> None:
         stdout.write("Bookings: today's demo bookings exist, unchanged.")
         return
 
-    day_end = datetime.combine(today, settings_row.working_day_end, tzinfo=zone)
+    day_end = site_at(today, settings_row.working_day_end)
     batches = _released_batches(today)
     awaiting = list(
         Batch.objects.filter(status=BatchStatus.QC_PENDING, production_date=today).order_by(
@@ -110,23 +107,23 @@ def load_bookings(*, stdout) -> None:
         )
     )
     times = [
-        (_round5(batch.eos_at + timedelta(minutes=m), zone), batch)
+        (_round5(batch.eos_at + timedelta(minutes=m)), batch)
         for batch in [*batches, *awaiting]
         for m in PER_BATCH_MINUTES
     ]
     # Later patients for the plan: from 2 h from now (time to elute, synthesise and test).
     start = settings_row.working_day_start
-    first_of_day = datetime.combine(today, start.replace(hour=start.hour + 2), tzinfo=zone)
-    first_later = max(_round5(now + timedelta(hours=2), zone), first_of_day)
+    first_of_day = site_at(today, start.replace(hour=start.hour + 2))
+    first_later = max(_round5(now + timedelta(hours=2)), first_of_day)
     later_day = today
     if first_later + (LATER_PATIENTS - 1) * LATER_SPACING > day_end:
         later_day = today + timedelta(days=1)
-        first_later = datetime.combine(later_day, start.replace(hour=start.hour + 2), tzinfo=zone)
+        first_later = site_at(later_day, start.replace(hour=start.hour + 2))
     times += [(first_later + n * LATER_SPACING, None) for n in range(LATER_PATIENTS)]
 
     booked = served = 0
     for n, (injection_at, batch) in enumerate(sorted(times, key=lambda t: t[0]), start=1):
-        booking = services.booking_create(
+        booking = booking_create(
             actor=scheduler,
             patient_ref=_ref(today, n),
             weight_kg=float(rng.randint(55, 110)),
@@ -160,8 +157,8 @@ def load_bookings(*, stdout) -> None:
         injection_at = first.eos_at + timedelta(minutes=30 * n)
         if injection_at >= first.expires_at:
             break
-        injection_at = _round5(injection_at, zone)
-        booking = services.booking_create(
+        injection_at = _round5(injection_at)
+        booking = booking_create(
             actor=scheduler,
             patient_ref=_ref(past, n),
             weight_kg=float(rng.randint(55, 110)),

@@ -10,12 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.core.sitetime import site_today
 from radiopharmacy.demo.generators import DEMO_SERIAL
 from radiopharmacy.models import Generator
 from scheduling.choices import PlanStatus
 from scheduling.models import Booking, ProductionPlan
-from scheduling.selectors import site_today
-from scheduling.services import plans as services_plans
+from scheduling.services.plans import plan_accept, plan_compute
 
 
 @transaction.atomic
@@ -36,8 +36,8 @@ def load_plan(*, stdout) -> None:
     ).exists():
         stdout.write(f"Plan: the plan for {label} is accepted already, unchanged.")
         return
-    plan = services_plans.plan_compute(actor=scheduler, date=day, generator_id=generator.pk)
-    services_plans.plan_accept(actor=scheduler, plan_id=plan.pk)
+    plan = plan_compute(actor=scheduler, date=day, generator_id=generator.pk)
+    plan_accept(actor=scheduler, plan_id=plan.pk)
     result = plan.result
     stdout.write(
         f"Plan: {len(result['runs'])} run(s) for {label} serve {result['objective']['served']} "

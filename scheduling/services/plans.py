@@ -1,206 +1,33 @@
-"""Production plans (SPEC §2.7): inputs from the database, the planner, save, accept, recompute.
+"""Production plans (SPEC §2.7): compute, save, accept, recompute after a booking change.
 
-`plan_compute` turns the database into the pure planner's inputs (`scheduling.planner`), stores
-them next to the result, so a saved plan explains its numbers and can be checked again from what
-it stored (`planner_inputs`). `plan_accept` turns a draft into planned runs; a booking change
-queues `scheduling.recompute_plan` through the outbox, which marks the day's accepted plan stale
-and computes a fresh draft. Every write is audited in the same transaction.
+`plan_compute` runs the pure planner (`scheduling.planner`) on the inputs `plan_inputs` reads
+from the database and stores them next to the result. `plan_accept` turns a draft into planned
+runs; a booking change queues `scheduling.recompute_plan` through the outbox, which marks the
+day's accepted plan stale and computes a fresh draft. Every write is audited in the same
+transaction.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from radiopharmacy import physics
-from radiopharmacy.choices import BatchStatus, GeneratorStatus
+from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.errors import ApplicationError, StateConflict
-from radiopharmacy.core.status import ensure_transition
-from radiopharmacy.models import Batch, Generator, Product, SiteSettings
-from radiopharmacy.selectors.generators import (
-    EFFICIENCY_WINDOW,
-    efficiency_percent,
-    elution_records,
-)
+from radiopharmacy.core.errors import ApplicationError, NotFound, StateConflict
+from radiopharmacy.core.sitetime import site_date, site_local, site_time
+from radiopharmacy.core.status import ensure_transition, transition
+from radiopharmacy.models import AuditEvent, Generator
 from scheduling import planner
-from scheduling.choices import BookingStatus, PlannedRunStatus, PlanStatus
+from scheduling.choices import PlannedRunStatus, PlanStatus
 from scheduling.models import Booking, PlannedRun, ProductionPlan
-from scheduling.selectors import site_day_bounds
+from scheduling.plan_inputs import build_inputs, parse_time, planner_inputs
 
-GRID_MIN = 5  # elution times on a 5-minute grid
-YIELD_WINDOW = 10  # SPEC §2.7: mean yield of the last 10 released batches
-MAX_RUNS = 6
-# Bookings a plan serves: still waiting for their dose or with a dose assigned but not drawn.
-PLANNED_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.DOSE_ASSIGNED)
 RECOMPUTE_TASK = "scheduling.recompute_plan"
 _Date = date  # the type, for functions whose `date` argument shadows it
-
-
-class NotFound(ApplicationError):
-    """The plan named in the URL does not exist: a 404."""
-
-    status_code = 404
-
-
-def site_zone() -> ZoneInfo:
-    return ZoneInfo(settings.SITE_TIME_ZONE)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def parse_time(value: str) -> datetime:
-    """An aware datetime from a stored ISO 8601 string (with its offset)."""
-    return physics.require_aware(datetime.fromisoformat(value), "stored datetime")
-
-
-# --- inputs -----------------------------------------------------------------------------------
-
-
-def round_up_to_grid(moment: datetime, grid_min: float = GRID_MIN) -> datetime:
-    """The first grid time (whole multiples of `grid_min` since the epoch, in UTC) at or after
-    `moment`, in `moment`'s zone."""
-    physics.require_aware(moment, "moment")
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    grid_us = round(grid_min * 60_000_000)
-    elapsed_us = (moment.astimezone(UTC) - epoch) // timedelta(microseconds=1)
-    steps = -((-elapsed_us) // grid_us)
-    return (epoch + timedelta(microseconds=steps * grid_us)).astimezone(moment.tzinfo)
-
-
-def earliest_elution_at(day: date, *, now: datetime, site: SiteSettings) -> datetime:
-    """Today: the later of now (rounded up to the grid) and the start of the working day;
-    another day: the start of its working day. In the site's zone."""
-    zone = site_zone()
-    start = datetime.combine(day, site.working_day_start, tzinfo=zone)
-    if now.astimezone(zone).date() != day:
-        return start
-    return max(start, round_up_to_grid(now).astimezone(zone))
-
-
-def expected_yield(*, before: datetime, site: SiteSettings) -> tuple[float, list[int]]:
-    """(yield %, batch ids): mean decay-corrected yield of the last 10 released batches that
-    ended before `before`, or the site's default yield when there are none."""
-    rows = list(
-        Batch.objects.filter(
-            status=BatchStatus.RELEASED, yield_percent__isnull=False, eos_at__lt=before
-        )
-        .order_by("-eos_at", "-id")
-        .values_list("id", "yield_percent")[:YIELD_WINDOW]
-    )
-    values = [y for _, y in rows if math.isfinite(y) and y > 0]
-    if not values:
-        return float(site.default_yield_percent), []
-    # A yield over 100 % is a measurement artefact; the planner's model caps it.
-    return min(100.0, math.fsum(values) / len(values)), [pk for pk, _ in rows]
-
-
-def _shelf_life_min() -> float:
-    product = Product.objects.order_by("id").first()
-    return float(product.shelf_life_min) if product else 240.0
-
-
-def build_inputs(*, day: date, generator: Generator, now: datetime) -> dict:
-    """The planner's inputs for `day` as JSON-ready values (see `planner_inputs`)."""
-    site = SiteSettings.current()
-    zone = site_zone()
-    earliest = earliest_elution_at(day, now=now, site=site)
-    working_end = datetime.combine(day, site.working_day_end, tzinfo=zone)
-    history = [
-        e
-        for e in generator.elutions.filter(superseded_by__isnull=True).order_by("eluted_at", "id")
-        if e.eluted_at < earliest
-    ]
-    column = physics.column_state(
-        nominal_activity_mbq=generator.nominal_activity_mbq,
-        calibrated_at=generator.calibrated_at,
-        elutions=elution_records(history),
-        at=earliest,
-    )
-    eta = efficiency_percent(generator, history)
-    if not math.isfinite(eta) or eta <= 0:
-        raise ApplicationError(
-            f"Generator {generator.serial_number} has no usable efficiency estimate.",
-            fields={"generator": ["Its recorded elutions give an efficiency of 0 %."]},
-        )
-    yield_percent, yield_batches = expected_yield(before=earliest, site=site)
-    start, end = site_day_bounds(day)
-    bookings = Booking.objects.filter(
-        injection_at__gte=start, injection_at__lt=end, status__in=PLANNED_BOOKING_STATUSES
-    ).order_by("injection_at", "id")
-    return {
-        "generator_state": {
-            "at": _iso(earliest),
-            "ge68_activity_mbq": column.ge68_activity_mbq,
-            "ga68_on_column_mbq": column.ga68_on_column_mbq,
-            "efficiency_percent": min(100.0, eta),
-        },
-        "bookings": [
-            {
-                "booking_id": b.pk,
-                "injection_at": _iso(b.injection_at.astimezone(zone)),
-                "prescribed_activity_mbq": b.prescribed_activity_mbq,
-            }
-            for b in bookings
-        ],
-        "parameters": {
-            "earliest_elution_at": _iso(earliest),
-            "working_end_at": _iso(working_end),
-            "synthesis_duration_min": float(site.synthesis_duration_min),
-            "qc_duration_min": float(site.qc_duration_min),
-            "shelf_life_min": _shelf_life_min(),
-            "draw_lead_time_min": float(site.draw_lead_time_min),
-            "expected_yield_percent": yield_percent,
-            "grid_min": float(GRID_MIN),
-            "max_runs": MAX_RUNS,
-            "max_doses_per_run": None,
-        },
-        "sources": {
-            "computed_at": _iso(now.astimezone(zone)),
-            "time_zone": settings.SITE_TIME_ZONE,
-            "efficiency_elutions": min(len(history), EFFICIENCY_WINDOW),
-            "last_elution_at": _iso(
-                column.last_elution_at.astimezone(zone) if column.last_elution_at else None
-            ),
-            "yield_batches": yield_batches,
-            "default_yield_percent": float(site.default_yield_percent),
-        },
-    }
-
-
-def planner_inputs(
-    inputs: dict,
-) -> tuple[planner.GeneratorState, list[planner.BookingRequest], planner.PlanParameters]:
-    """The planner's dataclasses from a plan's stored `inputs` (to recompute or check it)."""
-    state = inputs["generator_state"]
-    params = dict(inputs["parameters"])
-    for key in ("earliest_elution_at", "working_end_at"):
-        params[key] = parse_time(params[key])
-    return (
-        planner.GeneratorState(
-            at=parse_time(state["at"]),
-            ge68_activity_mbq=state["ge68_activity_mbq"],
-            ga68_on_column_mbq=state["ga68_on_column_mbq"],
-            efficiency_percent=state["efficiency_percent"],
-        ),
-        [
-            planner.BookingRequest(
-                booking_id=b["booking_id"],
-                injection_at=parse_time(b["injection_at"]),
-                prescribed_activity_mbq=b["prescribed_activity_mbq"],
-            )
-            for b in inputs["bookings"]
-        ],
-        planner.PlanParameters(**params),
-    )
 
 
 # --- explanation ------------------------------------------------------------------------------
@@ -210,8 +37,9 @@ def _hm(value: str | None, day: date | None = None) -> str:
     """'08:05 CET', or '10:45 CET on 23 Nov' when the moment is not on `day`."""
     if value is None:
         return "—"
-    local = parse_time(value).astimezone(site_zone())
-    text = local.strftime("%H:%M %Z")
+    moment = parse_time(value)
+    local = site_local(moment)
+    text = site_time(moment)
     if day is not None and local.date() != day:
         text += f" on {local.day} {local:%b}"
     return text
@@ -297,6 +125,7 @@ def _plan_summary(plan: ProductionPlan) -> dict:
 
 
 def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor) -> None:
+    # A plan's audit entries compare its summary (the objective too), not only its status.
     old = _plan_summary(plan)
     ensure_transition(PlanStatus, plan.status, PlanStatus.SUPERSEDED)
     plan.status = PlanStatus.SUPERSEDED
@@ -304,15 +133,11 @@ def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor) -> None:
     plan.save(update_fields=["status", "superseded_by"])
     # Planned batches nobody has started are no longer wanted.
     for run in plan.runs.filter(status=PlannedRunStatus.PLANNED).order_by("sequence"):
-        old_run = audit.snapshot(run)
-        ensure_transition(PlannedRunStatus, run.status, PlannedRunStatus.CANCELLED)
-        run.status = PlannedRunStatus.CANCELLED
-        run.save(update_fields=["status"])
-        audit.record_change(
+        transition(
+            run,
+            PlannedRunStatus.CANCELLED,
             actor=actor,
             action=AuditAction.CANCELLED,
-            obj=run,
-            before=old_run,
             reason=f"plan {plan.pk} superseded by plan {by.pk}",
         )
     audit.record(
@@ -488,12 +313,9 @@ def queue_plan_recompute(booking: Booking, *, previous_injection_at=None, actor=
     """Queue a recompute of the plans of the booking's day (and of its previous day when it was
     moved), one outbox job per (day, generator, booking change). Call inside the booking
     service's transaction: the jobs run after it commits."""
-    from radiopharmacy.models import AuditEvent
-
-    zone = site_zone()
-    days = {booking.injection_at.astimezone(zone).date()}
+    days = {site_date(booking.injection_at)}
     if previous_injection_at is not None:
-        days.add(previous_injection_at.astimezone(zone).date())
+        days.add(site_date(previous_injection_at))
     change_id = None
     for day in sorted(days):
         generator_ids = sorted(set(_open_plans(day).values_list("generator_id", flat=True)))
@@ -521,13 +343,3 @@ def queue_plan_recompute(booking: Booking, *, previous_injection_at=None, actor=
                     "actor_id": getattr(actor, "pk", None),
                 },
             )
-
-
-def working_day(day: date) -> tuple[datetime, datetime]:
-    """Start and end of the working day of `day`, aware in the site's zone (for the timeline)."""
-    site = SiteSettings.current()
-    zone = site_zone()
-    return (
-        datetime.combine(day, site.working_day_start, tzinfo=zone),
-        datetime.combine(day, site.working_day_end, tzinfo=zone),
-    )

@@ -5,33 +5,9 @@ activities are typed in the unit the user chose (MBq or mCi) and reach the servi
 """
 
 from django import forms
-from django.conf import settings
 
-from radiopharmacy.web.forms.common import (
-    DATETIME_WIDGET,
-    ActivityUnitMixin,
-    apply_service_error,
-)
+from radiopharmacy.web.forms.common import ActivityUnitMixin, when
 from scheduling.models import MAX_WEIGHT_KG, MIN_WEIGHT_KG
-
-__all__ = [
-    "AdministerForm",
-    "BookingForm",
-    "DoseAssignForm",
-    "MeasureForm",
-    "ReasonForm",
-    "RescheduleForm",
-    "apply_service_error",
-]
-
-
-def when(label: str, *, help_text: str = "") -> forms.DateTimeField:
-    zone = settings.SITE_TIME_ZONE
-    return forms.DateTimeField(
-        label=f"{label} ({zone})",
-        widget=DATETIME_WIDGET,
-        help_text=help_text or f"Local time in {zone}.",
-    )
 
 
 def reason_field(label: str = "Reason") -> forms.CharField:

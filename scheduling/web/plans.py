@@ -25,8 +25,9 @@ from radiopharmacy.models import Generator
 from radiopharmacy.units import activity_unit, in_unit
 from scheduling.choices import PlanStatus
 from scheduling.models import Booking, ProductionPlan
-from scheduling.services import plans as services_plans
-from scheduling.web.bookings import chosen_day
+from scheduling.plan_inputs import parse_time, working_day
+from scheduling.services import plans as services
+from scheduling.web.common import chosen_day
 
 
 def _int(value) -> int | None:
@@ -62,7 +63,7 @@ class _Scale:
 
 
 def _timeline(day: date, plan: ProductionPlan | None, bookings: dict[int, Booking]) -> dict:
-    start, end = services_plans.working_day(day)
+    start, end = working_day(day)
     scale = _Scale(start, end)
     zone = start.tzinfo
     ticks = []
@@ -74,16 +75,16 @@ def _timeline(day: date, plan: ProductionPlan | None, bookings: dict[int, Bookin
     unserved = []
     if plan is not None:
         for n, run in enumerate(plan.result["runs"], start=1):
-            elution = services_plans.parse_time(run["elution_at"])
-            eos = services_plans.parse_time(run["eos_at"])
-            release = services_plans.parse_time(run["release_at"])
-            expiry = services_plans.parse_time(run["expiry_at"])
+            elution = parse_time(run["elution_at"])
+            eos = parse_time(run["eos_at"])
+            release = parse_time(run["release_at"])
+            expiry = parse_time(run["expiry_at"])
             markers = []
             for dose in run["doses"]:
                 booking = bookings.get(dose["booking"])
                 ref = booking.patient_ref if booking else f"booking {dose['booking']}"
-                draw = services_plans.parse_time(dose["draw_at"])
-                injection = services_plans.parse_time(dose["injection_at"])
+                draw = parse_time(dose["draw_at"])
+                injection = parse_time(dose["injection_at"])
                 markers.append(
                     {"kind": "draw", "left": scale.pct(draw), "title": f"{ref}: draw", "at": draw}
                 )
@@ -165,8 +166,8 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
                     {
                         "booking": bookings.get(d["booking"]),
                         "booking_id": d["booking"],
-                        "injection_at": services_plans.parse_time(d["injection_at"]),
-                        "draw_at": services_plans.parse_time(d["draw_at"]),
+                        "injection_at": parse_time(d["injection_at"]),
+                        "draw_at": parse_time(d["draw_at"]),
                         "to_draw": in_unit(d["activity_to_draw_mbq"], unit),
                         "needed_at_eos": in_unit(d["activity_needed_at_eos_mbq"], unit),
                     }
@@ -175,10 +176,10 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
                 runs.append(
                     {
                         "n": n,
-                        "elution_at": services_plans.parse_time(run["elution_at"]),
-                        "eos_at": services_plans.parse_time(run["eos_at"]),
-                        "release_at": services_plans.parse_time(run["release_at"]),
-                        "expiry_at": services_plans.parse_time(run["expiry_at"]),
+                        "elution_at": parse_time(run["elution_at"]),
+                        "eos_at": parse_time(run["eos_at"]),
+                        "release_at": parse_time(run["release_at"]),
+                        "expiry_at": parse_time(run["expiry_at"]),
                         "at_eos": in_unit(run["expected_activity_at_eos_mbq"], unit),
                         "eluate": in_unit(run["expected_eluate_mbq"], unit),
                         "wasted": in_unit(run["wasted_activity_mbq"], unit),
@@ -193,7 +194,7 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
                         "booking": bookings.get(item["booking"]),
                         "booking_id": item["booking"],
                         "reason": item["reason"],
-                        "suggested": services_plans.parse_time(suggested) if suggested else None,
+                        "suggested": parse_time(suggested) if suggested else None,
                     }
                 )
         can_write = can(request.user, CHANGE, "plans")
@@ -207,7 +208,7 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
             plan=plan,
             accepted=accepted,
             draft=draft,
-            explanation=services_plans.plan_explanation(plan) if plan else [],
+            explanation=services.plan_explanation(plan) if plan else [],
             runs=runs,
             unserved=unserved,
             timeline=_timeline(day, plan, bookings),
@@ -232,9 +233,7 @@ class PlanComputeView(RoleRequiredMixin, View):
             messages.error(request, f"{raw_day or 'No date'} is not a date (YYYY-MM-DD).")
             return HttpResponseRedirect(reverse("plan-day"))
         try:
-            plan = services_plans.plan_compute(
-                actor=request.user, date=day, generator_id=generator_id
-            )
+            plan = services.plan_compute(actor=request.user, date=day, generator_id=generator_id)
         except ApplicationError as exc:
             details = [m for msgs in exc.fields.values() for m in msgs] + getattr(
                 exc, "blocking", []
@@ -258,7 +257,7 @@ class PlanAcceptView(RoleRequiredMixin, View):
     def post(self, request, pk: int):
         plan = ProductionPlan.objects.filter(pk=pk).first()
         try:
-            plan = services_plans.plan_accept(actor=request.user, plan_id=pk)
+            plan = services.plan_accept(actor=request.user, plan_id=pk)
         except ApplicationError as exc:
             messages.error(request, " ".join([exc.message, *getattr(exc, "blocking", [])]))
             if plan is None:

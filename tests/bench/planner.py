@@ -1,4 +1,4 @@
-"""Planner benchmark: `python -m scheduling.bench [--quick]`.
+"""Planner benchmark: `python -m tests.bench.planner [--quick]` (`make bench`).
 
 Plans seeded random days of 5-60 bookings (08:00-16:30, 100-200 MBq) on a 1850 MBq generator
 when fresh, at 6 and at 11 months, prints the CPU time per plan (median, p95, max) and, for small
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from radiopharmacy.physics import equilibrium_ga68_mbq, ge68_activity_mbq
 from scheduling.planner import BookingRequest, GeneratorState, PlanParameters, plan_day
+from tests.scheduling.plan_checker import exhaustive_optimum
 
 SITE_ZONE = ZoneInfo("Europe/Paris")
 NOMINAL_GE68_MBQ = 1850.0
@@ -87,13 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     days = 5 if args.quick else args.days
     sizes = [5, 10, 20, 30] if args.quick else [5, 10, 20, 30, 60]
-    exhaustive = None
-    try:
-        from tests.scheduling.plan_checker import exhaustive_optimum
-
-        exhaustive = exhaustive_optimum
-    except ImportError:
-        print("(tests/scheduling/plan_checker.py not importable: no optimality gap column)")
+    exhaustive = exhaustive_optimum
 
     header = (
         f"{'bookings':>8} {'generator':>10} {'days':>5} {'median ms':>10} {'p95 ms':>8} "

@@ -15,7 +15,7 @@ from django.db import connections
 from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.models import Batch
 from scheduling.models import BatchAllocation, Dose
-from scheduling.services import bookings as services
+from scheduling.services import doses as services
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 

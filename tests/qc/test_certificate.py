@@ -8,11 +8,13 @@ import pytest
 import time_machine
 from pypdf import PdfReader
 
-from qc.certificate import render_certificate, site_datetime
+from qc.certificate_pdf import site_datetime
 from qc.models import BatchSignature, Certificate
-from qc.services.release import batch_release, certificate_render, sha256_hex
+from qc.services.certificates import certificate_render, render_certificate
+from qc.services.release import batch_release, sha256_hex
 from qc.services.results import qc_result_record
 from radiopharmacy.core.errors import StateConflict
+from radiopharmacy.core.sitetime import site_zone
 from tests.factories import TEST_PASSWORD
 from tests.qc.test_release_support import (  # noqa: F401
     PASSING,
@@ -58,7 +60,7 @@ def test_certificate_shows_the_batch_every_qc_result_with_its_limit_and_the_sign
     assert f"{batch.activity_at_eos_mbq:,.1f} MBq" in text
     assert f"{batch.concentration_at_eos_mbq_per_ml:,.1f} MBq/mL" in text
     assert f"{batch.volume_ml:.2f} mL" in text
-    assert site_datetime(batch.expires_at) in text
+    assert site_datetime(batch.expires_at, site_zone()) in text
     assert "DOTATATE-2611" in text and "HB-77" in text  # precursor and reagent lots
     assert record["elutions"][0]["generator"]["serial_number"] in text
     for result in record["qc_results"]:

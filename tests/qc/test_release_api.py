@@ -3,7 +3,7 @@
 import pytest
 
 from qc.models import BatchSignature, Certificate
-from qc.services.release import certificate_render
+from qc.services.certificates import certificate_render
 from radiopharmacy.models import AuditEvent, Batch
 from tests.factories import TEST_PASSWORD
 from tests.qc.test_release_support import PASSING, at_release_time, make_batch  # noqa: F401

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from qc import tasks_qc as tasks
+from qc import tasks
 from qc.services import monitoring
 from qc.services.results import qc_result_record
 from radiopharmacy.models import Alert, BreakthroughTest

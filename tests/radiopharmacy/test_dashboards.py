@@ -13,7 +13,8 @@ from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.models import Alert, UserPreference
 from radiopharmacy.services.batches import batch_create
 from radiopharmacy.site import dashboards
-from scheduling.services import bookings as scheduling
+from scheduling.services.bookings import booking_create
+from scheduling.services.doses import dose_assign
 from tests.day_world import build_world
 from tests.factories import batch_inputs
 
@@ -45,13 +46,13 @@ def _more_rows(world, radiopharmacist, scheduler):
             actor=radiopharmacist, batch_id=batch.pk, test="ph", value=6.0, performed_at=now
         )
     for i in range(2):
-        booking = scheduling.booking_create(
+        booking = booking_create(
             actor=scheduler,
             patient_ref=f"PT-10{i}",
             weight_kg=70.0,
             injection_at=now + timedelta(minutes=50 + 10 * i),
         )
-        scheduling.dose_assign(
+        dose_assign(
             actor=radiopharmacist,
             booking_id=booking.pk,
             batch_id=world.released.pk,
@@ -95,7 +96,7 @@ def test_qualified_person_home_lists_blockers_and_todays_signatures(
 
 
 def test_scheduler_home_lists_todays_bookings_and_unserved(client, scheduler, world):
-    scheduling.booking_create(
+    booking_create(
         actor=scheduler,
         patient_ref="PT-9UNSERVED",
         weight_kg=60.0,

@@ -830,15 +830,25 @@ def test_unit_round_trips(activity):
     assert close(gbq_to_mbq(mbq_to_gbq(activity)), activity, abs_=0)
 
 
-def test_module_imports_only_the_standard_library():
-    tree = ast.parse(Path(physics.__file__).read_text(encoding="utf-8"))
+def _imported_modules(path) -> set[str]:
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     imported = {
-        alias.name.split(".")[0]
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Import)
-        for alias in n.names
+        alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names
     }
-    imported |= {
-        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    return imported
+
+
+def test_module_imports_only_the_standard_library():
+    # and the pure error class it raises, which itself imports nothing at all
+    from radiopharmacy.core import errors
+
+    imported = _imported_modules(physics.__file__)
+    assert {m.split(".")[0] for m in imported - {"radiopharmacy.core.errors"}} <= {
+        "__future__",
+        "math",
+        "collections",
+        "dataclasses",
+        "datetime",
     }
-    assert imported <= {"__future__", "math", "collections", "dataclasses", "datetime"}
+    assert _imported_modules(errors.__file__) == set()

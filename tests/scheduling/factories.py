@@ -5,11 +5,10 @@ need an exact concentration at an exact EOS, so this one writes the row directly
 """
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import factory
-from django.conf import settings
 
+from radiopharmacy.core.sitetime import site_date
 from radiopharmacy.models import Batch, Product
 from tests.factories import REFERENCE_TIME, UserFactory
 
@@ -26,9 +25,7 @@ class ReleasedBatchFactory(factory.django.DjangoModelFactory):
 
     product = factory.LazyFunction(_product)
     sequence = factory.Sequence(lambda n: n + 1)
-    production_date = factory.LazyAttribute(
-        lambda o: o.eos_at.astimezone(ZoneInfo(settings.SITE_TIME_ZONE)).date()
-    )
+    production_date = factory.LazyAttribute(lambda o: site_date(o.eos_at))
     batch_number = factory.LazyAttribute(
         lambda o: f"{o.product.code}-{o.production_date:%Y%m%d}-{o.sequence:02d}"
     )

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from radiopharmacy import physics
-from scheduling.services import bookings as services
+from scheduling.services import bookings, doses
 from tests.scheduling.factories import ReleasedBatchFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def at(hhmm: str, day=(2026, 11, 24)) -> datetime:
 
 @pytest.mark.parametrize(("weight", "expected"), [(50, 100.0), (75, 150.0), (120, 200.0)])
 def test_prescription_is_2_mbq_per_kg_capped_at_200(scheduler, weight, expected):
-    booking = services.booking_create(
+    booking = bookings.booking_create(
         actor=scheduler, patient_ref="P-0001", weight_kg=weight, injection_at=at("10:30")
     )
     assert booking.prescribed_activity_mbq == expected
@@ -31,14 +31,14 @@ def test_prescription_is_2_mbq_per_kg_capped_at_200(scheduler, weight, expected)
 
 def test_worked_example_of_reference_section_4(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"), concentration_at_eos_mbq_per_ml=200.0)
-    booking = services.booking_create(
+    booking = bookings.booking_create(
         actor=scheduler,
         patient_ref="P-0002",
         weight_kg=80,
         injection_at=at("10:30"),
         prescribed_activity_mbq=150,
     )
-    dose = services.dose_assign(
+    dose = doses.dose_assign(
         actor=radiopharmacist, booking_id=booking.pk, batch_id=batch.pk, draw_at=at("10:10")
     )
     assert round(dose.activity_to_draw_mbq, 1) == 184.1
@@ -49,14 +49,14 @@ def test_worked_example_of_reference_section_4(scheduler, radiopharmacist):
 
 def test_measurement_gives_activity_at_planned_injection_and_tolerance(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
-    booking = services.booking_create(
+    booking = bookings.booking_create(
         actor=scheduler, patient_ref="P-0003", weight_kg=75, injection_at=at("10:30")
     )
-    dose = services.dose_assign(
+    dose = doses.dose_assign(
         actor=radiopharmacist, booking_id=booking.pk, batch_id=batch.pk, draw_at=at("10:10")
     )
     # 190 MBq measured at 10:12 is 190 · 0.5^(18/67.71) at 10:30.
-    dose = services.dose_measure(
+    dose = doses.dose_measure(
         actor=radiopharmacist, dose_id=dose.pk, activity_mbq=190, measured_at=at("10:12")
     )
     expected = 190 * 2 ** (-18 / 67.71)
@@ -70,13 +70,13 @@ def test_measurement_gives_activity_at_planned_injection_and_tolerance(scheduler
 
 def test_measurement_outside_tolerance_is_flagged(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
-    booking = services.booking_create(
+    booking = bookings.booking_create(
         actor=scheduler, patient_ref="P-0004", weight_kg=75, injection_at=at("10:30")
     )
-    dose = services.dose_assign(
+    dose = doses.dose_assign(
         actor=radiopharmacist, booking_id=booking.pk, batch_id=batch.pk, draw_at=at("10:10")
     )
-    dose = services.dose_measure(
+    dose = doses.dose_measure(
         actor=radiopharmacist, dose_id=dose.pk, activity_mbq=150, measured_at=at("10:10")
     )
     assert dose.deviation_percent == pytest.approx(100 * (150 * 2 ** (-20 / 67.71) - 150) / 150)
@@ -86,16 +86,16 @@ def test_measurement_outside_tolerance_is_flagged(scheduler, radiopharmacist):
 
 def test_administered_is_syringe_minus_residual_both_at_injection(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
-    booking = services.booking_create(
+    booking = bookings.booking_create(
         actor=scheduler, patient_ref="P-0005", weight_kg=75, injection_at=at("10:30")
     )
-    dose = services.dose_assign(
+    dose = doses.dose_assign(
         actor=radiopharmacist, booking_id=booking.pk, batch_id=batch.pk, draw_at=at("10:10")
     )
-    services.dose_measure(
+    doses.dose_measure(
         actor=radiopharmacist, dose_id=dose.pk, activity_mbq=184, measured_at=at("10:12")
     )
-    dose = services.dose_administer(
+    dose = doses.dose_administer(
         actor=radiopharmacist,
         dose_id=dose.pk,
         injected_at=at("10:35"),
@@ -119,20 +119,20 @@ def test_dst_end_measured_0150_cest_injected_0220_cet_is_90_real_minutes(
     assert injected.utcoffset().total_seconds() == 3600
     assert physics.elapsed_minutes(measured, injected) == pytest.approx(90)
     batch = ReleasedBatchFactory(eos_at=datetime(2026, 10, 25, 1, 0, tzinfo=AMS))
-    booking = services.booking_create(
+    booking = bookings.booking_create(
         actor=scheduler, patient_ref="P-0006", weight_kg=50, injection_at=injected
     )
-    dose = services.dose_assign(
+    dose = doses.dose_assign(
         actor=radiopharmacist, booking_id=booking.pk, batch_id=batch.pk, draw_at=measured
     )
     # Drawn 90 real minutes before the injection, not 30.
     assert dose.activity_to_draw_mbq == pytest.approx(100 * 2 ** (90 / 67.71))
-    dose = services.dose_measure(
+    dose = doses.dose_measure(
         actor=radiopharmacist, dose_id=dose.pk, activity_mbq=250, measured_at=measured
     )
     assert dose.activity_at_injection_mbq == pytest.approx(250 * 2 ** (-90 / 67.71))
     assert dose.activity_at_injection_mbq != pytest.approx(250 * 2 ** (-30 / 67.71))
-    dose = services.dose_administer(
+    dose = doses.dose_administer(
         actor=radiopharmacist,
         dose_id=dose.pk,
         injected_at=injected,

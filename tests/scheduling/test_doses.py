@@ -9,7 +9,7 @@ from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent
 from scheduling.models import BatchAllocation, Booking, Dose
 from scheduling.selectors import batch_allocated_mbq, batch_allocated_volume_ml, batch_balance
-from scheduling.services import bookings as services
+from scheduling.services import bookings, doses
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 
@@ -25,7 +25,7 @@ def at(hhmm: str) -> datetime:
 
 def book(scheduler, injection="10:30", activity=150.0, ref=None):
     book.n = getattr(book, "n", 0) + 1
-    return services.booking_create(
+    return bookings.booking_create(
         actor=scheduler,
         patient_ref=ref or f"P-{book.n:04d}",
         weight_kg=80,
@@ -35,9 +35,7 @@ def book(scheduler, injection="10:30", activity=150.0, ref=None):
 
 
 def assign(rp, booking, batch, draw="10:10"):
-    return services.dose_assign(
-        actor=rp, booking_id=booking.pk, batch_id=batch.pk, draw_at=at(draw)
-    )
+    return doses.dose_assign(actor=rp, booking_id=booking.pk, batch_id=batch.pk, draw_at=at(draw))
 
 
 def refusal(rp, booking, batch, draw="10:10") -> list[str]:
@@ -114,9 +112,7 @@ def test_refused_when_booking_already_has_a_dose(scheduler, radiopharmacist):
 
 def test_unknown_booking_or_batch_is_a_400(radiopharmacist):
     with pytest.raises(ApplicationError) as info:
-        services.dose_assign(
-            actor=radiopharmacist, booking_id=999, batch_id=998, draw_at=at("10:00")
-        )
+        doses.dose_assign(actor=radiopharmacist, booking_id=999, batch_id=998, draw_at=at("10:00"))
     assert info.value.status_code == 400
     assert set(info.value.fields) == {"booking", "batch"}
 
@@ -139,7 +135,7 @@ def test_cancelling_a_dose_releases_its_volume_and_rebooks(scheduler, radiopharm
     dose = assign(radiopharmacist, first, batch)
     second = book(scheduler)
     refusal(radiopharmacist, second, batch)
-    services.dose_cancel(actor=radiopharmacist, dose_id=dose.pk, reason="syringe dropped")
+    doses.dose_cancel(actor=radiopharmacist, dose_id=dose.pk, reason="syringe dropped")
     assert BatchAllocation.objects.get(batch=batch).allocated_volume_ul == 0
     first.refresh_from_db()
     assert first.status == "booked"
@@ -151,10 +147,10 @@ def test_cancelling_a_dose_releases_its_volume_and_rebooks(scheduler, radiopharm
 def test_cancelling_a_drawn_dose_keeps_its_volume_out_of_the_vial(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     dose = assign(radiopharmacist, book(scheduler), batch)
-    services.dose_measure(
+    doses.dose_measure(
         actor=radiopharmacist, dose_id=dose.pk, activity_mbq=184, measured_at=at("10:11")
     )
-    services.dose_cancel(actor=radiopharmacist, dose_id=dose.pk, reason="patient unwell")
+    doses.dose_cancel(actor=radiopharmacist, dose_id=dose.pk, reason="patient unwell")
     assert batch_allocated_volume_ml(batch) == pytest.approx(1.252)
 
 
@@ -162,7 +158,7 @@ def test_reschedule_cancels_the_assigned_dose_with_the_reason(scheduler, radioph
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     booking = book(scheduler)
     dose = assign(radiopharmacist, booking, batch)
-    services.booking_reschedule(
+    bookings.booking_reschedule(
         actor=scheduler, booking_id=booking.pk, injection_at=at("11:30"), reason="late transport"
     )
     dose.refresh_from_db()
@@ -178,7 +174,7 @@ def test_booking_cancel_cancels_its_dose(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     booking = book(scheduler)
     assign(radiopharmacist, booking, batch)
-    services.booking_cancel(actor=scheduler, booking_id=booking.pk, reason="scan postponed")
+    bookings.booking_cancel(actor=scheduler, booking_id=booking.pk, reason="scan postponed")
     assert Dose.objects.get().status == "cancelled"
     assert Booking.objects.get().status_reason == "scan postponed"
     assert batch_allocated_volume_ml(batch) == 0
@@ -188,10 +184,10 @@ def test_batch_balance_is_decay_corrected_to_the_given_time(scheduler, radiophar
     batch = ReleasedBatchFactory(eos_at=at("09:40"), volume_ml=10.0)
     d1 = assign(radiopharmacist, book(scheduler), batch)
     d2 = assign(radiopharmacist, book(scheduler, injection="11:00"), batch, draw="10:50")
-    services.dose_measure(
+    doses.dose_measure(
         actor=radiopharmacist, dose_id=d1.pk, activity_mbq=184, measured_at=at("10:10")
     )
-    services.dose_administer(
+    doses.dose_administer(
         actor=radiopharmacist,
         dose_id=d1.pk,
         injected_at=at("10:30"),

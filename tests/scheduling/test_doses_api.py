@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduling.models import Dose
-from scheduling.services import bookings as services
+from scheduling.services import doses as services
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from radiopharmacy.core.roles import ALL_ROLES
 from scheduling.models import Dose
-from scheduling.services import bookings as services
+from scheduling.services import doses as services
 from tests.factories import BookingFactory
 from tests.scheduling.factories import ReleasedBatchFactory
 

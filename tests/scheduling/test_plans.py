@@ -10,6 +10,7 @@ import pytest
 from radiopharmacy import physics
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent, OutboxJob, SiteSettings
+from scheduling import plan_inputs
 from scheduling.models import PlannedRun, ProductionPlan
 from scheduling.services import bookings as services
 from scheduling.services import plans as services_plans
@@ -48,7 +49,7 @@ def book(*times: str, mbq: float = 150.0, day: date = DAY, **kw):
 
 def checked(plan: ProductionPlan) -> list[str]:
     """The independent checker's complaints about a saved plan, from what it stored."""
-    state, requests, params = services_plans.planner_inputs(plan.inputs)
+    state, requests, params = plan_inputs.planner_inputs(plan.inputs)
     return check_plan(plan.result, state=state, bookings=requests, params=params)
 
 
@@ -145,7 +146,7 @@ def test_today_starts_at_now_rounded_up_to_the_grid(scheduler, generator, time_m
     time_machine.move_to(at("09:02") + timedelta(seconds=30), tick=False)
     plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     assert plan.inputs["parameters"]["earliest_elution_at"] == at("09:05").isoformat()
-    exact = services_plans.round_up_to_grid(at("09:05"))
+    exact = plan_inputs.round_up_to_grid(at("09:05"))
     assert exact == at("09:05")
 
 
@@ -253,7 +254,7 @@ def test_accept_creates_the_planned_runs(scheduler, generator, early):
     assert len(runs) == len(plan.result["runs"]) >= 1
     for n, (run, planned) in enumerate(zip(runs, plan.result["runs"], strict=True), start=1):
         assert run.sequence == n and run.status == "planned" and run.batch is None
-        assert run.elution_at == services_plans.parse_time(planned["elution_at"])
+        assert run.elution_at == plan_inputs.parse_time(planned["elution_at"])
         assert run.expected_activity_at_eos_mbq == planned["expected_activity_at_eos_mbq"]
         assert sorted(b.pk for b in run.bookings.all()) == sorted(
             d["booking"] for d in planned["doses"]

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduling import plan_inputs
 from scheduling.models import ProductionPlan
 from scheduling.services import plans as services_plans
 from tests.factories import BookingFactory, GeneratorFactory
@@ -72,7 +73,7 @@ def test_post_plan_returns_the_spec_shape(sched_client, generator):
     assert datetime.fromisoformat(body["runs"][0]["elution_at"]).utcoffset() is not None
     assert body["inputs"]["parameters"]["expected_yield_percent"] == 80.0
     plan = ProductionPlan.objects.get(pk=body["id"])
-    state, requests, params = services_plans.planner_inputs(plan.inputs)
+    state, requests, params = plan_inputs.planner_inputs(plan.inputs)
     assert check_plan(body, state=state, bookings=requests, params=params) == []
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from radiopharmacy.core.roles import ALL_ROLES
+from scheduling import plan_inputs
 from scheduling.models import ProductionPlan
 from scheduling.services import plans as services_plans
 from tests.factories import BookingFactory, GeneratorFactory
@@ -62,7 +63,7 @@ def test_plan_page_shows_times_in_the_site_zone_and_the_explanations(client, sch
     client.force_login(scheduler)
     html = client.get(reverse("plan-day"), {"date": "2026-11-24"}).content.decode()
     run = draft.result["runs"][0]
-    elution = services_plans.parse_time(run["elution_at"]).astimezone(AMS)
+    elution = plan_inputs.parse_time(run["elution_at"]).astimezone(AMS)
     assert f"{elution:%H:%M} CET" in html
     assert run["explanation"][0].split(":")[0] in html
     assert "Column at 07:00 CET" in html

@@ -1,5 +1,9 @@
 """The batch release certificate as a PDF (SPEC §2.5), rendered with reportlab.
 
+Pure: it takes the signed batch record (a dict), the signature's fields, the certificate number,
+the site's address and the site's zone, and imports neither Django nor the QC services
+(`qc.services.certificates` gathers the values and stores the result).
+
 Byte-identical renders: the document is built with `invariant=1` (fixed creation date and
 document id) and only from what was signed: the canonical batch record stored on the signature,
 the signature itself and the certificate number. Nothing that changes after the release (a
@@ -9,20 +13,16 @@ gives the same bytes and the same SHA-256.
 The hash a certificate can carry: a PDF cannot contain its own SHA-256 (writing the hash into the
 file changes the hash). So the certificate prints, and its QR code encodes, the SHA-256 of the
 signed batch record (`BatchSignature.record_sha256`) with the verification URL
-`<SITE_URL>/verify/<record sha256>`; the SHA-256 of the PDF file is stored in the database when it
+`<site URL>/verify/<record sha256>`; the SHA-256 of the PDF file is stored in the database when it
 is rendered and shown on the verification page. `/verify/<code>` accepts either hash, or the
 certificate number.
-
-The site's address in the QR code comes from `settings.SITE_URL` (default
-http://127.0.0.1:8000, the embedded default's address).
 """
 
 import io
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
@@ -42,7 +42,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
-from qc.services.release import qc_rows, signed_record
+from qc.record import qc_rows
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -57,19 +57,26 @@ def _register_fonts() -> None:
         pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
 
 
-def site_url() -> str:
-    return settings.SITE_URL
+@dataclass(frozen=True)
+class Signature:
+    """What the certificate prints of the release signature."""
+
+    meaning: str
+    printed_name: str
+    signed_at: datetime
+    comment: str
+    record_sha256: str
 
 
-def verification_url(code: str) -> str:
-    return f"{site_url()}/verify/{code}"
+def verification_url(site_url: str, code: str) -> str:
+    return f"{site_url}/verify/{code}"
 
 
-def site_datetime(value: datetime | str) -> str:
+def site_datetime(value: datetime | str, zone: tzinfo) -> str:
     """A time in the site's zone with the zone: "24 Nov 2026 08:31 CET" (locale-independent)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    local = value.astimezone(ZoneInfo(settings.SITE_TIME_ZONE))
+    local = value.astimezone(zone)
     return f"{local.day:02d} {MONTHS[local.month - 1]} {local.year} {local:%H:%M %Z}"
 
 
@@ -136,11 +143,10 @@ OUTCOME_COLOURS = {
 }
 
 
-def _story(signature, number: str, record: dict) -> list:
+def _story(record: dict, signature: Signature, number: str, verify: str, zone: tzinfo) -> list:
     s = _styles()
     b = record["batch"]
     p = lambda text, style="cell": Paragraph(escape(str(text)), s[style])  # noqa: E731
-    verify = verification_url(signature.record_sha256)
     spec = record.get("specification")
     spec_text = str(spec["version"]) if spec else "none in force"
 
@@ -171,9 +177,9 @@ def _story(signature, number: str, record: dict) -> list:
     facts = [
         [
             "End of synthesis (EOS)",
-            p(site_datetime(b["eos_at"])),
+            p(site_datetime(b["eos_at"], zone)),
             "Expiry",
-            p(site_datetime(b["expires_at"])),
+            p(site_datetime(b["expires_at"], zone)),
         ],
         [
             "Activity at EOS",
@@ -192,7 +198,7 @@ def _story(signature, number: str, record: dict) -> list:
             [
                 p(f"{g['manufacturer']} {g['model']}".strip()),
                 p(g["serial_number"]),
-                p(site_datetime(e["eluted_at"])),
+                p(site_datetime(e["eluted_at"], zone)),
                 p(f"{_num(e['activity_at_elution_mbq'])} MBq"),
                 p(e["eluent_lot"] or "—"),
             ]
@@ -225,7 +231,7 @@ def _story(signature, number: str, record: dict) -> list:
     sign = [
         ["Meaning", p(signature.meaning, "bold")],
         ["Signed by", p(signature.printed_name, "bold")],
-        ["Date and time", p(site_datetime(signature.signed_at))],
+        ["Date and time", p(site_datetime(signature.signed_at, zone))],
     ]
     if signature.comment:
         sign.append(["Comment", p(signature.comment)])
@@ -270,10 +276,17 @@ def _story(signature, number: str, record: dict) -> list:
     return story
 
 
-def render_certificate(signature, *, number: str) -> bytes:
-    """The certificate PDF of a release signature. Same signature, same bytes."""
+def render_pdf(
+    record: dict, signature: Signature, *, number: str, site_url: str, zone: tzinfo
+) -> bytes:
+    """The certificate PDF of a signed record and its signature. Same values, same bytes.
+
+    `record` is the record as signed (its hash already checked), `site_url` the site's address
+    without a trailing slash (the QR code and the printed verification address), `zone` the
+    site's zone, in which every time is shown.
+    """
     _register_fonts()
-    record = signed_record(signature)
+    verify = verification_url(site_url, signature.record_sha256)
     buffer = io.BytesIO()
     title = f"Batch release certificate {record['batch']['batch_number']}"
 
@@ -302,5 +315,7 @@ def render_certificate(signature, *, number: str) -> bytes:
         creator="Gallium",
         invariant=1,
     )
-    doc.build(_story(signature, number, record), onFirstPage=footer, onLaterPages=footer)
+    doc.build(
+        _story(record, signature, number, verify, zone), onFirstPage=footer, onLaterPages=footer
+    )
     return buffer.getvalue()
