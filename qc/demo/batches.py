@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from qc.services.results import qc_result_record
 from radiopharmacy import physics
+from radiopharmacy.core.sitetime import site_date
 from radiopharmacy.models import Batch, Elution
 from radiopharmacy.services.batches import batch_create
 
@@ -55,8 +56,8 @@ def load_batches(*, stdout) -> None:
     usable = [e for e in elutions if e.eluted_at + SYNTHESIS_START_DELAY + SYNTHESIS_DURATION < now]
     # The OOS batch: the last one of an earlier day, so today's batches can be released and
     # dispensed from (the release demo leaves today's latest for the QP).
-    today = timezone.localdate(now)
-    earlier = [i for i, e in enumerate(usable) if timezone.localdate(e.eluted_at) < today]
+    today = site_date(now)
+    earlier = [i for i, e in enumerate(usable) if site_date(e.eluted_at) < today]
     oos_index = earlier[-1] if earlier else None
     batches = []
     for index, elution in enumerate(usable):

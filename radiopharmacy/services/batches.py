@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
+from radiopharmacy.core.checks import positive_number, require_aware
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.sitetime import site_date
 from radiopharmacy.models import Batch, Elution, Product
@@ -86,19 +86,24 @@ def _validate(data: dict) -> tuple[list[Elution], dict[str, list[str]]]:
     def add(field, message):
         errors.setdefault(field, []).append(message)
 
+    def check(rule, *args, **kwargs):
+        """The value a core check returns, its field messages collected (every input is
+        checked, so the form shows all its errors at once)."""
+        try:
+            return rule(*args, **kwargs)
+        except ApplicationError as error:
+            for field, messages in error.fields.items():
+                errors.setdefault(field, []).extend(messages)
+            return None
+
     elutions, elution_errors = _resolve_elutions(data.get("elutions"))
     for message in elution_errors:
         add("elutions", message)
 
     times = {}
     for field in ("started_at", "eos_at", "measured_at"):
-        value = data.get(field)
-        if not isinstance(value, datetime):
-            add(field, "Required.")
-        elif timezone.is_naive(value):
-            add(field, "Give the time with its UTC offset; a time without one is ambiguous.")
-        else:
-            times[field] = value
+        if check(require_aware, data.get(field), field) is not None:
+            times[field] = data[field]
     if "started_at" in times and "eos_at" in times and times["eos_at"] < times["started_at"]:
         add("eos_at", "End of synthesis is before the synthesis started.")
     if "started_at" in times:
@@ -109,18 +114,8 @@ def _validate(data: dict) -> tuple[list[Elution], dict[str, list[str]]]:
                     f"Elution {elution.pk} was eluted after the synthesis started.",
                 )
 
-    for field in ("activity_mbq", "volume_ml"):
-        value = data.get(field)
-        if value is None or isinstance(value, bool):
-            add(field, "Required.")
-            continue
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            add(field, "Enter a number.")
-            continue
-        if not value > 0 or value == float("inf"):
-            add(field, "Must be more than zero.")
+    check(positive_number, data.get("activity_mbq"), "activity_mbq", "Activity", unit="MBq")
+    check(positive_number, data.get("volume_ml"), "volume_ml", "Volume", unit="mL")
     mass = data.get("precursor_mass_ug")
     if mass is not None:
         try:

@@ -7,10 +7,9 @@ for the generator is left alone.
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 
 from radiopharmacy.choices import GeneratorStatus
-from radiopharmacy.core.sitetime import site_today
+from radiopharmacy.core.sitetime import site_date, site_today
 from radiopharmacy.demo.generators import DEMO_SERIAL
 from radiopharmacy.models import Generator
 from scheduling.choices import PlanStatus
@@ -29,7 +28,7 @@ def load_plan(*, stdout) -> None:
         return
     today = site_today()
     last = Booking.objects.filter(injection_at__date__gte=today).order_by("-injection_at").first()
-    day = timezone.localdate(last.injection_at) if last else today
+    day = site_date(last.injection_at) if last else today
     label = "today" if day == today else f"{day:%a %d %b}"
     if ProductionPlan.objects.filter(
         date=day, generator=generator, status=PlanStatus.ACCEPTED
