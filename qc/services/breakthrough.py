@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,8 +21,6 @@ from radiopharmacy.core.checks import not_future, require_aware
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.status import transition
 from radiopharmacy.models import Batch, BreakthroughTest, Elution, Generator
-
-# --- Ge-68 breakthrough --------------------------------------------------------------------------
 
 
 def _elution_chain_ids(elution: Elution) -> list[int]:
@@ -36,7 +35,7 @@ def _elution_chain_ids(elution: Elution) -> list[int]:
 
 @transaction.atomic
 def breakthrough_record(
-    *, actor, elution_id: int, ge68_activity_kbq: float, measured_at: datetime
+    *, actor: User, elution_id: int, ge68_activity_kbq: float, measured_at: datetime
 ) -> BreakthroughTest:
     """Record a Ge-68 breakthrough result for an elution, measured ≥ 48 h after it.
 
@@ -94,7 +93,7 @@ def breakthrough_record(
     return test
 
 
-def _breakthrough_failed(*, actor, elution: Elution, test: BreakthroughTest) -> None:
+def _breakthrough_failed(*, actor: User, elution: Elution, test: BreakthroughTest) -> None:
     reason = (
         f"Ge-68 breakthrough {test.breakthrough_percent:.5f} % over the "
         f"{test.limit_percent:g} % limit (elution {elution.pk} of "

@@ -1,5 +1,6 @@
 """Deviations and OOS records on a batch: open and close (SPEC §2.4)."""
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ def deviation_open(
     batch,
     kind: str,
     description: str,
-    actor,
+    actor: User | None,
     blocks_release: bool = True,
     qc_result=None,
     affected_doses: list | None = None,
@@ -48,7 +49,7 @@ def deviation_open(
 
 
 @transaction.atomic
-def deviation_close(*, deviation_id: int, actor, note: str) -> Deviation:
+def deviation_close(*, deviation_id: int, actor: User, note: str) -> Deviation:
     """Close an open deviation with a closure note (the investigation's conclusion)."""
     if not (note or "").strip():
         raise ApplicationError("A closure note is required", fields={"note": ["Required."]})

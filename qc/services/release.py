@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -181,17 +182,17 @@ def sha256_hex(data: bytes) -> str:
 # --- Signing ----------------------------------------------------------------------------------
 
 
-def ensure_qualified_person(actor) -> None:
+def ensure_qualified_person(actor: User) -> None:
     if not (getattr(actor, "is_authenticated", False) and has_role(actor, QUALIFIED_PERSON)):
         raise NotAllowed("Only a qualified person can release or reject a batch.")
 
 
-def _reauthenticate(actor, password: str) -> bool:
+def _reauthenticate(actor: User, password: str) -> bool:
     """Both components again (21 CFR 11.200): the signer's own account, active, and password."""
     return bool(password) and actor.is_active and actor.check_password(password)
 
 
-def _log_failed_reauthentication(*, actor, batch_id: int, decision: str) -> None:
+def _log_failed_reauthentication(*, actor: User, batch_id: int, decision: str) -> None:
     # Its own transaction, committed now: the refused signature rolls back, its log must not.
     with transaction.atomic():
         audit.record(
@@ -208,7 +209,7 @@ def _log_failed_reauthentication(*, actor, batch_id: int, decision: str) -> None
 
 
 def batch_release(
-    *, batch_id: int, actor, password: str, decision: str = "release", comment: str = ""
+    *, batch_id: int, actor: User, password: str, decision: str = "release", comment: str = ""
 ) -> Batch:
     """Release or reject a batch with the actor's electronic signature.
 
@@ -233,7 +234,7 @@ def batch_release(
 
 
 @transaction.atomic
-def _batch_sign(*, batch_id: int, actor, decision: str, comment: str, at=None) -> Batch:
+def _batch_sign(*, batch_id: int, actor: User, decision: str, comment: str, at=None) -> Batch:
     """Sign after re-authentication. `at` backdates the signature: demo data only (the demo
     week's batches are signed when a QP would have signed them); the public service never
     passes it."""

@@ -6,6 +6,7 @@ released batch opens an OOS and recalls the batch, listing every dose drawn from
 
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from qc.models import Deviation, QcResult
@@ -30,7 +31,7 @@ def _bad(field: str, message: str, detail: str | None = None):
 @transaction.atomic
 def qc_result_record(
     *,
-    actor,
+    actor: User,
     batch_id: int,
     test: str,
     value,
@@ -120,7 +121,7 @@ def qc_result_record(
     return result
 
 
-def _on_failure(*, actor, batch: Batch, result: QcResult, limit, parsed) -> None:
+def _on_failure(*, actor: User, batch: Batch, result: QcResult, limit, parsed) -> None:
     spec_test = result.spec_test
     sentence = failure_text(spec_test.name, limit, parsed)
     if spec_test.stage == QcStage.POST_RELEASE and batch.status == BatchStatus.RELEASED:

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
 from radiopharmacy.core.apibase import AwareIsoDateTimeFilter
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.models import AuditEvent
 
 ERRORS = {400: None, 401: None, 403: None}
@@ -33,7 +34,7 @@ class AuditFilter(django_filters.FilterSet):
     object_type = django_filters.CharFilter()
     object_id = django_filters.CharFilter()
     user = django_filters.CharFilter(field_name="username")
-    action = django_filters.CharFilter()
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices)
     since = AwareIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     until = AwareIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 

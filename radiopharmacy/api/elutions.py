@@ -93,9 +93,6 @@ class ElutionCorrectionSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-# --- Elutions ------------------------------------------------------------------------------------
-
-
 class ElutionFilter(django_filters.FilterSet):
     generator = RecordIdFilter(field_name="generator_id")
     since = AwareIsoDateTimeFilter(field_name="eluted_at", lookup_expr="gte")

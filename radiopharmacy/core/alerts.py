@@ -1,5 +1,6 @@
 """Alerts raised by periodic jobs and shown on dashboards until acknowledged."""
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -33,7 +34,7 @@ def alert_raise(
         return Alert.objects.get(key=key), False
 
 
-def alert_acknowledge(*, alert_id: int, actor) -> Alert:
+def alert_acknowledge(*, alert_id: int, actor: User) -> Alert:
     alert = Alert.objects.get(pk=alert_id)
     if alert.acknowledged_at is None:
         alert.acknowledged_at = timezone.now()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -124,7 +125,7 @@ def content_hash(event: AuditEvent) -> str:
 
 def record(
     *,
-    actor,
+    actor: User | None,
     action: AuditAction,
     obj: models.Model | None = None,
     object_type: str | None = None,
@@ -164,7 +165,12 @@ def record(
 
 
 def record_change(
-    *, actor, action: AuditAction, obj: models.Model, before: Mapping[str, Any], reason: str = ""
+    *,
+    actor: User | None,
+    action: AuditAction,
+    obj: models.Model,
+    before: Mapping[str, Any],
+    reason: str = "",
 ) -> AuditEvent:
     """Append the change of `obj` since `before` (a `snapshot` taken before the change): the
     same fields are read again from `obj` and only those that differ are recorded."""

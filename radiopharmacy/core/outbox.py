@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -174,7 +175,7 @@ def sweep(*, now=None) -> int:
 
 
 @transaction.atomic
-def job_retry(*, job_id: int, actor) -> OutboxJob:
+def job_retry(*, job_id: int, actor: User) -> OutboxJob:
     """Put a failed job back in the queue with its attempts at 0 (the last error is kept).
 
     Refused (StateConflict) for a job that is not failed.

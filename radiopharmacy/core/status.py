@@ -5,6 +5,7 @@ is not saved on its own), so a refused move is always the same 409 and always au
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import models
 
 from radiopharmacy.core import audit
@@ -39,7 +40,7 @@ def transition(
     obj: models.Model,
     target: models.TextChoices,
     *,
-    actor,
+    actor: User | None,
     action: AuditAction = AuditAction.STATUS_CHANGED,
     reason: str = "",
     also: Mapping[str, Any] | None = None,

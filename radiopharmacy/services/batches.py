@@ -7,6 +7,7 @@ Derived numbers (activity and concentration at EOS, expiry, yields) are computed
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -178,7 +179,7 @@ def _clean_text(data: dict) -> dict:
 @transaction.atomic
 def batch_create(
     *,
-    actor,
+    actor: User,
     elutions,
     method: str,
     started_at: datetime,
@@ -255,7 +256,7 @@ def batch_create(
 
 
 @transaction.atomic
-def batch_correct(*, actor, batch_id: int, changes: dict, reason: str) -> Batch:
+def batch_correct(*, actor: User, batch_id: int, changes: dict, reason: str) -> Batch:
     """Correct inputs of a batch record with a reason; derived numbers are recomputed.
 
     Refused (409) once the batch is released, rejected or recalled: the record is frozen.

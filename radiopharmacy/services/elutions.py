@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,9 +21,6 @@ from radiopharmacy.selectors.generators import current_elutions_queryset, genera
 from radiopharmacy.services.generators import MAX_ACTIVITY_MBQ, MAX_ELUATE_VOLUME_ML
 
 ELUTABLE = {GeneratorStatus.IN_USE}
-
-
-# --- Elutions ------------------------------------------------------------------------------------
 
 
 def _elution_numbers(
@@ -81,7 +79,7 @@ def _elution_numbers(
 @transaction.atomic
 def elution_record(
     *,
-    actor,
+    actor: User,
     generator_id: int,
     eluted_at: datetime,
     activity_mbq: float,
@@ -135,7 +133,7 @@ CORRECTABLE_FIELDS = ("eluted_at", "activity_mbq", "measured_at", "volume_ml", "
 @transaction.atomic
 def elution_correct(
     *,
-    actor,
+    actor: User,
     elution_id: int,
     reason: str,
     eluted_at: datetime | None = None,

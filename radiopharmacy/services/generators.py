@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,13 +26,10 @@ MAX_ELUATE_VOLUME_ML = 50.0
 CALIBRATION_WINDOW = timedelta(days=5 * 365)
 
 
-# --- Generators ----------------------------------------------------------------------------------
-
-
 @transaction.atomic
 def generator_register(
     *,
-    actor,
+    actor: User,
     manufacturer: str,
     serial_number: str,
     nominal_activity_mbq: float,
@@ -135,7 +133,7 @@ def generator_register(
 
 
 @transaction.atomic
-def generator_set_status(*, actor, generator_id: int, status: str, reason: str) -> Generator:
+def generator_set_status(*, actor: User, generator_id: int, status: str, reason: str) -> Generator:
     """Move a generator to `quarantine`, `in_use` or `retired` with a reason (audited)."""
     reason = required_text(reason, "reason", "Say why the status changes.")
     if status not in GeneratorStatus.values:

@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from django.views.generic import TemplateView
 
 from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.models import AuditEvent, Batch
 from radiopharmacy.web.forms.common import when
@@ -19,7 +20,9 @@ class AuditSearchForm(forms.Form):
     object_type = forms.ChoiceField(required=False, label="Record type")
     object_id = forms.CharField(required=False, max_length=64, label="Record id")
     user = forms.CharField(required=False, max_length=150, label="User (username)")
-    action = forms.CharField(required=False, max_length=40, label="Action")
+    action = forms.ChoiceField(
+        required=False, label="Action", choices=[("", "Any"), *AuditAction.choices]
+    )
     since = when("From", required=False)
     until = when("Until", required=False)
 
@@ -58,7 +61,7 @@ class AuditSearchView(RoleRequiredMixin, TemplateView):
             if data["user"]:
                 events = events.filter(username=data["user"].strip())
             if data["action"]:
-                events = events.filter(action=data["action"].strip())
+                events = events.filter(action=data["action"])
             if data["since"]:
                 events = events.filter(occurred_at__gte=data["since"])
             if data["until"]:

@@ -5,6 +5,7 @@ in the same transaction, and the day's production plans are queued for a recompu
 import math
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -52,7 +53,7 @@ def _lock(model, pk, label: str):
 @transaction.atomic
 def booking_create(
     *,
-    actor,
+    actor: User,
     patient_ref: str,
     weight_kg: float,
     injection_at: datetime,
@@ -128,7 +129,7 @@ def booking_create(
 
 
 @transaction.atomic
-def booking_cancel(*, actor, booking_id: int, reason: str) -> Booking:
+def booking_cancel(*, actor: User, booking_id: int, reason: str) -> Booking:
     """Cancel a booking (and its dose, releasing the dose's volume)."""
     return _booking_close(
         actor=actor,
@@ -141,7 +142,9 @@ def booking_cancel(*, actor, booking_id: int, reason: str) -> Booking:
 
 
 @transaction.atomic
-def booking_reschedule(*, actor, booking_id: int, injection_at: datetime, reason: str) -> Booking:
+def booking_reschedule(
+    *, actor: User, booking_id: int, injection_at: datetime, reason: str
+) -> Booking:
     """Move a booking to a new injection time; a dose assigned for the old time is cancelled."""
     reason = required_text(reason, "reason", "A reason is required.")
     require_aware(injection_at, "injection_at")
@@ -176,7 +179,7 @@ def booking_reschedule(*, actor, booking_id: int, injection_at: datetime, reason
 
 @transaction.atomic
 def booking_mark_missed(
-    *, actor, booking_id: int, reason: str = "patient did not attend"
+    *, actor: User, booking_id: int, reason: str = "patient did not attend"
 ) -> Booking:
     """The patient did not come: the booking is missed and an undrawn dose's volume released."""
     return _booking_close(
@@ -190,7 +193,13 @@ def booking_mark_missed(
 
 
 def _booking_close(
-    *, actor, booking_id: int, reason: str, status: BookingStatus, action: AuditAction, why: str
+    *,
+    actor: User,
+    booking_id: int,
+    reason: str,
+    status: BookingStatus,
+    action: AuditAction,
+    why: str,
 ) -> Booking:
     """End a booking (cancelled or missed) with a reason; its undrawn dose gives back its volume."""
     reason = required_text(reason, "reason", "A reason is required.")

@@ -7,6 +7,7 @@ Decay arithmetic only through `radiopharmacy.physics` (real elapsed time in UTC)
 import math
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -60,7 +61,7 @@ def _allocation_for(batch: Batch) -> BatchAllocation:
 
 
 @transaction.atomic
-def dose_assign(*, actor, booking_id: int, batch_id: int, draw_at: datetime) -> Dose:
+def dose_assign(*, actor: User, booking_id: int, batch_id: int, draw_at: datetime) -> Dose:
     """Assign a booking's dose to a released batch, drawn at `draw_at`.
 
     Refused (409 with the reasons of `dose_assignment_blockers`) when the batch is not released,
@@ -152,7 +153,7 @@ def dose_assign(*, actor, booking_id: int, batch_id: int, draw_at: datetime) -> 
 # --- cancellation -----------------------------------------------------------------------------
 
 
-def _dose_cancel(dose: Dose, *, actor, reason: str) -> Dose:
+def _dose_cancel(dose: Dose, *, actor: User, reason: str) -> Dose:
     if dose.status == DoseStatus.ASSIGNED and dose.allocated_volume_ul:
         # Release the undrawn volume, again with a conditional UPDATE: never below zero.
         released = BatchAllocation.objects.filter(
@@ -177,7 +178,7 @@ def _dose_cancel(dose: Dose, *, actor, reason: str) -> Dose:
     )
 
 
-def dose_cancel_active(*, actor, booking: Booking, reason: str) -> Dose | None:
+def dose_cancel_active(*, actor: User, booking: Booking, reason: str) -> Dose | None:
     """Cancel the booking's dose, if it has one that is not cancelled (an undrawn one gives its
     volume back). Call inside the booking service's transaction, with the booking locked."""
     dose = (
@@ -192,7 +193,7 @@ def dose_cancel_active(*, actor, booking: Booking, reason: str) -> Dose | None:
 
 
 @transaction.atomic
-def dose_cancel(*, actor, dose_id: int, reason: str) -> Dose:
+def dose_cancel(*, actor: User, dose_id: int, reason: str) -> Dose:
     """Cancel a dose; its booking is booked again and can be given another dose."""
     reason = required_text(reason, "reason", "A reason is required.")
     dose, booking = _lock_dose_and_booking(dose_id)
@@ -216,7 +217,7 @@ def dose_cancel(*, actor, dose_id: int, reason: str) -> Dose:
 
 
 @transaction.atomic
-def dose_measure(*, actor, dose_id: int, activity_mbq: float, measured_at: datetime) -> Dose:
+def dose_measure(*, actor: User, dose_id: int, activity_mbq: float, measured_at: datetime) -> Dose:
     """Record the syringe's dose-calibrator reading; compute the activity at the planned
     injection time, its deviation from the prescription and whether it is within tolerance."""
     errors: dict[str, list[str]] = {}
@@ -271,7 +272,7 @@ def dose_measure(*, actor, dose_id: int, activity_mbq: float, measured_at: datet
 @transaction.atomic
 def dose_administer(
     *,
-    actor,
+    actor: User,
     dose_id: int,
     injected_at: datetime,
     residual_activity_mbq: float,

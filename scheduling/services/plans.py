@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -124,7 +125,7 @@ def _plan_summary(plan: ProductionPlan) -> dict:
     return data
 
 
-def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor) -> None:
+def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor: User | None) -> None:
     # A plan's audit entries compare its summary (the objective too), not only its status.
     old = _plan_summary(plan)
     ensure_transition(PlanStatus, plan.status, PlanStatus.SUPERSEDED)
@@ -150,7 +151,7 @@ def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor) -> None:
 
 
 @transaction.atomic
-def plan_compute(*, actor, date, generator_id, trigger: str = "") -> ProductionPlan:
+def plan_compute(*, actor: User | None, date, generator_id, trigger: str = "") -> ProductionPlan:
     """Compute and save a draft plan of `date` (site zone) for a generator in use.
 
     Older drafts of that day and generator are superseded by it. 400 for an unknown generator
@@ -211,7 +212,7 @@ def plan_compute(*, actor, date, generator_id, trigger: str = "") -> ProductionP
 
 
 @transaction.atomic
-def plan_accept(*, actor, plan_id) -> ProductionPlan:
+def plan_accept(*, actor: User, plan_id) -> ProductionPlan:
     """Accept a draft: the day's accepted plan (if any) is superseded and the draft's runs
     become planned batches. 409 when the plan is not a draft."""
     generator_id = ProductionPlan.objects.filter(pk=plan_id).values_list("generator_id", flat=True)
@@ -268,7 +269,9 @@ def _open_plans(day: date):
 
 
 @transaction.atomic
-def plan_recompute(*, date, generator_id, actor=None, trigger: str = "") -> ProductionPlan | None:
+def plan_recompute(
+    *, date, generator_id, actor: User | None = None, trigger: str = ""
+) -> ProductionPlan | None:
     """After a booking change: mark the day's accepted plan stale and compute a fresh draft.
 
     Safe to run twice: a `trigger` that already made a plan returns that plan. Returns None
@@ -297,7 +300,9 @@ def plan_recompute(*, date, generator_id, actor=None, trigger: str = "") -> Prod
     return plan_compute(actor=actor, date=date, generator_id=generator.pk, trigger=trigger)
 
 
-def plan_recompute_for_date(date, *, actor=None, trigger: str = "") -> list[ProductionPlan]:
+def plan_recompute_for_date(
+    date, *, actor: User | None = None, trigger: str = ""
+) -> list[ProductionPlan]:
     """Recompute every generator's plan of `date` that is a draft or accepted."""
     generator_ids = sorted(set(_open_plans(date).values_list("generator_id", flat=True)))
     plans = []
@@ -309,7 +314,9 @@ def plan_recompute_for_date(date, *, actor=None, trigger: str = "") -> list[Prod
     return plans
 
 
-def queue_plan_recompute(booking: Booking, *, previous_injection_at=None, actor=None) -> None:
+def queue_plan_recompute(
+    booking: Booking, *, previous_injection_at=None, actor: User | None = None
+) -> None:
     """Queue a recompute of the plans of the booking's day (and of its previous day when it was
     moved), one outbox job per (day, generator, booking change). Call inside the booking
     service's transaction: the jobs run after it commits."""

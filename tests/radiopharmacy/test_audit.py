@@ -142,6 +142,25 @@ def test_audit_api_filters_by_object_and_user(api_as, auditor, radiopharmacist):
     assert [e["object_id"] for e in response.json()["results"]] == ["7"]
 
 
+def test_audit_filters_by_an_action_of_the_vocabulary_only(
+    api_as, client, auditor, radiopharmacist
+):
+    _three_entries(radiopharmacist)
+    api = api_as(auditor)
+    changed = api.get("/api/v1/audit/", {"action": audit.AuditAction.CHANGED})
+    assert changed.status_code == 200
+    assert {e["action"] for e in changed.json()["results"]} == {"changed"}
+    assert changed.json()["count"] == 2
+    unknown = api.get("/api/v1/audit/", {"action": "status_whatever"})
+    assert unknown.status_code == 400 and "action" in unknown.json()
+    with pytest.raises(ValueError):
+        audit.record(actor=None, action="status_whatever", object_type="x", object_id=1)
+    client.force_login(auditor)
+    page = client.get("/audit/", {"action": audit.AuditAction.CREATED})
+    assert page.status_code == 200
+    assert {e.action for e in page.context["page"]} == {"created"}
+
+
 def test_audit_api_refuses_a_naive_since(api_as, auditor):
     response = api_as(auditor).get("/api/v1/audit/", {"since": "2026-11-24T08:00:00"})
     assert response.status_code == 400
