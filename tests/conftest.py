@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: users per role, API clients, services, a real worker."""
+"""Fixtures shared by the whole suite: users per role, API clients, the release clock, services,
+a real worker."""
 
 import os
 import subprocess
@@ -8,13 +9,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
 from radiopharmacy.core import audit_sql
 from radiopharmacy.core.roles import ALL_ROLES
-from tests.factories import UserFactory
+from tests.factories import RELEASE_TIME, UserFactory
 
 # Same Argon2 code path as production with the cheapest parameters: thousands of users are
 # created by the suite. tests/test_auth.py checks the production setting itself.
@@ -47,8 +49,6 @@ def pytest_configure(config):
     start = config.getoption("--clock")
     if start:
         import datetime as dt
-
-        import time_machine
 
         moment = dt.datetime.fromisoformat(start)
         if moment.tzinfo is None:
@@ -161,6 +161,13 @@ def auditor(make_user):
 @pytest.fixture
 def users_by_role(make_user):
     return {role: make_user(role) for role in ALL_ROLES}
+
+
+@pytest.fixture
+def at_release_time():
+    """The clock frozen at RELEASE_TIME, when the qualified person signs the default batch."""
+    with time_machine.travel(RELEASE_TIME, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -8,15 +8,12 @@ from django.utils import timezone
 from qc.models import BatchSignature
 from qc.services.certificates import certificate_render
 from qc.services.release import batch_release
-from qc.services.results import qc_result_record
 from radiopharmacy.core.alerts import alert_raise
-from radiopharmacy.services.batches import batch_create
 from radiopharmacy.services.elutions import elution_record
 from radiopharmacy.services.generators import generator_register
 from scheduling.services.bookings import booking_create
 from scheduling.services.doses import dose_assign
-from tests.factories import TEST_PASSWORD, batch_inputs
-from tests.qc.factories import PASSING_RELEASE_VALUES
+from tests.factories import TEST_PASSWORD, BatchFactory
 
 
 @dataclass
@@ -52,23 +49,18 @@ def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
         volume_ml=5.0,
     )
     started = now - timedelta(minutes=60)
-    released = batch_create(
-        actor=radiopharmacist,
-        **batch_inputs(started_at=started, elutions=[elution], activity_mbq=1200.0),
+    released = BatchFactory(
+        operator=radiopharmacist,
+        started_at=started,
+        elutions=[elution],
+        activity_mbq=1200.0,
+        qc="passing",
+        qc_at=started + timedelta(minutes=35),  # 10 min after EOS
     )
-    for code, value in PASSING_RELEASE_VALUES.items():
-        qc_result_record(
-            actor=radiopharmacist,
-            batch_id=released.pk,
-            test=code,
-            value=value,
-            performed_at=released.eos_at + timedelta(minutes=10),
-        )
     batch_release(batch_id=released.pk, actor=qualified_person, password=TEST_PASSWORD)
     certificate_render(signature_id=BatchSignature.objects.get(batch=released).pk)
-    pending = batch_create(
-        actor=radiopharmacist,
-        **batch_inputs(started_at=now - timedelta(minutes=30), elutions=[elution]),
+    pending = BatchFactory(
+        operator=radiopharmacist, started_at=now - timedelta(minutes=30), elutions=[elution]
     )
     booking = booking_create(
         actor=scheduler,

@@ -13,7 +13,7 @@ from radiopharmacy.models import AuditEvent
 RP, QP, SCH, AUD = "radiopharmacist", "qualified_person", "scheduler", "auditor"
 EVERYONE = {RP, QP, SCH, AUD}
 
-# resource: (who may read, who may write) — SPEC §3 "Permissions" and issue 2.
+# resource: (who may read, who may write) — SPEC §3 "Permissions".
 EXPECTED = {
     "decay": (EVERYONE, set()),
     "generators": (EVERYONE, {RP}),
@@ -54,11 +54,11 @@ ENDPOINTS = [
     ("post", "/api/v1/batches/999999/qc-results/", "qc_results"),
     ("get", "/api/v1/specifications/", "specifications"),
     ("get", "/api/v1/deviations/", "qc_results"),
-    # Release and certificates (issue 4 part B)
+    # Release and certificates
     ("post", "/api/v1/batches/999999/release/", "release"),
     ("get", "/api/v1/batches/999999/certificate/", "certificates"),
     ("get", f"/api/v1/certificates/verify/{'0' * 64}/", "certificates"),
-    # Bookings and doses (issue 5)
+    # Bookings and doses
     ("get", "/api/v1/bookings/", "bookings"),
     ("post", "/api/v1/bookings/", "bookings"),
     ("get", "/api/v1/bookings/999999/", "bookings"),
@@ -71,7 +71,7 @@ ENDPOINTS = [
     ("post", "/api/v1/doses/999999/measurement/", "doses"),
     ("post", "/api/v1/doses/999999/administration/", "doses"),
     ("post", "/api/v1/doses/999999/cancel/", "doses"),
-    # Production plans (issue 6)
+    # Production plans
     ("get", "/api/v1/plans/", "plans"),
     ("post", "/api/v1/plans/", "plans"),
     ("get", "/api/v1/plans/999999/", "plans"),

@@ -16,8 +16,7 @@ from radiopharmacy.models import Batch
 from radiopharmacy.services.generators import generator_register
 from scheduling.models import Booking, Dose
 from tests.e2e.conftest import login, screenshot
-from tests.factories import TEST_PASSWORD
-from tests.qc.factories import PASSING_RELEASE_VALUES
+from tests.factories import PASSING_RELEASE_VALUES, TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

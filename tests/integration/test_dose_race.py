@@ -16,8 +16,7 @@ from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.models import Batch
 from scheduling.models import BatchAllocation, Dose
 from scheduling.services import doses as services
-from tests.factories import BookingFactory
-from tests.scheduling.factories import ReleasedBatchFactory
+from tests.factories import BookingFactory, ReleasedBatchFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -15,8 +15,7 @@ from qc.models import BatchSignature, Certificate
 from radiopharmacy.core import outbox
 from radiopharmacy.models import Batch, OutboxJob
 from tests.conftest import wait_for
-from tests.factories import TEST_PASSWORD
-from tests.qc.test_release_support import RELEASE_TIME, make_batch
+from tests.factories import QC_TIME, RELEASE_TIME, TEST_PASSWORD, BatchFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +33,7 @@ def release_over_api(api_as, user, batch):
 def test_release_certificate_is_rendered_by_the_worker(
     celery_worker_process, api_as, radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     response = release_over_api(api_as, qualified_person, batch)
     assert response.status_code == 201, response.content
     certificate = wait_for(lambda: Certificate.objects.filter(batch=batch).first())
@@ -55,7 +54,7 @@ def test_release_succeeds_with_the_broker_down_and_the_certificate_comes_once_af
     def unreachable(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     monkeypatch.setattr(app, "send_task", unreachable)
     response = release_over_api(api_as, qualified_person, batch)
     assert response.status_code == 201, response.content
@@ -92,7 +91,7 @@ def test_two_simultaneous_release_clicks_give_one_signature(
 
     from qc.services.release import batch_release
 
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     other_qp = make_user("qualified_person")
     barrier = threading.Barrier(2)
     outcomes = []

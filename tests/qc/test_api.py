@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.qc.factories import BatchFactory, record_passing_release_results
+from tests.factories import BatchFactory, record_qc_results
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_release_check(api_as, radiopharmacist, qualified_person, monkeypatch):
     url = f"/api/v1/batches/{batch.pk}/release-check/"
     data = client.get(url).json()
     assert data["releasable"] is False and "RCP (ITLC) result missing" in data["blocking"]
-    record_passing_release_results(batch, radiopharmacist)
+    record_qc_results(batch, "passing", actor=radiopharmacist)
     from django.utils import timezone
 
     monkeypatch.setattr(timezone, "now", lambda: batch.eos_at + timedelta(minutes=30))

@@ -15,20 +15,14 @@ from qc.services.release import batch_release, sha256_hex
 from qc.services.results import qc_result_record
 from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.core.sitetime import site_zone
-from tests.factories import TEST_PASSWORD
-from tests.qc.test_release_support import (  # noqa: F401
-    PASSING,
-    RELEASE_TIME,
-    at_release_time,
-    make_batch,
-)
+from tests.factories import QC_TIME, RELEASE_TIME, TEST_PASSWORD, BatchFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
 
 @pytest.fixture
 def released(radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     batch_release(
         batch_id=batch.pk,
         actor=qualified_person,

@@ -5,8 +5,7 @@ import pytest
 from qc.models import BatchSignature, Certificate
 from qc.services.certificates import certificate_render
 from radiopharmacy.models import AuditEvent, Batch
-from tests.factories import TEST_PASSWORD
-from tests.qc.test_release_support import PASSING, at_release_time, make_batch  # noqa: F401
+from tests.factories import PASSING_RELEASE_VALUES, QC_TIME, TEST_PASSWORD, BatchFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
@@ -19,7 +18,7 @@ def post_release(client, batch, **body):
 def test_release_returns_201_with_the_batch_and_its_signature(
     api_as, radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     response = post_release(api_as(qualified_person), batch, comment="ok")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -32,7 +31,7 @@ def test_release_returns_201_with_the_batch_and_its_signature(
 
 
 def test_repeated_release_returns_the_same_signature(api_as, radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     first = post_release(api_as(qualified_person), batch).json()
     second = post_release(api_as(qualified_person), batch)
     assert second.status_code == 201
@@ -43,7 +42,7 @@ def test_repeated_release_returns_the_same_signature(api_as, radiopharmacist, qu
 def test_wrong_password_is_403_with_a_field_message_and_logged(
     api_as, radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     response = post_release(api_as(qualified_person), batch, password="nope-nope-nope")
     assert response.status_code == 403
     assert response.json()["password"] == ["The password is not correct."]
@@ -56,14 +55,14 @@ def test_four_eyes_is_403(api_as, make_user):
 
     both = make_user("qualified_person")
     both.groups.add(Group.objects.get(name="radiopharmacist"))
-    batch = make_batch(both)
+    batch = BatchFactory(operator=both, qc="passing", recorded_at=QC_TIME)
     response = post_release(api_as(both), batch)
     assert response.status_code == 403
     assert "four eyes" in response.json()["detail"]
 
 
 def test_radiopharmacist_cannot_release_403_and_logged(api_as, radiopharmacist):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     response = post_release(api_as(radiopharmacist), batch)
     assert response.status_code == 403
     assert AuditEvent.objects.filter(action="access_denied", object_type="release").exists()
@@ -71,7 +70,11 @@ def test_radiopharmacist_cannot_release_403_and_logged(api_as, radiopharmacist):
 
 
 def test_not_releasable_is_409_with_blocking(api_as, radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist, values={**PASSING, "rcp_itlc": 94.0})
+    batch = BatchFactory(
+        operator=radiopharmacist,
+        qc={**PASSING_RELEASE_VALUES, "rcp_itlc": 94.0},
+        recorded_at=QC_TIME,
+    )
     response = post_release(api_as(qualified_person), batch)
     assert response.status_code == 409
     body = response.json()
@@ -80,7 +83,11 @@ def test_not_releasable_is_409_with_blocking(api_as, radiopharmacist, qualified_
 
 
 def test_reject_is_201_with_meaning_rejected(api_as, radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist, values={**PASSING, "rcp_itlc": 94.0})
+    batch = BatchFactory(
+        operator=radiopharmacist,
+        qc={**PASSING_RELEASE_VALUES, "rcp_itlc": 94.0},
+        recorded_at=QC_TIME,
+    )
     response = post_release(api_as(qualified_person), batch, decision="reject")
     assert response.status_code == 201
     assert response.json()["status"] == "rejected"
@@ -93,7 +100,7 @@ def test_reject_is_201_with_meaning_rejected(api_as, radiopharmacist, qualified_
     ids=["unknown-decision", "no-decision", "no-password"],
 )
 def test_bad_input_is_400(api_as, radiopharmacist, qualified_person, body):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     data = {"decision": "release", "password": TEST_PASSWORD, **body}
     data = {k: v for k, v in data.items() if v is not None}
     response = api_as(qualified_person).post(
@@ -114,7 +121,7 @@ def test_unknown_batch_is_404(api_as, qualified_person):
 def test_certificate_is_404_before_release_202_while_rendering_then_the_pdf(
     api_as, radiopharmacist, qualified_person, scheduler
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     client = api_as(scheduler)
     url = f"/api/v1/batches/{batch.pk}/certificate/"
     assert client.get(url).status_code == 404
@@ -131,7 +138,7 @@ def test_certificate_is_404_before_release_202_while_rendering_then_the_pdf(
 
 
 def test_rejected_batch_has_no_certificate(api_as, radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     post_release(api_as(qualified_person), batch, decision="reject")
     assert (
         api_as(qualified_person).get(f"/api/v1/batches/{batch.pk}/certificate/").status_code == 404
@@ -149,7 +156,7 @@ def test_verify_unknown_code_is_404_and_invalid(api_as, auditor):
 def test_rejection_signature_does_not_verify_as_a_certificate(
     api_as, radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     post_release(api_as(qualified_person), batch, decision="reject")
     record_hash = BatchSignature.objects.get().record_sha256
     response = api_as(qualified_person).get(f"/api/v1/certificates/verify/{record_hash}/")

@@ -7,37 +7,36 @@ import pytest
 from qc.guards import release_blockers
 from qc.services.deviations import deviation_close, deviation_open
 from qc.services.results import qc_result_record
-from tests.qc.factories import BatchFactory, record_passing_release_results
+from tests.factories import BatchFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def batch(radiopharmacist):
-    return BatchFactory(operator=radiopharmacist)
+    """A batch with a passing result for every release test."""
+    return BatchFactory(operator=radiopharmacist, qc="passing")
 
 
 def at(batch, minutes=40):
     return batch.eos_at + timedelta(minutes=minutes)
 
 
-def test_complete_passing_batch_has_no_blockers(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist)
+def test_complete_passing_batch_has_no_blockers(batch):
     assert release_blockers(batch, at=at(batch)) == []
 
 
-def test_optional_test_without_result_does_not_block(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist, skip={"hepes"})
+def test_optional_test_without_result_does_not_block(radiopharmacist):
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"hepes"})
     assert release_blockers(batch, at=at(batch)) == []
 
 
-def test_post_release_tests_do_not_block_release(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist)
+def test_post_release_tests_do_not_block_release(batch):
     assert not any("Sterility" in b for b in release_blockers(batch, at=at(batch)))
 
 
-def test_each_missing_required_test_is_named(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc", "endotoxin"})
+def test_each_missing_required_test_is_named(radiopharmacist):
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc", "endotoxin"})
     assert release_blockers(batch, at=at(batch)) == [
         "RCP (ITLC) result missing",
         "Bacterial endotoxins result missing",
@@ -45,13 +44,14 @@ def test_each_missing_required_test_is_named(batch, radiopharmacist):
 
 
 def test_kit_batch_is_not_asked_for_ethanol(radiopharmacist):
-    kit = BatchFactory(method="kit", module_name="", kit_lot="SKT-1")
-    record_passing_release_results(kit, radiopharmacist)
+    kit = BatchFactory(
+        operator=radiopharmacist, method="kit", module_name="", kit_lot="SKT-1", qc="passing"
+    )
     assert release_blockers(kit, at=at(kit)) == []
 
 
-def test_failed_test_and_its_oos_block(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc"})
+def test_failed_test_and_its_oos_block(radiopharmacist):
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
     qc_result_record(
         actor=radiopharmacist,
         batch_id=batch.pk,
@@ -64,8 +64,8 @@ def test_failed_test_and_its_oos_block(batch, radiopharmacist):
     assert blockers[1].startswith("Open deviation (Out of specification): RCP 94.0 %")
 
 
-def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc"})
+def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(radiopharmacist):
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
     qc_result_record(
         actor=radiopharmacist,
         batch_id=batch.pk,
@@ -88,7 +88,6 @@ def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(batch, r
 
 
 def test_non_blocking_deviation_does_not_block(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist)
     deviation_open(
         batch=batch, kind="other", description="Label printer jam", actor=radiopharmacist,
         blocks_release=False,
@@ -96,8 +95,7 @@ def test_non_blocking_deviation_does_not_block(batch, radiopharmacist):
     assert release_blockers(batch, at=at(batch)) == []
 
 
-def test_expired_batch_is_blocked_with_site_time(batch, radiopharmacist):
-    record_passing_release_results(batch, radiopharmacist)
+def test_expired_batch_is_blocked_with_site_time(batch):
     # EOS 07:35 UTC + 4 h = 11:35 UTC = 12:35 CET
     assert release_blockers(batch, at=batch.expires_at) == ["Batch expired at 12:35 CET"]
 

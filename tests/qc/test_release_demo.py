@@ -10,7 +10,7 @@ from qc.demo.releases import load_releases
 from qc.models import BatchSignature, Certificate
 from radiopharmacy.demo.users import load_users
 from radiopharmacy.models import Batch
-from tests.qc.test_release_support import PASSING, RELEASE_TIME, make_batch
+from tests.factories import PASSING_RELEASE_VALUES, QC_TIME, RELEASE_TIME, BatchFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,12 @@ def test_demo_releases_passing_rejects_failing_and_is_rerunnable(
     radiopharmacist, celery_eager, django_capture_on_commit_callbacks
 ):
     load_users(stdout=io.StringIO())
-    good = make_batch(radiopharmacist)
-    bad = make_batch(radiopharmacist, values={**PASSING, "rcp_itlc": 93.0})
+    good = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
+    bad = BatchFactory(
+        operator=radiopharmacist,
+        qc={**PASSING_RELEASE_VALUES, "rcp_itlc": 93.0},
+        recorded_at=QC_TIME,
+    )
     out = io.StringIO()
     with time_machine.travel(RELEASE_TIME + timedelta(days=2)):
         with django_capture_on_commit_callbacks(execute=True):

@@ -9,8 +9,13 @@ from qc.models import BatchSignature, Certificate
 from qc.services.release import batch_release, canonical_batch_record, sha256_hex
 from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
 from radiopharmacy.models import AuditEvent, Batch, OutboxJob
-from tests.factories import TEST_PASSWORD
-from tests.qc.test_release_support import RELEASE_TIME, at_release_time, make_batch  # noqa: F401
+from tests.factories import (
+    PASSING_RELEASE_VALUES,
+    QC_TIME,
+    RELEASE_TIME,
+    TEST_PASSWORD,
+    BatchFactory,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
@@ -32,7 +37,7 @@ def assert_unchanged(batch):
 def test_release_signs_with_printed_name_utc_time_meaning_and_record_hash(
     radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     expected_record = canonical_batch_record(batch)
     result = release(batch, qualified_person, comment="All within specification.")
     assert result.status == "released"
@@ -51,7 +56,7 @@ def test_release_signs_with_printed_name_utc_time_meaning_and_record_hash(
 def test_release_writes_audit_entries_and_queues_the_certificate_job(
     radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     release(batch, qualified_person, comment="ok")
     released = AuditEvent.objects.get(action="released", object_id=str(batch.pk))
     assert released.changes == {"status": {"old": "qc_pending", "new": "released"}}
@@ -68,7 +73,7 @@ def test_release_writes_audit_entries_and_queues_the_certificate_job(
 def test_release_renders_the_certificate_after_commit(
     radiopharmacist, qualified_person, celery_eager, django_capture_on_commit_callbacks
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with django_capture_on_commit_callbacks(execute=True):
         release(batch, qualified_person)
     certificate = Certificate.objects.get(batch=batch)
@@ -80,7 +85,7 @@ def test_release_renders_the_certificate_after_commit(
 
 @pytest.mark.parametrize("role", ["radiopharmacist", "scheduler", "auditor", None])
 def test_release_refused_for_anyone_but_a_qualified_person(radiopharmacist, make_user, role):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(NotAllowed, match="Only a qualified person"):
         release(batch, make_user(role))
     assert_unchanged(batch)
@@ -89,7 +94,7 @@ def test_release_refused_for_anyone_but_a_qualified_person(radiopharmacist, make
 def test_release_refused_on_wrong_password_and_the_failure_is_logged(
     radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(NotAllowed, match="password") as refused:
         release(batch, qualified_person, password="not-my-password")
     assert refused.value.status_code == 403
@@ -102,7 +107,7 @@ def test_release_refused_on_wrong_password_and_the_failure_is_logged(
 
 
 def test_release_refused_on_empty_password(radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(NotAllowed):
         release(batch, qualified_person, password="")
     assert_unchanged(batch)
@@ -114,7 +119,7 @@ def test_release_refused_for_the_batch_operator_four_eyes(make_user):
     from django.contrib.auth.models import Group
 
     both.groups.add(Group.objects.get(name="radiopharmacist"))
-    batch = make_batch(both)
+    batch = BatchFactory(operator=both, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(NotAllowed, match="four eyes"):
         release(batch, both)
     assert_unchanged(batch)
@@ -124,7 +129,9 @@ def test_release_refused_for_the_batch_operator_four_eyes(make_user):
 
 
 def test_release_refused_when_a_release_test_is_missing(radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist, skip={"endotoxin"})
+    batch = BatchFactory(
+        operator=radiopharmacist, qc="passing", skip={"endotoxin"}, recorded_at=QC_TIME
+    )
     with pytest.raises(StateConflict) as refused:
         release(batch, qualified_person)
     assert refused.value.status_code == 409
@@ -133,9 +140,11 @@ def test_release_refused_when_a_release_test_is_missing(radiopharmacist, qualifi
 
 
 def test_release_refused_when_rcp_below_limit(radiopharmacist, qualified_person):
-    from tests.qc.test_release_support import PASSING
-
-    batch = make_batch(radiopharmacist, values={**PASSING, "rcp_itlc": 94.0})
+    batch = BatchFactory(
+        operator=radiopharmacist,
+        qc={**PASSING_RELEASE_VALUES, "rcp_itlc": 94.0},
+        recorded_at=QC_TIME,
+    )
     with pytest.raises(StateConflict) as refused:
         release(batch, qualified_person)
     assert "RCP 94.0 % is below the 95 % limit" in refused.value.blocking
@@ -143,7 +152,7 @@ def test_release_refused_when_rcp_below_limit(radiopharmacist, qualified_person)
 
 
 def test_release_refused_when_the_batch_has_expired(radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with time_machine.travel(batch.expires_at + timedelta(minutes=1), tick=False):
         with pytest.raises(StateConflict) as refused:
             release(batch, qualified_person)
@@ -155,7 +164,7 @@ def test_release_refused_when_the_batch_has_expired(radiopharmacist, qualified_p
 def test_double_release_gives_one_signature_and_one_certificate(
     radiopharmacist, qualified_person, celery_eager, django_capture_on_commit_callbacks
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with django_capture_on_commit_callbacks(execute=True):
         first = release(batch, qualified_person)
     with django_capture_on_commit_callbacks(execute=True):
@@ -172,7 +181,7 @@ def test_unique_constraint_refuses_a_second_disposition_signature(
 ):
     from django.db import IntegrityError, transaction
 
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     release(batch, qualified_person)
     signature = BatchSignature.objects.get(batch=batch)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -189,9 +198,11 @@ def test_unique_constraint_refuses_a_second_disposition_signature(
 
 
 def test_rejection_signs_rejected_and_needs_no_passing_qc(radiopharmacist, qualified_person):
-    from tests.qc.test_release_support import PASSING
-
-    batch = make_batch(radiopharmacist, values={**PASSING, "rcp_itlc": 94.0})
+    batch = BatchFactory(
+        operator=radiopharmacist,
+        qc={**PASSING_RELEASE_VALUES, "rcp_itlc": 94.0},
+        recorded_at=QC_TIME,
+    )
     result = release(batch, qualified_person, decision="reject", comment="RCP out of spec")
     assert result.status == "rejected"
     signature = BatchSignature.objects.get(batch=batch)
@@ -207,13 +218,13 @@ def test_rejection_signs_rejected_and_needs_no_passing_qc(radiopharmacist, quali
 
 
 def test_rejection_of_an_expired_batch_is_allowed(radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with time_machine.travel(batch.expires_at + timedelta(hours=1), tick=False):
         assert release(batch, qualified_person, decision="reject").status == "rejected"
 
 
 def test_unknown_decision_is_a_400(radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(ApplicationError) as refused:
         release(batch, qualified_person, decision="approve")
     assert refused.value.status_code == 400
@@ -226,7 +237,7 @@ def test_failed_reauthentication_entry_is_committed_although_the_signature_rolls
 ):
     from django.db import connection
 
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(NotAllowed):
         release(batch, qualified_person, password="wrong-password-1")
     assert connection.get_autocommit()  # no transaction is open: what is there is committed

@@ -6,8 +6,7 @@ from qc.models import BatchSignature
 from qc.services.certificates import certificate_render
 from qc.services.release import batch_release
 from radiopharmacy.models import AuditEvent, Batch
-from tests.factories import TEST_PASSWORD
-from tests.qc.test_release_support import PASSING, at_release_time, make_batch  # noqa: F401
+from tests.factories import PASSING_RELEASE_VALUES, QC_TIME, TEST_PASSWORD, BatchFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
@@ -20,8 +19,12 @@ def logged_in(client, user):
 def test_awaiting_release_lists_qc_pending_batches_with_their_blockers(
     client, radiopharmacist, qualified_person
 ):
-    good = make_batch(radiopharmacist)
-    bad = make_batch(radiopharmacist, values={**PASSING, "rcp_itlc": 94.0})
+    good = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
+    bad = BatchFactory(
+        operator=radiopharmacist,
+        qc={**PASSING_RELEASE_VALUES, "rcp_itlc": 94.0},
+        recorded_at=QC_TIME,
+    )
     html = logged_in(client, qualified_person).get("/release/").content.decode()
     assert good.batch_number in html and bad.batch_number in html
     assert "RCP 94.0 % is below the 95 % limit" in html
@@ -35,11 +38,11 @@ def test_awaiting_release_query_count_does_not_grow_with_batches(
     from django.test.utils import CaptureQueriesContext
 
     client = logged_in(client, qualified_person)
-    make_batch(radiopharmacist)
+    BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with CaptureQueriesContext(connection) as few:
         client.get("/release/")
     for _ in range(4):
-        make_batch(radiopharmacist)
+        BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/release/").status_code == 200
 
@@ -48,7 +51,7 @@ def test_awaiting_release_query_count_does_not_grow_with_batches(
 def test_every_role_sees_the_menu_item_and_the_record_but_no_sign_form(
     client, make_user, radiopharmacist, role
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     client = logged_in(client, make_user(role))
     home = client.get("/").content.decode()
     assert "Awaiting release" in home
@@ -64,7 +67,7 @@ def test_every_role_sees_the_menu_item_and_the_record_but_no_sign_form(
 def test_post_from_a_non_qualified_person_is_403_and_changes_nothing(
     client, make_user, radiopharmacist, role
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     user = make_user(role)
     response = logged_in(client, user).post(
         f"/batches/{batch.pk}/release/", {"decision": "release", "password": TEST_PASSWORD}
@@ -77,7 +80,7 @@ def test_post_from_a_non_qualified_person_is_403_and_changes_nothing(
 def test_release_page_shows_the_whole_record_and_the_sign_form_to_a_qp(
     client, radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     html = logged_in(client, qualified_person).get(f"/batches/{batch.pk}/release/").content.decode()
     for text in (
         batch.batch_number,
@@ -96,7 +99,7 @@ def test_release_page_shows_the_whole_record_and_the_sign_form_to_a_qp(
 def test_wrong_password_on_the_page_shows_the_error_keeps_the_comment_changes_nothing(
     client, radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     response = logged_in(client, qualified_person).post(
         f"/batches/{batch.pk}/release/",
         {"decision": "release", "password": "wrong-one-here", "comment": "Reviewed OK"},
@@ -110,7 +113,9 @@ def test_wrong_password_on_the_page_shows_the_error_keeps_the_comment_changes_no
 
 
 def test_blocked_release_on_the_page_lists_the_blockers(client, radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist, skip={"endotoxin"})
+    batch = BatchFactory(
+        operator=radiopharmacist, qc="passing", skip={"endotoxin"}, recorded_at=QC_TIME
+    )
     response = logged_in(client, qualified_person).post(
         f"/batches/{batch.pk}/release/", {"decision": "release", "password": TEST_PASSWORD}
     )
@@ -122,7 +127,7 @@ def test_blocked_release_on_the_page_lists_the_blockers(client, radiopharmacist,
 def test_signing_on_the_page_releases_and_shows_the_signature_with_zone(
     client, radiopharmacist, qualified_person
 ):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     client = logged_in(client, qualified_person)
     response = client.post(
         f"/batches/{batch.pk}/release/", {"decision": "release", "password": TEST_PASSWORD}
@@ -138,7 +143,7 @@ def test_signing_on_the_page_releases_and_shows_the_signature_with_zone(
 
 
 def test_released_today_and_the_certificate_download(client, radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     batch_release(
         batch_id=batch.pk, actor=qualified_person, password=TEST_PASSWORD, decision="release"
     )
@@ -167,7 +172,7 @@ def test_verify_form_redirects_to_the_code_page(client):
 
 
 def test_verify_page_warns_when_the_batch_was_recalled(client, radiopharmacist, qualified_person):
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     batch_release(
         batch_id=batch.pk, actor=qualified_person, password=TEST_PASSWORD, decision="release"
     )
@@ -178,9 +183,7 @@ def test_verify_page_warns_when_the_batch_was_recalled(client, radiopharmacist, 
 
 
 def test_release_page_preselects_no_meaning(client, qualified_person, radiopharmacist):
-    from tests.qc.test_release_support import make_batch
-
-    batch = make_batch(radiopharmacist)
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     client.force_login(qualified_person)
     body = client.get(f"/batches/{batch.pk}/release/").content.decode()
     assert 'value="release" checked' not in body and 'value="reject" checked' not in body

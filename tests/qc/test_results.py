@@ -10,8 +10,7 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent
 from radiopharmacy.selectors.batches import doses_for_followup
-from tests.factories import REFERENCE_TIME, UserFactory
-from tests.qc.factories import BatchFactory
+from tests.factories import REFERENCE_TIME, BatchFactory, DoseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -157,34 +156,9 @@ def test_rejected_or_recalled_batch_accepts_no_results(radiopharmacist, status):
         record(BatchFactory(status=status), radiopharmacist, "sterility", "pass")
 
 
-def _make_dose(batch, user):
-    from scheduling.models import Booking, Dose
-
-    booking = Booking.objects.create(
-        patient_ref="P-0042",
-        product=batch.product,
-        weight_kg=75,
-        injection_at=batch.eos_at + timedelta(hours=1),
-        prescribed_activity_mbq=150,
-        tolerance_percent=10,
-        created_by=user,
-    )
-    return Dose.objects.create(
-        booking=booking,
-        batch=batch,
-        draw_at=batch.eos_at + timedelta(minutes=40),
-        activity_at_injection_planned_mbq=150,
-        activity_to_draw_mbq=184.1,
-        concentration_at_draw_mbq_per_ml=50,
-        volume_to_draw_ml=3.68,
-        allocated_volume_ul=3680,
-        assigned_by=user,
-    )
-
-
 def test_post_release_failure_recalls_batch_and_lists_doses(radiopharmacist):
     batch = BatchFactory(status="released")
-    dose = _make_dose(batch, radiopharmacist)
+    dose = DoseFactory(batch=batch, booking__patient_ref="P-0042")
     result = record(
         batch, radiopharmacist, "sterility", "fail", performed_at=batch.eos_at + timedelta(days=14)
     )

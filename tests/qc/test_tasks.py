@@ -8,7 +8,7 @@ from qc import tasks
 from qc.services import monitoring
 from qc.services.results import qc_result_record
 from radiopharmacy.models import Alert, BreakthroughTest
-from tests.qc.factories import BatchFactory
+from tests.factories import BatchFactory
 
 pytestmark = pytest.mark.django_db
 

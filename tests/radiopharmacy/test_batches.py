@@ -9,8 +9,13 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent, Batch
 from radiopharmacy.services.batches import batch_correct, batch_create
-from tests.factories import REFERENCE_TIME
-from tests.qc.factories import BatchFactory, ElutionFactory, GeneratorFactory, batch_inputs
+from tests.factories import (
+    REFERENCE_TIME,
+    BatchFactory,
+    ElutionFactory,
+    GeneratorFactory,
+    batch_inputs,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from radiopharmacy.models import Batch
-from tests.factories import REFERENCE_TIME
-from tests.qc.factories import BatchFactory, ElutionFactory
+from tests.factories import REFERENCE_TIME, BatchFactory, DoseFactory, ElutionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -135,10 +134,15 @@ def test_activity_at_a_time(api_as, scheduler):
 
 
 def test_activity_subtracts_assigned_doses(api_as, radiopharmacist):
-    from tests.qc.test_results import _make_dose
-
     batch = BatchFactory(status="released")
-    dose = _make_dose(batch, radiopharmacist)
+    dose = DoseFactory(
+        batch=batch,
+        draw_at=batch.eos_at + timedelta(minutes=40),
+        activity_to_draw_mbq=184.1,
+        concentration_at_draw_mbq_per_ml=50.0,
+        volume_to_draw_ml=3.68,
+        assigned_by=radiopharmacist,
+    )
     data = (
         api_as(radiopharmacist)
         .get(f"/api/v1/batches/{batch.pk}/activity/", {"at": dose.draw_at.isoformat()})

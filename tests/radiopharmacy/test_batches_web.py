@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from radiopharmacy.models import Batch
-from tests.qc.factories import BatchFactory, ElutionFactory, record_passing_release_results
+from tests.factories import BatchFactory, ElutionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +88,7 @@ def test_auditor_gets_no_create_form(web, auditor):
 
 
 def test_batch_record_page_shows_everything(web, auditor, radiopharmacist):
-    batch = BatchFactory(operator=radiopharmacist)
-    record_passing_release_results(batch, radiopharmacist, skip={"rcp_itlc"})
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
     from qc.services.results import qc_result_record
 
     qc_result_record(

@@ -8,15 +8,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from qc.services.results import qc_result_record
 from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.models import Alert, UserPreference
-from radiopharmacy.services.batches import batch_create
 from radiopharmacy.site import dashboards
 from scheduling.services.bookings import booking_create
 from scheduling.services.doses import dose_assign
 from tests.day_world import build_world
-from tests.factories import batch_inputs
+from tests.factories import BatchFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +36,12 @@ def _more_rows(world, radiopharmacist, scheduler):
     """Two more batches awaiting QC/release and two more bookings with doses."""
     now = timezone.now()
     for minutes in (20, 10):
-        batch = batch_create(
-            actor=radiopharmacist,
-            **batch_inputs(started_at=now - timedelta(minutes=minutes), elutions=[world.elution]),
-        )
-        qc_result_record(
-            actor=radiopharmacist, batch_id=batch.pk, test="ph", value=6.0, performed_at=now
+        BatchFactory(
+            operator=radiopharmacist,
+            started_at=now - timedelta(minutes=minutes),
+            elutions=[world.elution],
+            qc={"ph": 6.0},
+            qc_at=now,
         )
     for i in range(2):
         booking = booking_create(

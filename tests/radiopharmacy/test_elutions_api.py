@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from radiopharmacy.models import AuditEvent, Batch, Elution, Generator, Product
-from tests.factories import REFERENCE_TIME, ElutionFactory, GeneratorFactory, hours
+from radiopharmacy.models import AuditEvent, Elution, Generator
+from tests.factories import REFERENCE_TIME, BatchFactory, ElutionFactory, GeneratorFactory, hours
 
 pytestmark = pytest.mark.django_db
 
@@ -238,29 +238,6 @@ def test_correction_of_unknown_elution_is_404(rp_client):
 # --- Breakthrough --------------------------------------------------------------------------------
 
 
-def make_batch(elution, number):
-    product = Product.objects.get(code="GA68DOTATATE")
-    eos = elution.eluted_at + timedelta(minutes=25)
-    batch = Batch.objects.create(
-        product=product,
-        batch_number=f"GA68DOTATATE-20261121-{number:02d}",
-        production_date=eos.date(),
-        sequence=number,
-        method="automated",
-        operator=elution.performed_by,
-        started_at=elution.eluted_at,
-        eos_at=eos,
-        activity_mbq=500.0,
-        measured_at=eos,
-        volume_ml=10.0,
-        activity_at_eos_mbq=500.0,
-        concentration_at_eos_mbq_per_ml=50.0,
-        expires_at=eos + timedelta(hours=4),
-    )
-    batch.elutions.add(elution)
-    return batch
-
-
 @pytest.fixture
 def old_elution(generator, radiopharmacist):
     # Recorded through the API 3 days ago, so its numbers are real.
@@ -308,8 +285,9 @@ def test_breakthrough_failure_quarantines_generator_and_flags_each_batch(
 ):
     from qc.models import Deviation
 
-    batches = [make_batch(old_elution, 1), make_batch(old_elution, 2)]
-    unrelated = make_batch(ElutionFactory(generator=old_elution.generator), 3)
+    started = old_elution.eluted_at + timedelta(minutes=10)
+    batches = [BatchFactory(elutions=[old_elution], started_at=started) for _ in range(2)]
+    unrelated = BatchFactory(elutions=[ElutionFactory(generator=old_elution.generator)])
     measured = old_elution.eluted_at + timedelta(hours=49)
     response = rp_client.post(
         f"/api/v1/elutions/{old_elution.pk}/breakthrough/",
@@ -335,7 +313,9 @@ def test_breakthrough_failure_quarantines_generator_and_flags_each_batch(
 def test_breakthrough_failure_flags_batches_of_the_corrected_version_too(rp_client, old_elution):
     from qc.models import Deviation
 
-    batch = make_batch(old_elution, 1)
+    batch = BatchFactory(
+        elutions=[old_elution], started_at=old_elution.eluted_at + timedelta(minutes=10)
+    )
     corrected = rp_client.post(
         f"/api/v1/elutions/{old_elution.pk}/correction/", {"volume_ml": 4.9, "reason": "typo"}
     ).json()

@@ -12,7 +12,7 @@ from radiopharmacy.demo import LOADERS
 from radiopharmacy.demo.users import load_users
 from scheduling.demo.bookings import load_bookings
 from scheduling.models import Booking, Dose
-from tests.scheduling.factories import ReleasedBatchFactory
+from tests.factories import ReleasedBatchFactory
 
 pytestmark = pytest.mark.django_db
 

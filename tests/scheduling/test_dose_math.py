@@ -8,7 +8,7 @@ import pytest
 
 from radiopharmacy import physics
 from scheduling.services import bookings, doses
-from tests.scheduling.factories import ReleasedBatchFactory
+from tests.factories import ReleasedBatchFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from radiopharmacy.models import AuditEvent
 from scheduling.models import BatchAllocation, Booking, Dose
 from scheduling.selectors import batch_allocated_mbq, batch_allocated_volume_ml, batch_balance
 from scheduling.services import bookings, doses
-from tests.factories import BookingFactory
-from tests.scheduling.factories import ReleasedBatchFactory
+from tests.factories import BookingFactory, ReleasedBatchFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ import pytest
 
 from scheduling.models import Dose
 from scheduling.services import doses as services
-from tests.factories import BookingFactory
-from tests.scheduling.factories import ReleasedBatchFactory
+from tests.factories import BookingFactory, ReleasedBatchFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ from django.urls import reverse
 from radiopharmacy.core.roles import ALL_ROLES
 from scheduling.models import Dose
 from scheduling.services import doses as services
-from tests.factories import BookingFactory
-from tests.scheduling.factories import ReleasedBatchFactory
+from tests.factories import BookingFactory, ReleasedBatchFactory
 
 pytestmark = pytest.mark.django_db
 

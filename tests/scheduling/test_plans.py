@@ -15,8 +15,7 @@ from scheduling.models import PlannedRun, ProductionPlan
 from scheduling.services import bookings as services
 from scheduling.services import plans as services_plans
 from scheduling.tasks import recompute_plan_task
-from tests.factories import BookingFactory, ElutionFactory, GeneratorFactory
-from tests.scheduling.factories import ReleasedBatchFactory
+from tests.factories import BookingFactory, ElutionFactory, GeneratorFactory, ReleasedBatchFactory
 from tests.scheduling.plan_checker import check_plan
 
 pytestmark = pytest.mark.django_db
