@@ -67,6 +67,21 @@ def pytest_report_header(config):
     return f"clock: started at {start}" if start else None
 
 
+@pytest.fixture
+def working_hours():
+    """The clock at 10:00 at the site on the day the suite runs (its date is kept, DST switch day
+    or not), ticking: for tests that build a day's work around now and read it back as today's,
+    which at 23:50 would spill into tomorrow."""
+    import datetime as dt
+
+    import time_machine
+
+    from radiopharmacy.core.sitetime import site_at, site_today
+
+    with time_machine.travel(site_at(site_today(), dt.time(10, 0)), tick=True) as traveller:
+        yield traveller
+
+
 def _services_available() -> tuple[bool, str]:
     if not settings.DATABASE_IS_POSTGRESQL:
         return False, "DATABASE_URL does not point at PostgreSQL"

@@ -68,7 +68,7 @@ WRITE_WORDS = re.compile(
 
 
 @pytest.fixture
-def world(radiopharmacist, qualified_person, scheduler):
+def world(working_hours, radiopharmacist, qualified_person, scheduler):
     return build_world(
         radiopharmacist=radiopharmacist, qualified_person=qualified_person, scheduler=scheduler
     )

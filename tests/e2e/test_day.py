@@ -61,7 +61,7 @@ def staff(make_user):
     }
 
 
-def test_a_day_in_the_radiopharmacy(page, staff, certificate_renderer):
+def test_a_day_in_the_radiopharmacy(working_hours, page, staff, certificate_renderer):
     now = timezone.now().replace(second=0, microsecond=0)
     generator = generator_register(
         actor=staff["rp"],

@@ -3,12 +3,21 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from radiopharmacy.models import Batch
-from tests.factories import BatchFactory, ElutionFactory
+from tests.factories import REFERENCE_TIME, BatchFactory, ElutionFactory, hours
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _on_the_day_of_the_batches():
+    """The factory's batches end synthesis at REFERENCE_TIME + 35 min and the record page shows
+    their activity now: look at them that morning, whatever day the suite runs."""
+    with time_machine.travel(REFERENCE_TIME + hours(2), tick=True):
+        yield
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(radiopharmacist, qualified_person, scheduler):
+def world(working_hours, radiopharmacist, qualified_person, scheduler):
     return build_world(
         radiopharmacist=radiopharmacist, qualified_person=qualified_person, scheduler=scheduler
     )
