@@ -98,3 +98,17 @@ def test_schema_and_docs_are_served_offline(client, auditor):
     assert docs.status_code == 200
     body = docs.content.decode()
     assert "http://" not in body.replace("http://testserver", "") and "https://" not in body
+
+
+def test_ids_too_large_for_the_database_are_bad_input_not_a_server_error(api_as, radiopharmacist):
+    client = api_as(radiopharmacist)
+    huge = 10**30
+    assert client.get("/api/v1/doses/", {"batch": huge}).status_code == 400
+    assert client.get("/api/v1/elutions/", {"generator": huge}).status_code == 400
+    assert client.get(f"/api/v1/batches/{huge}/").status_code == 404
+    created = client.post(
+        "/api/v1/doses/",
+        {"booking": huge, "batch": 1, "draw_at": "2026-11-24T09:00:00+01:00"},
+        format="json",
+    )
+    assert created.status_code == 400 and "booking" in created.json()

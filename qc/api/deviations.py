@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
 from qc.models import Deviation
-from radiopharmacy.core.apibase import ERR_400, READ_ERRORS
+from radiopharmacy.core.apibase import ERR_400, READ_ERRORS, RecordIdFilter
 
 
 class DeviationSerializer(serializers.ModelSerializer):
@@ -32,7 +32,7 @@ class DeviationSerializer(serializers.ModelSerializer):
 
 
 class DeviationFilter(django_filters.FilterSet):
-    batch = django_filters.NumberFilter(field_name="batch_id")
+    batch = RecordIdFilter(field_name="batch_id")
     status = django_filters.ChoiceFilter(choices=Deviation.Status.choices)
     kind = django_filters.ChoiceFilter(choices=Deviation.Kind.choices)
 

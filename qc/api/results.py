@@ -7,7 +7,14 @@ from rest_framework.response import Response
 
 from qc.models import QcResult
 from qc.services.results import qc_result_record
-from radiopharmacy.core.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, AwareDateTimeField
+from radiopharmacy.core.apibase import (
+    ERR_400,
+    ERR_404,
+    ERR_409,
+    READ_ERRORS,
+    AwareDateTimeField,
+    RecordIdField,
+)
 from radiopharmacy.models import Batch
 
 
@@ -83,7 +90,7 @@ class QcResultInputSerializer(serializers.Serializer):
     unit = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
     method_details = serializers.CharField(required=False, allow_blank=True, default="")
     instrument = serializers.CharField(required=False, allow_blank=True, default="")
-    supersedes = serializers.IntegerField(required=False, allow_null=True, default=None)
+    supersedes = RecordIdField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -13,6 +13,7 @@ from radiopharmacy.core.apibase import (
     READ_ERRORS,
     WRITE_ERRORS,
     AwareDateTimeField,
+    RecordIdField,
 )
 from scheduling.api.common import ReasonSerializer, SiteDayFilterMixin, status_field, validated
 from scheduling.choices import BookingStatus
@@ -57,7 +58,7 @@ class BookingCreateSerializer(serializers.Serializer):
     injection_at = AwareDateTimeField()
     prescribed_activity_mbq = serializers.FloatField(required=False, allow_null=True)
     tolerance_percent = serializers.FloatField(required=False, allow_null=True)
-    product = serializers.IntegerField(required=False, allow_null=True)
+    product = RecordIdField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 

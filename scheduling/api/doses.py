@@ -15,6 +15,8 @@ from radiopharmacy.core.apibase import (
     READ_ERRORS,
     WRITE_ERRORS,
     AwareDateTimeField,
+    RecordIdField,
+    RecordIdFilter,
 )
 from scheduling.api.common import ReasonSerializer, SiteDayFilterMixin, status_field, validated
 from scheduling.choices import DoseStatus
@@ -62,8 +64,8 @@ class DoseSerializer(serializers.ModelSerializer):
 
 
 class DoseCreateSerializer(serializers.Serializer):
-    booking = serializers.IntegerField(min_value=1)
-    batch = serializers.IntegerField(min_value=1)
+    booking = RecordIdField()
+    batch = RecordIdField()
     draw_at = AwareDateTimeField()
 
 
@@ -94,8 +96,8 @@ class DoseFilter(SiteDayFilterMixin, django_filters.FilterSet):
     day_field = "draw_at"
     date = django_filters.DateFilter(method="filter_date", label="Draw date (site zone)")
     status = django_filters.ChoiceFilter(choices=DoseStatus.choices)
-    batch = django_filters.NumberFilter(field_name="batch_id")
-    booking = django_filters.NumberFilter(field_name="booking_id")
+    batch = RecordIdFilter(field_name="batch_id")
+    booking = RecordIdFilter(field_name="booking_id")
 
     class Meta:
         model = Dose

@@ -7,7 +7,15 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from radiopharmacy.core.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS, WRITE_ERRORS
+from radiopharmacy.core.apibase import (
+    ERR_400,
+    ERR_404,
+    ERR_409,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    RecordIdField,
+    RecordIdFilter,
+)
 from scheduling.api.common import status_field, validated
 from scheduling.choices import PlannedRunStatus, PlanStatus
 from scheduling.models import ProductionPlan
@@ -105,12 +113,12 @@ class ProductionPlanDetailSerializer(ProductionPlanSerializer):
 
 class PlanCreateSerializer(serializers.Serializer):
     date = serializers.DateField(help_text="The day to plan, in the site's zone (YYYY-MM-DD).")
-    generator = serializers.IntegerField(min_value=1)
+    generator = RecordIdField()
 
 
 class PlanFilter(django_filters.FilterSet):
     date = django_filters.DateFilter(field_name="date", label="Plan date (site zone)")
-    generator = django_filters.NumberFilter(field_name="generator_id")
+    generator = RecordIdFilter(field_name="generator_id")
     status = django_filters.ChoiceFilter(choices=PlanStatus.choices)
 
     class Meta:
