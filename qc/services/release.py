@@ -26,6 +26,7 @@ from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import ApplicationError, NotAllowed, StateConflict
 from radiopharmacy.core.roles import QUALIFIED_PERSON, has_role
+from radiopharmacy.core.signing import printed_name, require_signature
 from radiopharmacy.core.status import transition
 from radiopharmacy.models import Batch
 
@@ -41,11 +42,6 @@ DISPOSITION_DECISIONS = (SignatureDecision.RELEASE, SignatureDecision.REJECT)
 
 def _person(user) -> dict:
     return {"id": user.pk, "username": user.get_username(), "name": printed_name(user)}
-
-
-def printed_name(user) -> str:
-    """The name printed with a signature: the full name, or the username when there is none."""
-    return (user.get_full_name() or "").strip() or user.get_username()
 
 
 def batch_record(batch) -> dict:
@@ -187,27 +183,6 @@ def ensure_qualified_person(actor: User) -> None:
         raise NotAllowed("Only a qualified person can release or reject a batch.")
 
 
-def _reauthenticate(actor: User, password: str) -> bool:
-    """Both components again (21 CFR 11.200): the signer's own account, active, and password."""
-    return bool(password) and actor.is_active and actor.check_password(password)
-
-
-def _log_failed_reauthentication(*, actor: User, batch_id: int, decision: str) -> None:
-    # Its own transaction, committed now: the refused signature rolls back, its log must not.
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=AuditAction.SIGNATURE_REAUTH_FAILED,
-            object_type=Batch._meta.label_lower,
-            object_id=batch_id,
-            changes={"decision": {"old": None, "new": decision}},
-            reason="wrong password when signing a batch disposition; nothing was signed",
-        )
-    logger.warning(
-        "failed re-authentication by %s signing batch %s", actor.get_username(), batch_id
-    )
-
-
 def batch_release(
     *, batch_id: int, actor: User, password: str, decision: str = "release", comment: str = ""
 ) -> Batch:
@@ -224,12 +199,14 @@ def batch_release(
             "Choose release or reject.", fields={"decision": ['"release" or "reject".']}
         )
     ensure_qualified_person(actor)
-    if not _reauthenticate(actor, password):
-        _log_failed_reauthentication(actor=actor, batch_id=batch_id, decision=decision)
-        raise NotAllowed(
-            "The password is not correct: nothing was signed.",
-            fields={"password": ["The password is not correct."]},
-        )
+    require_signature(
+        actor=actor,
+        password=password,
+        object_type=Batch._meta.label_lower,
+        object_id=batch_id,
+        what="a batch disposition",
+        changes={"decision": {"old": None, "new": decision}},
+    )
     return _batch_sign(batch_id=batch_id, actor=actor, decision=decision, comment=comment)
 
 
