@@ -87,5 +87,5 @@ class QcResultAdmin(ReadOnlyAdmin):
 
 @admin.register(Deviation)
 class DeviationAdmin(ReadOnlyAdmin):
-    list_display = ["batch", "kind", "status", "blocks_release", "opened_at"]
+    list_display = ["batch", "kind", "status", "conclusion", "opened_at"]
     list_filter = ["kind", "status"]

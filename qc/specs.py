@@ -55,6 +55,18 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class Censored:
+    """A result below a detection or quantitation limit, entered as "< x": the true value is
+    below `bound` (SPEC §2.4)."""
+
+    bound: float
+    qualifier: str = "<"
+
+    def __str__(self) -> str:
+        return f"{self.qualifier} {fmt_value(self.bound)}"
+
+
+@dataclass(frozen=True)
 class Evaluation:
     passed: bool
     limit_text: str
@@ -100,8 +112,13 @@ def limit_text(limit: Limit) -> str:
     return text
 
 
-def parse_value(limit: Limit, raw) -> float | str:
-    """The typed value of a result: a finite number for numeric tests, "pass"/"fail" otherwise.
+def _number(text: str) -> float:
+    return float(text.strip().replace(",", "."))
+
+
+def parse_value(limit: Limit, raw) -> float | str | Censored:
+    """The typed value of a result: a finite number for numeric tests, "pass"/"fail" otherwise,
+    and "< x" (a Censored) below a detection or quantitation limit.
 
     Raises InputError with a message a person can act on.
     """
@@ -112,12 +129,22 @@ def parse_value(limit: Limit, raw) -> float | str:
         return text
     if isinstance(raw, bool) or raw is None:
         raise InputError("Enter a number for this test.")
+    censored = isinstance(raw, str) and raw.strip().startswith("<")
     try:
-        number = float(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
+        if censored:
+            number = _number(raw.strip()[1:])
+        else:
+            number = _number(raw) if isinstance(raw, str) else float(raw)
     except (TypeError, ValueError):
-        raise InputError("Enter a number for this test.") from None
+        raise InputError(
+            'Enter a number for this test, or "< x" below the detection limit.'
+        ) from None
     if not math.isfinite(number):
         raise InputError("Enter a finite number for this test.")
+    if censored:
+        if number <= 0:
+            raise InputError('A "< x" result needs a detection limit x above 0.')
+        return Censored(number)
     return number
 
 
@@ -126,6 +153,10 @@ def passes(limit: Limit, value: float | str) -> bool:
     if limit.kind == PASS_FAIL:
         return value == PASS
     low, high = limit.low, limit.high
+    if isinstance(value, Censored):
+        # The true value is below x: it meets a maximum when x <= the limit (a strict one too),
+        # and can never be shown to meet a minimum.
+        return low is None and value.bound <= high
     if low is not None and (value <= low if limit.strict else value < low):
         return False
     if high is not None and (value >= high if limit.strict else value > high):
@@ -144,8 +175,13 @@ def failure_text(name: str, limit: Limit, value: float | str) -> str:
     short = name.split(" (")[0]
     if limit.kind == PASS_FAIL:
         return f"{short} failed"
-    shown = _with_unit(fmt_value(value), limit.unit)
     low, high = limit.low, limit.high
+    if isinstance(value, Censored):
+        shown = _with_unit(str(value), limit.unit)
+        if low is not None:
+            return f"{short} {shown} cannot show the {limit_text(limit)} limit is met"
+        return f"{short} {shown} does not show it is within the {limit_text(limit)} limit"
+    shown = _with_unit(fmt_value(value), limit.unit)
     if low is not None and (value <= low if limit.strict else value < low):
         if limit.kind == RANGE:
             return f"{short} {shown} is outside the {limit_text(limit)} limit"

@@ -7,6 +7,7 @@ rendered through the outbox after a release.
 from celery import shared_task
 
 from qc.services import monitoring
+from qc.services.capas import capa_overdue_alerts
 from qc.services.certificates import certificate_render
 from qc.services.release import CERTIFICATE_TASK
 from radiopharmacy.core.outbox import outbox_task
@@ -25,6 +26,11 @@ def breakthrough_overdue_task() -> int:
 @shared_task(name="qc.batch_expiry")
 def batch_expiry_task() -> int:
     return monitoring.check_batch_expiry()
+
+
+@shared_task(name="qc.capa_overdue")
+def capa_overdue_task() -> int:
+    return capa_overdue_alerts()
 
 
 @outbox_task(name=CERTIFICATE_TASK)

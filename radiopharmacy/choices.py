@@ -18,6 +18,7 @@ class BatchStatus(models.TextChoices):
     IN_PRODUCTION = "in_production", "In production"
     QC_PENDING = "qc_pending", "QC pending"
     RELEASED = "released", "Released"
+    ON_HOLD = "on_hold", "On hold"
     REJECTED = "rejected", "Rejected"
     RECALLED = "recalled", "Recalled"
 
@@ -40,7 +41,9 @@ register_transitions(
     {
         BatchStatus.IN_PRODUCTION: {BatchStatus.QC_PENDING, BatchStatus.REJECTED},
         BatchStatus.QC_PENDING: {BatchStatus.RELEASED, BatchStatus.REJECTED},
-        BatchStatus.RELEASED: {BatchStatus.RECALLED},
+        # a failing post-release test holds the batch at once; the qualified person decides
+        BatchStatus.RELEASED: {BatchStatus.ON_HOLD, BatchStatus.RECALLED},
+        BatchStatus.ON_HOLD: {BatchStatus.RECALLED, BatchStatus.RELEASED},
         BatchStatus.REJECTED: set(),
         BatchStatus.RECALLED: set(),
     },

@@ -28,6 +28,23 @@ def _fmt(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def batch_use_blockers(batch: Batch, *, at: datetime, what: str) -> list[str]:
+    """Why nothing may be taken from `batch` at `at` (a syringe drawn, measured or given): the
+    batch is not released (on hold, recalled, rejected...) or has expired (SPEC §2.3)."""
+    blocking: list[str] = []
+    if batch.status != BatchStatus.RELEASED:
+        blocking.append(
+            f"Batch {batch.batch_number} is {batch.get_status_display().lower()}: no dose may "
+            f"be {what} from it."
+        )
+    if physics.elapsed_minutes(batch.expires_at, at) > 0:
+        blocking.append(
+            f"Batch {batch.batch_number} expired at {site_time(batch.expires_at)}: no dose may "
+            f"be {what} from it at {site_time(at)}."
+        )
+    return blocking
+
+
 def dose_assignment_blockers(
     batch: Batch, booking: Booking, *, draw_at: datetime, draw: DoseDraw | None = None
 ) -> list[str]:

@@ -111,6 +111,17 @@ PASSING_RELEASE_VALUES = {
 }
 
 
+def as_of(moment: datetime):
+    """The clock at `moment` while a record is made, when the clock is earlier: records are
+    made when they happen (nothing is measured in the future), and the suite runs at any clock
+    while its fixed-time batches live on REFERENCE_TIME's day. A later clock is left alone."""
+    from django.utils import timezone
+
+    if moment.tzinfo is None or timezone.now() >= moment:  # a naive time is refused anyway
+        return nullcontext()
+    return time_machine.travel(moment, tick=False)
+
+
 def record_qc_results(batch, values="passing", *, actor=None, skip=(), performed_at=None):
     """Record QC results on `batch` through qc_result_record; returns them in order.
 
@@ -127,18 +138,19 @@ def record_qc_results(batch, values="passing", *, actor=None, skip=(), performed
             values["ph"] = 3.5  # within the kit's pH range
     actor = actor or batch.operator
     performed_at = performed_at or batch.eos_at + timedelta(minutes=15)
-    return [
-        qc_result_record(
-            actor=actor,
-            batch_id=batch.pk,
-            test=code,
-            value=value,
-            performed_at=performed_at,
-            instrument="ITLC scanner" if code.endswith("_itlc") else "",
-        )
-        for code, value in values.items()
-        if code not in skip
-    ]
+    with as_of(performed_at + timedelta(minutes=1)):
+        return [
+            qc_result_record(
+                actor=actor,
+                batch_id=batch.pk,
+                test=code,
+                value=value,
+                performed_at=performed_at,
+                instrument="ITLC scanner" if code.endswith("_itlc") else "",
+            )
+            for code, value in values.items()
+            if code not in skip
+        ]
 
 
 # --- Synthesis batches -----------------------------------------------------------------------

@@ -29,11 +29,21 @@ CONFLICT = inline_serializer(
 
 
 class ReleaseInputSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=SignatureDecision.choices)
+    decision = serializers.ChoiceField(
+        choices=[(d.value, d.label) for d in (SignatureDecision.RELEASE, SignatureDecision.REJECT)]
+    )
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16,
+        write_only=True,
+        help_text="The qualified person's one-time code (TOTP) when the site requires it.",
+    )
 
 
 class SignatureSerializer(serializers.Serializer):
@@ -109,6 +119,8 @@ class BatchReleaseView(APIView):
             password=data.validated_data["password"],
             decision=data.validated_data["decision"],
             comment=data.validated_data["comment"],
+            otp_token=data.validated_data["otp_token"],
+            request=request,
         )
         return Response(ReleasedBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 

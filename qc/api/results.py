@@ -15,12 +15,22 @@ from radiopharmacy.core.apibase import (
     AwareDateTimeField,
     RecordIdField,
 )
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from radiopharmacy.models import Batch
 
 
-@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": ["pass", "fail"]}]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "number"},
+            {"type": "string", "enum": ["pass", "fail"]},
+            {"type": "string", "pattern": r"^\s*<\s*[0-9]+([.,][0-9]+)?\s*$"},
+        ]
+    }
+)
 class QcValueField(serializers.Field):
-    """A number for numeric tests, "pass" or "fail" for pass/fail tests (checked by the service)."""
+    """A number for numeric tests, "< x" below a detection limit, "pass" or "fail" for
+    pass/fail tests (checked by the service)."""
 
     def to_internal_value(self, data):
         if isinstance(data, (bool, dict, list)):
@@ -87,11 +97,20 @@ class QcResultInputSerializer(serializers.Serializer):
     test = serializers.CharField(max_length=40)
     value = QcValueField()
     performed_at = AwareDateTimeField()
-    unit = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
-    method_details = serializers.CharField(required=False, allow_blank=True, default="")
-    instrument = serializers.CharField(required=False, allow_blank=True, default="")
+    unit = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, default=None, max_length=20
+    )
+    # Left out of a correction, they are kept from the result it corrects.
+    method_details = serializers.CharField(
+        required=False, allow_blank=True, default=None, max_length=TEXT_MAX_LENGTH
+    )
+    instrument = serializers.CharField(
+        required=False, allow_blank=True, default=None, max_length=120
+    )
     supersedes = RecordIdField(required=False, allow_null=True, default=None)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH
+    )
 
 
 def results_queryset():
@@ -133,6 +152,6 @@ class QcResultListCreate(generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         result = qc_result_record(actor=request.user, batch_id=pk, **data.validated_data)
         out = QcResultSerializer(results_queryset().get(pk=result.pk)).data
-        if result.recall_doses is not None:
-            out["recalled_doses"] = result.recall_doses
+        if result.hold_doses is not None:
+            out["hold_doses"] = result.hold_doses
         return Response(out, status=status.HTTP_201_CREATED)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from qc.api import breakthrough, certificates, deviations, release, results, specifications
+from qc.api import breakthrough, certificates, deviations, recall, release, results, specifications
 
 urlpatterns = [
     path(
@@ -35,7 +35,25 @@ urlpatterns = [
         specifications.SpecificationList.as_view(),
         name="api-specifications",
     ),
-    path("deviations/", deviations.DeviationList.as_view(), name="api-deviations"),
+    path("deviations/", deviations.DeviationListCreate.as_view(), name="api-deviations"),
+    path("deviations/<id:pk>/", deviations.DeviationDetail.as_view(), name="api-deviation"),
+    path(
+        "deviations/<id:pk>/investigation/",
+        deviations.DeviationInvestigation.as_view(),
+        name="api-deviation-investigation",
+    ),
+    path(
+        "deviations/<id:pk>/close/",
+        deviations.DeviationClose.as_view(),
+        name="api-deviation-close",
+    ),
+    path("capas/", deviations.CapaListCreate.as_view(), name="api-capas"),
+    path("capas/<id:pk>/complete/", deviations.CapaComplete.as_view(), name="api-capa-complete"),
+    path("capas/<id:pk>/verify/", deviations.CapaVerify.as_view(), name="api-capa-verify"),
+    path("batches/<id:pk>/recall/", recall.BatchRecallView.as_view(), name="api-batch-recall"),
+    path(
+        "batches/<id:pk>/lookback/", recall.BatchLookbackView.as_view(), name="api-batch-lookback"
+    ),
     path(
         "elutions/<id:pk>/breakthrough/",
         breakthrough.ElutionBreakthrough.as_view(),

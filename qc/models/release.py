@@ -13,17 +13,22 @@ from django.db.models import Q
 class SignatureDecision(models.TextChoices):
     RELEASE = "release", "Release"
     REJECT = "reject", "Reject"
+    RECALL = "recall", "Recall"
+    LIFT_HOLD = "lift_hold", "Lift the hold"
 
 
 # The meaning of each decision, printed wherever the signature is shown (21 CFR 11.50).
 SIGNATURE_MEANINGS = {
     SignatureDecision.RELEASE: "Released for human use",
     SignatureDecision.REJECT: "Rejected",
+    SignatureDecision.RECALL: "Recalled",
+    SignatureDecision.LIFT_HOLD: "Hold lifted",
 }
 
 
 class BatchSignature(models.Model):
-    """A qualified person's release or rejection of a batch (SPEC §2.5). Never changed."""
+    """A qualified person's signature on a batch (SPEC §2.5, §2.4a): release or rejection, and
+    after release a recall or the lifting of a hold. Never changed."""
 
     batch = models.ForeignKey(
         "radiopharmacy.Batch", on_delete=models.PROTECT, related_name="signatures"

@@ -54,6 +54,11 @@ class Specification(models.Model):
         return f"{self.product} specification v{self.version}"
 
 
+class EarliestFrom(models.TextChoices):
+    EOS = "eos", "end of synthesis"
+    ELUTION = "elution", "elution"
+
+
 class SpecificationTest(models.Model):
     """One test of a specification with its limits."""
 
@@ -74,6 +79,12 @@ class SpecificationTest(models.Model):
     # limit ÷ V, V = product.max_volume_per_patient_ml (endotoxin 175/V, HEPES 200/V, peptide 50/V)
     limit_per_volume = models.BooleanField(default=False)
     required = models.BooleanField(default=True)
+    # The earliest a result may be performed, in hours after the batch's EOS or its first
+    # elution (Ge-68 breakthrough of the product: >= 48 h after EOS, the Ga-68 must decay first).
+    earliest_after_h = models.FloatField(null=True, blank=True)
+    earliest_from = models.CharField(
+        max_length=10, choices=EarliestFrom.choices, blank=True, default=""
+    )
     order = models.PositiveIntegerField(default=0)
 
     class Meta:

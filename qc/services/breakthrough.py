@@ -109,5 +109,4 @@ def _breakthrough_failed(*, actor: User, elution: Elution, test: BreakthroughTes
             kind="breakthrough",
             description=reason,
             actor=actor,
-            blocks_release=True,
         )

@@ -32,7 +32,7 @@ from radiopharmacy.models import Batch
 
 logger = logging.getLogger("gallium")
 
-RECORD_FORMAT = 1  # bump when the content of the canonical record changes
+RECORD_FORMAT = 2  # bump when the content of the canonical record changes
 CERTIFICATE_TASK = "qc.render_certificate"
 DISPOSITION_DECISIONS = (SignatureDecision.RELEASE, SignatureDecision.REJECT)
 
@@ -153,9 +153,13 @@ def batch_record(batch) -> dict:
                 "id": d.pk,
                 "kind": d.kind,
                 "status": d.status,
-                "blocks_release": d.blocks_release,
                 "description": d.description,
                 "opened_at": j(d.opened_at),
+                "conclusion": d.conclusion,
+                "closed_by": d.closed_printed_name,
+                "closed_at": j(d.closed_at),
+                "closure_meaning": d.closure_meaning,
+                "closure_note": d.closure_note,
             }
             for d in sorted(batch.deviations.all(), key=lambda d: d.pk)
         ],
@@ -177,6 +181,22 @@ def sha256_hex(data: bytes) -> str:
 
 # --- Signing ----------------------------------------------------------------------------------
 
+# What the audit entry of a signature lists (the record itself is stored beside its hash).
+SIGNED_FIELDS = (
+    "batch_id",
+    "user_id",
+    "printed_name",
+    "meaning",
+    "decision",
+    "comment",
+    "signed_at",
+    "record_sha256",
+)
+
+
+def signed_changes(signature: BatchSignature) -> dict:
+    return audit.diff({}, audit.snapshot(signature, SIGNED_FIELDS))
+
 
 def ensure_qualified_person(actor: User) -> None:
     if not (getattr(actor, "is_authenticated", False) and has_role(actor, QUALIFIED_PERSON)):
@@ -184,7 +204,14 @@ def ensure_qualified_person(actor: User) -> None:
 
 
 def batch_release(
-    *, batch_id: int, actor: User, password: str, decision: str = "release", comment: str = ""
+    *,
+    batch_id: int,
+    actor: User,
+    password: str,
+    decision: str = "release",
+    comment: str = "",
+    otp_token: str = "",
+    request=None,
 ) -> Batch:
     """Release or reject a batch with the actor's electronic signature.
 
@@ -206,6 +233,8 @@ def batch_release(
         object_id=batch_id,
         what="a batch disposition",
         changes={"decision": {"old": None, "new": decision}},
+        otp_token=otp_token,
+        request=request,
     )
     return _batch_sign(batch_id=batch_id, actor=actor, decision=decision, comment=comment)
 
@@ -265,21 +294,11 @@ def _batch_sign(*, batch_id: int, actor: User, decision: str, comment: str, at=N
         record_sha256=sha256_hex(record),
         record_json=record.decode("utf-8"),
     )
-    signed_fields = [
-        "batch_id",
-        "user_id",
-        "printed_name",
-        "meaning",
-        "decision",
-        "comment",
-        "signed_at",
-        "record_sha256",
-    ]
     audit.record(
         actor=actor,
         action=AuditAction.SIGNED,
         obj=signature,
-        changes=audit.diff({}, audit.snapshot(signature, signed_fields)),
+        changes=signed_changes(signature),
         reason=signature.comment,
     )
     if target == BatchStatus.RELEASED:

@@ -1,31 +1,66 @@
 """QC results: record, correct by superseding, judge against the specification (SPEC §2.4).
 
 A failing release test opens an OOS that blocks release. A failing post-release test on a
-released batch opens an OOS and recalls the batch, listing every dose drawn from it.
+released batch opens an OOS and puts the batch on hold at once (`qc.services.recall`), with the
+look-back list of every dose of the batch; the qualified person then decides.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from qc.models import Deviation, QcResult
-from qc.models.specs import QcStage
+from qc.models.specs import EarliestFrom, QcStage
 from qc.selectors import applicable_tests, limit_for, spec_for_batch
 from qc.services.deviations import deviation_open
-from qc.specs import failure_text, limit_text, parse_value, passes
+from qc.services.recall import batch_hold
+from qc.specs import Censored, failure_text, limit_text, parse_value, passes
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.checks import require_aware
+from radiopharmacy.core.checks import not_future, to_utc
 from radiopharmacy.core.errors import ApplicationError, StateConflict
-from radiopharmacy.core.status import transition
+from radiopharmacy.core.sitetime import site_time
 from radiopharmacy.models import Batch
-from radiopharmacy.selectors.batches import doses_for_followup
 
 
 def _bad(field: str, message: str, detail: str | None = None):
     return ApplicationError(detail or message, fields={field: [message]})
+
+
+def _number_or_none(parsed) -> float | None:
+    return parsed if isinstance(parsed, float) else None
+
+
+def _hours(value: float) -> str:
+    return f"{value:g} h"
+
+
+def _check_earliest(batch: Batch, spec_test, performed_at: datetime) -> None:
+    """A result is not performed before its batch started, nor before its test allows (Ge-68
+    breakthrough of the product >= 48 h after EOS: the Ga-68 must have decayed)."""
+    if batch.started_at and performed_at < batch.started_at:
+        raise _bad(
+            "performed_at",
+            f"{site_time(performed_at)} is before the synthesis started "
+            f"({site_time(batch.started_at)}).",
+        )
+    if spec_test.earliest_after_h is None:
+        return
+    if spec_test.earliest_from == EarliestFrom.ELUTION:
+        elutions = list(batch.elutions.all())
+        reference = min((e.eluted_at for e in elutions), default=batch.eos_at)
+        words = "the elution"
+    else:
+        reference, words = batch.eos_at, "the end of synthesis"
+    earliest = reference + timedelta(hours=spec_test.earliest_after_h)
+    if performed_at < earliest:
+        raise _bad(
+            "performed_at",
+            f"{spec_test.name} is performed at least {_hours(spec_test.earliest_after_h)} "
+            f"after {words} ({site_time(reference)}), so not before {site_time(earliest)}.",
+        )
 
 
 @transaction.atomic
@@ -37,15 +72,16 @@ def qc_result_record(
     value,
     performed_at: datetime,
     unit: str | None = None,
-    method_details: str = "",
-    instrument: str = "",
+    method_details: str | None = None,
+    instrument: str | None = None,
     supersedes: int | QcResult | None = None,
     reason: str = "",
 ) -> QcResult:
     """Record a QC result; a second result of a test is a correction and needs a reason."""
     # Two analysts entering the same test at once would both supersede the same result.
     batch = Batch.objects.select_for_update().select_related("product").get(pk=batch_id)
-    require_aware(performed_at, "performed_at")
+    performed_at = to_utc(performed_at, "performed_at")
+    not_future(performed_at, "performed_at", "The test")
     spec = spec_for_batch(batch)
     spec_test = next((t for t in applicable_tests(spec, batch.method) if t.code == test), None)
     if spec_test is None:
@@ -56,11 +92,15 @@ def qc_result_record(
             "The batch record is frozen.",
             blocking=[f"Batch is {BatchStatus(batch.status).label}; its record is frozen"],
         )
-    if batch.status == BatchStatus.RELEASED and spec_test.stage != QcStage.POST_RELEASE:
+    if (
+        batch.status in (BatchStatus.RELEASED, BatchStatus.ON_HOLD)
+        and spec_test.stage != QcStage.POST_RELEASE
+    ):
         raise StateConflict(
             "The batch is released: only post-release results can be added.",
             blocking=[f"{spec_test.name} is a release test and the batch is released"],
         )
+    _check_earliest(batch, spec_test, performed_at)
     limit = limit_for(spec_test, batch.product)
     try:
         parsed = parse_value(limit, value)
@@ -91,13 +131,18 @@ def qc_result_record(
             f"{spec_test.name} already has a result; a correction needs a reason.",
         )
 
+    if previous is not None:
+        # A correction keeps how it was measured unless the correction says otherwise.
+        method_details = previous.method_details if method_details is None else method_details
+        instrument = previous.instrument if instrument is None else instrument
     passed = passes(limit, parsed)
     result = QcResult.objects.create(
         batch=batch,
         test_code=test,
         spec_test=spec_test,
-        value_number=parsed if isinstance(parsed, float) else None,
+        value_number=parsed.bound if isinstance(parsed, Censored) else _number_or_none(parsed),
         value_text=parsed if isinstance(parsed, str) else "",
+        value_qualifier=parsed.qualifier if isinstance(parsed, Censored) else "",
         unit=spec_test.unit,
         method_details=method_details or "",
         instrument=instrument or "",
@@ -115,7 +160,7 @@ def qc_result_record(
         changes=audit.created(result),
         reason=result.reason,
     )
-    result.recall_doses = None
+    result.hold_doses = None
     if not passed:
         _on_failure(actor=actor, batch=batch, result=result, limit=limit, parsed=parsed)
     return result
@@ -124,41 +169,17 @@ def qc_result_record(
 def _on_failure(*, actor: User, batch: Batch, result: QcResult, limit, parsed) -> None:
     spec_test = result.spec_test
     sentence = failure_text(spec_test.name, limit, parsed)
-    if spec_test.stage == QcStage.POST_RELEASE and batch.status == BatchStatus.RELEASED:
-        doses = doses_for_followup(batch)
-        transition(
-            batch,
-            BatchStatus.RECALLED,
-            actor=actor,
-            action=AuditAction.RECALLED,
-            reason=f"Post-release test failed: {sentence}",
-        )
-        lines = [f"{sentence} (post-release). Batch {batch.batch_number} recalled."]
-        if doses:
-            lines.append(f"Doses drawn from this batch for follow-up ({len(doses)}):")
-            lines += [
-                f"- dose {d['dose']}, booking {d['booking']} {d['patient_ref']}".rstrip()
-                + f", {d['status']}"
-                for d in doses
-            ]
-        else:
-            lines.append("No doses were drawn from this batch.")
-        deviation_open(
-            batch=batch,
-            kind=Deviation.Kind.OOS,
-            description="\n".join(lines),
-            actor=actor,
-            blocks_release=True,
-            qc_result=result,
-            affected_doses=doses,
-        )
-        result.recall_doses = doses
+    if spec_test.stage == QcStage.POST_RELEASE and batch.status in (
+        BatchStatus.RELEASED,
+        BatchStatus.ON_HOLD,
+    ):
+        deviation = batch_hold(batch=batch, actor=actor, result=result, sentence=sentence)
+        result.hold_doses = deviation.affected_doses
         return
     deviation_open(
         batch=batch,
         kind=Deviation.Kind.OOS,
         description=f"{sentence} (out of specification)",
         actor=actor,
-        blocks_release=True,
         qc_result=result,
     )

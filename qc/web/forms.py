@@ -2,6 +2,7 @@
 
 from django import forms
 
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from radiopharmacy.web.forms.common import when
 
 
@@ -9,12 +10,17 @@ class QcResultForm(forms.Form):
     """One result; `value` is text so "pass"/"fail" and numbers share a field."""
 
     test = forms.CharField(widget=forms.HiddenInput)
-    value = forms.CharField(label="Value")
+    value = forms.CharField(label="Value", max_length=40)
     performed_at = when("Performed at")
-    instrument = forms.CharField(required=False, label="Instrument")
-    method_details = forms.CharField(required=False, label="Method details")
+    instrument = forms.CharField(required=False, label="Instrument", max_length=120)
+    method_details = forms.CharField(
+        required=False, label="Method details", max_length=TEXT_MAX_LENGTH
+    )
     reason = forms.CharField(
-        required=False, label="Reason (for a correction)", widget=forms.TextInput()
+        required=False,
+        label="Reason (for a correction)",
+        widget=forms.TextInput(),
+        max_length=TEXT_MAX_LENGTH,
     )
 
 

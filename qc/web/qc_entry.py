@@ -61,7 +61,8 @@ class QcEntryView(RoleRequiredMixin, TemplateView):
             batch=self.batch,
             rows=rows,
             blockers=release_blockers(self.batch),
-            accepting=self.batch.status in (BatchStatus.QC_PENDING, BatchStatus.RELEASED),
+            accepting=self.batch.status
+            in (BatchStatus.QC_PENDING, BatchStatus.RELEASED, BatchStatus.ON_HOLD),
             **kwargs,
         )
 
@@ -76,8 +77,9 @@ class QcEntryView(RoleRequiredMixin, TemplateView):
                     test=data["test"],
                     value=data["value"],
                     performed_at=data["performed_at"],
-                    instrument=data["instrument"],
-                    method_details=data["method_details"],
+                    # blank on a correction: keep the instrument and method of the result
+                    instrument=data["instrument"] or None,
+                    method_details=data["method_details"] or None,
                     reason=data["reason"],
                 )
             except ApplicationError as error:
@@ -88,11 +90,12 @@ class QcEntryView(RoleRequiredMixin, TemplateView):
                 (messages.success if result.passed else messages.error)(
                     request, f"{text} ({result.limit_text})."
                 )
-                if result.recall_doses is not None:
+                if result.hold_doses is not None:
                     messages.error(
                         request,
-                        f"Batch {self.batch.batch_number} recalled; "
-                        f"{len(result.recall_doses)} dose(s) listed for follow-up.",
+                        f"Batch {self.batch.batch_number} is on hold; "
+                        f"{len(result.hold_doses)} dose(s) in its look-back list. "
+                        "The qualified person decides.",
                     )
                 return HttpResponseRedirect(reverse("qc-entry", args=[self.batch.pk]))
         return self.render_to_response(self.get_context_data(bound=form), status=400)

@@ -21,6 +21,7 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
+from radiopharmacy.core.signing import otp_required
 from radiopharmacy.core.sitetime import site_day_bounds, site_today
 from radiopharmacy.models import Batch
 
@@ -68,6 +69,8 @@ class ReleaseView(RoleRequiredMixin, View):
                 password=request.POST.get("password", ""),
                 decision=decision,
                 comment=comment,
+                otp_token=request.POST.get("otp_token", ""),
+                request=request,
             )
         except ApplicationError as exc:
             # Nothing changed: show why, keep what was typed (never the password).
@@ -110,6 +113,7 @@ class ReleaseView(RoleRequiredMixin, View):
             # No meaning is preselected: the signer states it (21 CFR 11.50).
             "form": form or {"decision": "", "comment": ""},
             "decisions": DISPOSITION_DECISIONS,
+            "otp_required": otp_required(request.user),
         }
         return render(request, "qc/release.html", context, status=status)
 

@@ -12,7 +12,8 @@ RELEASED_DOSE_STATUSES = {"cancelled"}
 def batches_for_list() -> QuerySet[Batch]:
     """Batches with what a list row shows, in a constant number of queries."""
     return Batch.objects.select_related("product", "operator").prefetch_related(
-        Prefetch("elutions", queryset=Elution.objects.order_by("eluted_at", "id"))
+        Prefetch("elutions", queryset=Elution.objects.order_by("eluted_at", "id")),
+        "batchelution_set",
     )
 
 
@@ -21,31 +22,39 @@ def _doses(batch: Batch) -> list:
     manager = getattr(batch, "doses", None)
     if manager is None:
         return []
-    return list(manager.all())
+    return list(manager.select_related("booking"))
 
 
 def _counts(dose) -> bool:
     return getattr(dose, "status", "") not in RELEASED_DOSE_STATUSES
 
 
+def _iso(value) -> str | None:
+    return physics.require_aware(value).isoformat() if value else None
+
+
 def doses_for_followup(batch: Batch) -> list[dict]:
-    """Every dose assigned to the batch, with its status, for follow-up after a recall.
+    """The look-back list of a batch (SPEC §2.4a): every dose assigned from it, with its
+    patient reference, status, what was drawn and what was administered, when.
 
     Cancelled doses are listed too: one cancelled after drawing did leave the vial.
     """
     rows = []
-    for dose in _doses(batch):
+    for dose in sorted(_doses(batch), key=lambda d: d.pk):
         booking = getattr(dose, "booking", None)
         rows.append(
             {
                 "dose": dose.pk,
                 "booking": getattr(dose, "booking_id", None),
                 "patient_ref": getattr(booking, "patient_ref", ""),
+                "planned_injection_at": _iso(getattr(booking, "injection_at", None)),
                 "status": getattr(dose, "status", ""),
-                "draw_at": physics.require_aware(dose.draw_at).isoformat()
-                if getattr(dose, "draw_at", None)
-                else None,
+                "draw_at": _iso(getattr(dose, "draw_at", None)),
                 "activity_to_draw_mbq": getattr(dose, "activity_to_draw_mbq", None),
+                "drawn_activity_mbq": getattr(dose, "measured_activity_mbq", None),
+                "drawn_at": _iso(getattr(dose, "measured_at", None)),
+                "administered_activity_mbq": getattr(dose, "administered_activity_mbq", None),
+                "administered_at": _iso(getattr(dose, "injected_at", None)),
             }
         )
     return rows

@@ -14,13 +14,14 @@ from django.db.models import F
 from radiopharmacy import physics
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.checks import positive_number, require_aware, required_text
+from radiopharmacy.core.bounds import SYRINGE_ACTIVITY_MAX_MBQ
+from radiopharmacy.core.checks import not_future, positive_number, required_text, to_utc
 from radiopharmacy.core.errors import ApplicationError, NotFound, StateConflict
 from radiopharmacy.core.sitetime import site_time
 from radiopharmacy.core.status import ensure_transition, transition
 from radiopharmacy.models import Batch
 from scheduling.choices import BookingStatus, DoseStatus
-from scheduling.guards import DoseDraw, dose_assignment_blockers
+from scheduling.guards import DoseDraw, batch_use_blockers, dose_assignment_blockers
 from scheduling.models import BatchAllocation, Booking, Dose
 from scheduling.selectors import batch_concentration_at
 
@@ -28,13 +29,24 @@ from scheduling.selectors import batch_concentration_at
 
 
 def _lock_dose_and_booking(dose_id) -> tuple[Dose, Booking]:
-    """Lock a dose's booking, then the dose: the same order as the booking services use."""
-    booking_id = Dose.objects.filter(pk=dose_id).values_list("booking_id", flat=True).first()
-    if booking_id is None:
+    """Lock a dose's batch, its booking, then the dose: the order `dose_assign` uses (batch,
+    then booking), so two of them never wait on each other. Locking the batch makes a hold
+    committed by a failing post-release result visible here, and makes a hold wait for a
+    measurement in flight, so its look-back list shows that dose as drawn."""
+    ids = Dose.objects.filter(pk=dose_id).values_list("batch_id", "booking_id").first()
+    if ids is None:
         raise NotFound(f"No dose {dose_id}.")
-    booking = Booking.objects.select_for_update().get(pk=booking_id)
-    dose = Dose.objects.select_for_update().select_related("batch").get(pk=dose_id)
+    batch = Batch.objects.select_for_update().select_related("product").get(pk=ids[0])
+    booking = Booking.objects.select_for_update().get(pk=ids[1])
+    dose = Dose.objects.select_for_update().get(pk=dose_id)
+    dose.batch = batch
     return dose, booking
+
+
+def _ensure_batch_usable(batch: Batch, *, at: datetime, what: str) -> None:
+    blocking = batch_use_blockers(batch, at=at, what=what)
+    if blocking:
+        raise StateConflict(f"No dose may be {what} from this batch.", blocking=blocking)
 
 
 def dose_plan(*, prescribed_mbq: float, injection_at: datetime, draw_at: datetime, batch: Batch):
@@ -69,7 +81,7 @@ def dose_assign(*, actor: User, booking_id: int, batch_id: int, draw_at: datetim
     exceeds the product's maximum per dose, or when the batch has not enough volume and activity
     left after its other doses.
     """
-    require_aware(draw_at, "draw_at")
+    draw_at = to_utc(draw_at, "draw_at")
     errors: dict[str, list[str]] = {}
     for model, pk, field in ((Booking, booking_id, "booking"), (Batch, batch_id, "batch")):
         try:
@@ -222,17 +234,25 @@ def dose_measure(*, actor: User, dose_id: int, activity_mbq: float, measured_at:
     injection time, its deviation from the prescription and whether it is within tolerance."""
     errors: dict[str, list[str]] = {}
     try:
-        activity = positive_number(activity_mbq, "activity_mbq", "Measured activity", unit="MBq")
+        activity = positive_number(
+            activity_mbq,
+            "activity_mbq",
+            "Measured activity",
+            unit="MBq",
+            maximum=SYRINGE_ACTIVITY_MAX_MBQ,
+        )
     except ApplicationError as exc:
         errors.update(exc.fields)
     try:
-        require_aware(measured_at, "measured_at")
+        measured_at = to_utc(measured_at, "measured_at")
+        not_future(measured_at, "measured_at", "The syringe measurement")
     except ApplicationError as exc:
         errors.update(exc.fields)
     if errors:
         raise ApplicationError("The measurement has errors.", fields=errors)
     dose, booking = _lock_dose_and_booking(dose_id)
     batch = dose.batch
+    _ensure_batch_usable(batch, at=measured_at, what="drawn or measured")
     if physics.elapsed_minutes(batch.eos_at, measured_at) < 0:
         raise ApplicationError(
             "The syringe cannot be measured before the batch was made.",
@@ -282,19 +302,23 @@ def dose_administer(
     residual activity decay-corrected back to the injection time."""
     errors: dict[str, list[str]] = {}
     try:
-        require_aware(injected_at, "injected_at")
+        injected_at = to_utc(injected_at, "injected_at")
+        not_future(injected_at, "injected_at", "The injection")
     except ApplicationError as exc:
         errors.update(exc.fields)
     try:
-        require_aware(residual_measured_at, "residual_measured_at")
+        residual_measured_at = to_utc(residual_measured_at, "residual_measured_at")
+        not_future(residual_measured_at, "residual_measured_at", "The residual measurement")
     except ApplicationError as exc:
         errors.update(exc.fields)
     try:
         residual = float(residual_activity_mbq)
-        if not math.isfinite(residual) or residual < 0:
+        if not math.isfinite(residual) or not 0 <= residual <= SYRINGE_ACTIVITY_MAX_MBQ:
             raise ValueError
     except (TypeError, ValueError):
-        errors["residual_activity_mbq"] = ["Give the residual activity (0 or more MBq)."]
+        errors["residual_activity_mbq"] = [
+            f"Give the residual activity (0 to {SYRINGE_ACTIVITY_MAX_MBQ:g} MBq)."
+        ]
     if errors:
         raise ApplicationError("The administration has errors.", fields=errors)
     dose, booking = _lock_dose_and_booking(dose_id)
@@ -303,6 +327,7 @@ def dose_administer(
             "Only a measured (dispensed) syringe can be administered.",
             blocking=[f"dose status is {dose.get_status_display()}"],
         )
+    _ensure_batch_usable(dose.batch, at=injected_at, what="administered")
     if physics.elapsed_minutes(dose.measured_at, injected_at) < 0:
         errors["injected_at"] = [
             f"The injection at {site_time(injected_at)} is before the syringe was measured at "

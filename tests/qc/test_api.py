@@ -1,17 +1,23 @@
 """QC API: results with passed and limit, release check, specifications, deviations."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.factories import BatchFactory, record_qc_results
+from tests.factories import BatchFactory, as_of, record_qc_results
 
 pytestmark = pytest.mark.django_db
 
 
 def post_result(client, batch, **data):
-    data.setdefault("performed_at", (batch.eos_at + timedelta(minutes=10)).isoformat())
-    return client.post(f"/api/v1/batches/{batch.pk}/qc-results/", data, format="json")
+    """POST a result when it is performed (10 min after EOS unless given)."""
+    performed_at = data.setdefault("performed_at", batch.eos_at + timedelta(minutes=10))
+    if isinstance(performed_at, datetime):
+        data["performed_at"] = performed_at.isoformat()
+    else:  # a test of a bad value: at the batch's QC time
+        performed_at = batch.eos_at + timedelta(minutes=10)
+    with as_of(performed_at + timedelta(minutes=1)):
+        return client.post(f"/api/v1/batches/{batch.pk}/qc-results/", data, format="json")
 
 
 def test_post_result_returns_passed_and_limit(api_as, radiopharmacist):
@@ -61,13 +67,13 @@ def test_release_test_on_released_batch_is_409(api_as, radiopharmacist):
     assert response.status_code == 409
 
 
-def test_post_release_failure_response_lists_recalled_doses(api_as, radiopharmacist):
+def test_post_release_failure_response_lists_the_held_doses(api_as, radiopharmacist):
     batch = BatchFactory(status="released")
     response = post_result(api_as(radiopharmacist), batch, test="sterility", value="fail")
     assert response.status_code == 201
-    assert response.json()["recalled_doses"] == []
+    assert response.json()["hold_doses"] == []
     assert api_as(radiopharmacist).get(f"/api/v1/batches/{batch.pk}/").json()["status"] == (
-        "recalled"
+        "on_hold"
     )
 
 

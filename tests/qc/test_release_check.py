@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 
 from qc.guards import release_blockers
-from qc.services.deviations import deviation_close, deviation_open
+from qc.services.deviations import deviation_close, deviation_open, investigation_record
 from qc.services.results import qc_result_record
-from tests.factories import BatchFactory
+from tests.factories import TEST_PASSWORD, BatchFactory, as_of
 
 pytestmark = pytest.mark.django_db
 
@@ -50,49 +50,81 @@ def test_kit_batch_is_not_asked_for_ethanol(radiopharmacist):
     assert release_blockers(kit, at=at(kit)) == []
 
 
+def _record(batch, actor, value, **kwargs):
+    with as_of(at(batch)):
+        return qc_result_record(
+            actor=actor,
+            batch_id=batch.pk,
+            test="rcp_itlc",
+            value=value,
+            performed_at=at(batch) - timedelta(minutes=1),
+            **kwargs,
+        )
+
+
 def test_failed_test_and_its_oos_block(radiopharmacist):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
-    qc_result_record(
-        actor=radiopharmacist,
-        batch_id=batch.pk,
-        test="rcp_itlc",
-        value=94.0,
-        performed_at=at(batch),
-    )
+    _record(batch, radiopharmacist, 94.0)
     blockers = release_blockers(batch, at=at(batch))
+    oos = batch.deviations.get()
     assert blockers[0] == "RCP 94.0 % is below the 95 % limit"
-    assert blockers[1].startswith("Open deviation (Out of specification): RCP 94.0 %")
+    assert blockers[1] == f"Out of specification #{oos.pk} is open: RCP 94.0 % is below the " \
+        "95 % limit (out of specification)"  # fmt: skip
 
 
-def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(radiopharmacist):
+def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(
+    radiopharmacist, qualified_person
+):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
-    qc_result_record(
-        actor=radiopharmacist,
-        batch_id=batch.pk,
-        test="rcp_itlc",
-        value=94.0,
-        performed_at=at(batch),
-    )
-    qc_result_record(
-        actor=radiopharmacist,
-        batch_id=batch.pk,
-        test="rcp_itlc",
-        value=96.0,
-        performed_at=at(batch),
-        reason="Strip mis-cut, repeated",
-    )
+    _record(batch, radiopharmacist, 94.0)
+    _record(batch, radiopharmacist, 96.0, reason="Strip mis-cut, repeated")
     blockers = release_blockers(batch, at=at(batch))
-    assert len(blockers) == 1 and blockers[0].startswith("Open deviation")
-    deviation_close(deviation_id=batch.deviations.get().pk, actor=radiopharmacist, note="Lab error")
+    assert len(blockers) == 1 and blockers[0].startswith("Out of specification #")
+    oos = batch.deviations.get()
+    investigation_record(
+        deviation_id=oos.pk,
+        actor=radiopharmacist,
+        phase=1,
+        findings="Strip cut through the origin",
+        assignable_cause="sample preparation error",
+    )
+    assert "is investigating" in release_blockers(batch, at=at(batch))[0]
+    deviation_close(
+        deviation_id=oos.pk,
+        actor=qualified_person,
+        conclusion="invalidated",
+        note="Lab error",
+        password=TEST_PASSWORD,
+    )
     assert release_blockers(batch, at=at(batch)) == []
 
 
-def test_non_blocking_deviation_does_not_block(batch, radiopharmacist):
-    deviation_open(
-        batch=batch, kind="other", description="Label printer jam", actor=radiopharmacist,
-        blocks_release=False,
-    )  # fmt: skip
-    assert release_blockers(batch, at=at(batch)) == []
+def test_invalidated_result_without_a_repeat_still_blocks(radiopharmacist, qualified_person):
+    batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
+    _record(batch, radiopharmacist, 94.0)
+    oos = batch.deviations.get()
+    investigation_record(
+        deviation_id=oos.pk, actor=radiopharmacist, phase=1, findings="x", assignable_cause="y"
+    )
+    deviation_close(
+        deviation_id=oos.pk,
+        actor=qualified_person,
+        conclusion="invalidated",
+        note="Lab error",
+        password=TEST_PASSWORD,
+    )
+    assert release_blockers(batch, at=at(batch)) == [
+        "RCP (ITLC): the result was invalidated by its OOS investigation; enter the valid result"
+    ]
+
+
+def test_any_open_quality_event_blocks(batch, radiopharmacist):
+    event = deviation_open(
+        batch=batch, kind="deviation", description="Label printer jam", actor=radiopharmacist
+    )
+    assert release_blockers(batch, at=at(batch)) == [
+        f"Deviation #{event.pk} is open: Label printer jam"
+    ]
 
 
 def test_expired_batch_is_blocked_with_site_time(batch):

@@ -10,14 +10,18 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import AuditEvent
 from radiopharmacy.selectors.batches import doses_for_followup
-from tests.factories import REFERENCE_TIME, BatchFactory, DoseFactory, UserFactory
+from tests.factories import REFERENCE_TIME, BatchFactory, DoseFactory, as_of
 
 pytestmark = pytest.mark.django_db
 
 
 def record(batch, actor, test, value, **kwargs):
-    kwargs.setdefault("performed_at", batch.eos_at + timedelta(minutes=10))
-    return qc_result_record(actor=actor, batch_id=batch.pk, test=test, value=value, **kwargs)
+    """Record a result when it was performed (10 min after EOS by default; a Ge-68
+    breakthrough 49 h after, the earliest its method allows being 48 h)."""
+    later = timedelta(hours=49) if test == "ge68_breakthrough" else timedelta(minutes=10)
+    kwargs.setdefault("performed_at", batch.eos_at + later)
+    with as_of(kwargs["performed_at"] + timedelta(minutes=1)):
+        return qc_result_record(actor=actor, batch_id=batch.pk, test=test, value=value, **kwargs)
 
 
 @pytest.fixture
@@ -136,7 +140,7 @@ def test_failing_release_test_opens_blocking_oos(batch, radiopharmacist):
     result = record(batch, radiopharmacist, "rcp_itlc", 94.0)
     assert result.passed is False
     deviation = Deviation.objects.get(batch=batch)
-    assert deviation.kind == "oos" and deviation.blocks_release and deviation.status == "open"
+    assert deviation.kind == "oos" and deviation.status == "open"
     assert deviation.qc_result == result
     assert "RCP 94.0 % is below the 95 % limit" in deviation.description
     batch.refresh_from_db()
@@ -156,39 +160,39 @@ def test_rejected_or_recalled_batch_accepts_no_results(radiopharmacist, status):
         record(BatchFactory(status=status), radiopharmacist, "sterility", "pass")
 
 
-def test_post_release_failure_recalls_batch_and_lists_doses(radiopharmacist):
+def test_post_release_failure_holds_batch_and_lists_doses(radiopharmacist):
     batch = BatchFactory(status="released")
     dose = DoseFactory(batch=batch, booking__patient_ref="P-0042")
     result = record(
         batch, radiopharmacist, "sterility", "fail", performed_at=batch.eos_at + timedelta(days=14)
     )
     batch.refresh_from_db()
-    assert batch.status == BatchStatus.RECALLED
+    assert batch.status == BatchStatus.ON_HOLD
     deviation = Deviation.objects.get(batch=batch)
     assert deviation.kind == "oos" and deviation.qc_result == result
     assert [d["dose"] for d in deviation.affected_doses] == [dose.pk]
     assert deviation.affected_doses[0]["patient_ref"] == "P-0042"
-    assert "P-0042" in deviation.description and "recalled" in deviation.description
-    assert result.recall_doses == deviation.affected_doses
-    recall = AuditEvent.objects.get(object_type="radiopharmacy.batch", action="recalled")
-    assert recall.changes["status"] == {"old": "released", "new": "recalled"}
-    assert "Sterility failed" in recall.reason
+    assert "P-0042" in deviation.description and "on hold" in deviation.description
+    assert result.hold_doses == deviation.affected_doses
+    hold = AuditEvent.objects.get(object_type="radiopharmacy.batch", action="put_on_hold")
+    assert hold.changes["status"] == {"old": "released", "new": "on_hold"}
+    assert "Sterility failed" in hold.reason
 
 
-def test_post_release_failure_without_doses_still_recalls(radiopharmacist):
+def test_post_release_failure_without_doses_still_holds(radiopharmacist):
     batch = BatchFactory(status="released")
     record(batch, radiopharmacist, "ge68_breakthrough", 0.002)
     batch.refresh_from_db()
-    assert batch.status == BatchStatus.RECALLED
+    assert batch.status == BatchStatus.ON_HOLD
     assert doses_for_followup(batch) == []
-    assert "No doses" in Deviation.objects.get(batch=batch).description
+    assert "No dose was assigned" in Deviation.objects.get(batch=batch).description
 
 
-def test_post_release_failure_before_release_blocks_release_without_recall(batch, radiopharmacist):
+def test_post_release_failure_before_release_blocks_release_without_hold(batch, radiopharmacist):
     record(batch, radiopharmacist, "ge68_breakthrough", 0.002)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.QC_PENDING
-    assert Deviation.objects.get(batch=batch).blocks_release
+    assert Deviation.objects.get(batch=batch).status == "open"
 
 
 def test_batch_is_judged_against_the_version_in_force_at_eos(radiopharmacist):
@@ -212,16 +216,3 @@ def test_batch_is_judged_against_the_version_in_force_at_eos(radiopharmacist):
     late = record(after, radiopharmacist, "rcp_itlc", 96.0)
     assert not late.passed and late.limit_text == "≥ 97 %"
     assert late.spec_test.spec == v2
-
-
-def test_deviation_close_needs_a_note(batch, radiopharmacist):
-    from qc.services.deviations import deviation_close
-
-    record(batch, radiopharmacist, "rcp_itlc", 94.0)
-    deviation = Deviation.objects.get()
-    with pytest.raises(ApplicationError):
-        deviation_close(deviation_id=deviation.pk, actor=radiopharmacist, note=" ")
-    closed = deviation_close(deviation_id=deviation.pk, actor=radiopharmacist, note="Re-test ok")
-    assert closed.status == "closed" and closed.closed_by == radiopharmacist
-    with pytest.raises(StateConflict):
-        deviation_close(deviation_id=deviation.pk, actor=UserFactory(), note="again")
