@@ -42,7 +42,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
-from qc.record import qc_rows
+from qc.record import event_rows, qc_rows
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -228,6 +228,25 @@ def _story(record: dict, signature: Signature, number: str, verify: str, zone: t
     qc_table = _table(qc, [50 * mm, 22 * mm, 30 * mm, 54 * mm, 18 * mm])
     qc_table.setStyle(TableStyle(qc_style))
 
+    events = [["Quality event", "Conclusion", "Closed by (signature)"]]
+    for row in event_rows(record):
+        closed = (
+            f"{row['closed_by']}, {site_datetime(row['closed_at'], zone)}: {row['meaning']}"
+            if row["closed_at"]
+            else "—"
+        )
+        events.append(
+            [
+                p(f"{row['kind']} #{row['id']}: {row['description']}"),
+                p(f"{row['conclusion']}. {row['note']}".strip()),
+                p(closed),
+            ]
+        )
+    if len(events) == 1:
+        events_part = [p("No quality event was recorded on this batch.", "small")]
+    else:
+        events_part = [_table(events, [66 * mm, 56 * mm, 52 * mm])]
+
     sign = [
         ["Meaning", p(signature.meaning, "bold")],
         ["Signed by", p(signature.printed_name, "bold")],
@@ -254,6 +273,8 @@ def _story(record: dict, signature: Signature, number: str, verify: str, zone: t
             "and are marked pending here.",
             "small",
         ),
+        Paragraph("Quality events", s["h2"]),
+        *events_part,
         KeepTogether(
             [
                 Paragraph("Release", s["h2"]),

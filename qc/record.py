@@ -35,3 +35,39 @@ def qc_rows(record: dict) -> list[dict]:
             }
         )
     return rows
+
+
+# The record stores kinds and conclusions as the values of `qc.models.Deviation`'s choices.
+EVENT_KINDS = {
+    "oos": "Out of specification",
+    "oot": "Out of trend",
+    "deviation": "Deviation",
+    "complaint": "Complaint",
+}
+CONCLUSIONS = {
+    "invalidated": "Invalidated (assignable laboratory error)",
+    "confirmed": "Confirmed",
+    "no_product_impact": "No product impact",
+}
+
+
+def event_rows(record: dict) -> list[dict]:
+    """The quality events of a signed record with their conclusions (SPEC §2.5): what the
+    certificate lists. An event not closed (only after release: a hold) says so."""
+    rows = []
+    for event in record.get("deviations", []):
+        first_line = (event.get("description") or "").splitlines()
+        rows.append(
+            {
+                "id": event["id"],
+                "kind": EVENT_KINDS.get(event["kind"], event["kind"]),
+                "description": first_line[0] if first_line else "",
+                "status": event["status"],
+                "conclusion": CONCLUSIONS.get(event.get("conclusion") or "", "not closed"),
+                "closed_by": event.get("closed_by") or "",
+                "closed_at": event.get("closed_at"),
+                "meaning": event.get("closure_meaning") or "",
+                "note": event.get("closure_note") or "",
+            }
+        )
+    return rows

@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -59,12 +61,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response carries its X-Request-ID, and every log line of the request its id.
+    "radiopharmacy.core.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts, for the audit entries of user and group changes (radiopharmacy/core/accounts.py).
+    "radiopharmacy.core.accounts.CurrentRequestMiddleware",
+    # The idle timeout, which a page's background refresh does not renew.
+    "radiopharmacy.core.sessions.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -113,6 +121,70 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DATABASE_IS_POSTGRESQL = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgres")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Two PostgreSQL roles (README, "PostgreSQL roles"): DATABASE_URL is the application's role, which
+# may only INSERT and SELECT on the audit tables; DATABASE_OWNER_URL (same database) owns the
+# tables and is the role `manage.py migrate` connects as. Unset: one role does both.
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
+DATABASE_OWNER = {}
+if DATABASE_OWNER_URL:
+    if not DATABASE_IS_POSTGRESQL:
+        raise ImproperlyConfigured("DATABASE_OWNER_URL needs DATABASE_URL on PostgreSQL.")
+    _owner = environ.Env.db_url_config(DATABASE_OWNER_URL)
+    DATABASE_OWNER = {k: _owner.get(k, "") for k in ("USER", "PASSWORD", "HOST", "PORT")}
+# The role the migrations grant the application's rights to (empty: no separate role).
+DATABASE_APP_ROLE = (
+    DATABASES["default"].get("USER", "")
+    if DATABASE_OWNER and DATABASE_OWNER["USER"] != DATABASES["default"].get("USER")
+    else ""
+)
+
+# --- Audit trail anchoring ------------------------------------------------------------------
+# Every audit entry carries an HMAC-SHA256 under this key, which never goes into the database:
+# whoever can rewrite the table cannot re-sign it. Production (DEBUG off) must set it; the
+# embedded default generates one into var/ once and reuses it.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG is off.")
+    import secrets
+
+    _key_path = VAR_DIR / "audit-hmac.key"
+    VAR_DIR.mkdir(exist_ok=True)
+    if not _key_path.exists():
+        # Written whole under another name, then linked: a process starting at the same time
+        # reads either no file or the whole key, and the first link wins.
+        _tmp = _key_path.with_name(f".audit-hmac.{os.getpid()}.tmp")
+        with open(os.open(_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(_tmp, _key_path)
+        except FileExistsError:
+            pass
+        finally:
+            _tmp.unlink()
+    AUDIT_HMAC_KEY = _key_path.read_text().strip()
+if len(AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be at least 32 characters long.")
+# Signed checkpoints of the chain (entry id, count, head hash, time) are appended here, one JSON
+# line each, outside the database: `verify_audit` checks the chain against every one of them.
+AUDIT_CHECKPOINT_DIR = Path(
+    env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints"))
+)
+# A checkpoint is written after every this many entries (and by beat, and on demand).
+AUDIT_CHECKPOINT_EVERY = 100
+# RFC 3161 timestamps of checkpoints: not available (no time-stamping client among the
+# dependencies); setting it is refused rather than silently ignored.
+AUDIT_TSA_URL = env.str("AUDIT_TSA_URL", default="")
+if AUDIT_TSA_URL:
+    raise ImproperlyConfigured("AUDIT_TSA_URL is not supported yet (see the README).")
+
+# --- Plausibility of records (radiopharmacy.core.bounds holds the fixed physical bounds) --------
+# A booking's injection time lies within this window around today.
+BOOKING_WINDOW_PAST_DAYS = env.int("BOOKING_WINDOW_PAST_DAYS", default=365)
+BOOKING_WINDOW_FUTURE_DAYS = env.int("BOOKING_WINDOW_FUTURE_DAYS", default=365)
+# A batch's decay-corrected yield is at most 100 % plus this (dose calibrators agree within a few
+# per cent, so a real yield near 100 % may read slightly above it).
+YIELD_TOLERANCE_PERCENT = env.float("YIELD_TOLERANCE_PERCENT", default=5.0)
 
 # --- Redis and Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -175,10 +247,33 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# A lockout under /api/ answers JSON; pages the template above (radiopharmacy/core/lockout.py).
+AXES_LOCKOUT_CALLABLE = "radiopharmacy.core.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["otp_token"]
+# Electronic signatures re-authenticate through the same lockout (radiopharmacy/core/signing.py):
+# log-in failures and signature failures (password or one-time code) count together.
 
-# Idle timeout: the session lives 15 minutes after the last request.
+# Qualified persons sign with a one-time code (TOTP) besides their password (SPEC §2.8): on in
+# production, off in the demo and on a development machine (DEBUG). Each enrols an authenticator
+# app at /account/two-factor/.
+GALLIUM_SIGNATURE_OTP = env.bool("SIGNATURE_OTP", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Gallium")
+
+# API tokens (django-rest-knox): stored hashed, valid API_TOKEN_TTL_HOURS, deleted by
+# POST auth/logout/, by a password change, a deactivation and a lockout; clients send
+# `Authorization: Token <t>`.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.float("API_TOKEN_TTL_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+    "TOKEN_LIMIT_PER_USER": None,
+}
+
+# Idle timeout: the session lives 15 minutes after the person's last request. Background
+# refreshes (the batch pages' 30 s poll) do not count: radiopharmacy/core/sessions.py records the
+# activity and saves the session, so it is not saved on every request.
 SESSION_COOKIE_AGE = 15 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads nothing from it: the token is in a meta tag instead
@@ -236,7 +331,7 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated API call then answers 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["radiopharmacy.core.permissions.RolePermission"],
@@ -274,15 +369,30 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "BatchStatusEnum": "radiopharmacy.choices.BatchStatus",
         "GeneratorStatusEnum": "radiopharmacy.choices.GeneratorStatus",
         "DeviationStatusEnum": "qc.models.results.Deviation.Status",
+        "DeviationKindEnum": "qc.models.results.Deviation.Kind",
+        "LimitKindEnum": "qc.models.specs.LimitKind",
     }
 )
 
 # --- Logging --------------------------------------------------------------------------------
+# Every line carries the request id (X-Request-ID of the response, "-" outside a request); an
+# error's traceback follows its line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "radiopharmacy.core.requestid.RequestIdFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [request %(request_id)s] %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "loggers": {
         "gallium": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
         "gallium.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
@@ -296,6 +406,8 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "radiopharmacy.outbox_sweep", "schedule": 60.0},
     "audit-verify": {"task": "radiopharmacy.audit_verify", "schedule": 3600.0},
+    # A signed checkpoint of the audit chain's head, outside the database (when it moved).
+    "audit-checkpoint": {"task": "radiopharmacy.audit_checkpoint", "schedule": 600.0},
     "generator-warnings": {"task": "radiopharmacy.generator_warnings", "schedule": 3600.0},
 }
 # QC deadlines and batch expiry (qc/tasks.py).
@@ -304,5 +416,6 @@ CELERY_BEAT_SCHEDULE.update(
         "qc-sterility-overdue": {"task": "qc.sterility_overdue", "schedule": 900.0},
         "qc-breakthrough-overdue": {"task": "qc.breakthrough_overdue", "schedule": 3600.0},
         "qc-batch-expiry": {"task": "qc.batch_expiry", "schedule": 60.0},
+        "qc-capa-overdue": {"task": "qc.capa_overdue", "schedule": 3600.0},
     }
 )

@@ -28,6 +28,11 @@ EXPECTED = {
     "doses": (EVERYONE, {RP}),
     "alerts": (EVERYONE, {RP, QP, SCH}),
     "audit": ({AUD, QP}, set()),
+    "deviations": (EVERYONE, {RP, QP}),
+    "deviation_close": (EVERYONE, {QP}),
+    "capas": (EVERYONE, {RP, QP}),
+    "recall": (EVERYONE, {QP}),
+    "lookback": (EVERYONE, set()),
 }
 
 # (method, path, resource). Paths with ids use 999999: permission is checked before the lookup.
@@ -53,7 +58,18 @@ ENDPOINTS = [
     ("get", "/api/v1/batches/999999/qc-results/", "qc_results"),
     ("post", "/api/v1/batches/999999/qc-results/", "qc_results"),
     ("get", "/api/v1/specifications/", "specifications"),
-    ("get", "/api/v1/deviations/", "qc_results"),
+    # Quality events, CAPA, recall
+    ("get", "/api/v1/deviations/", "deviations"),
+    ("post", "/api/v1/deviations/", "deviations"),
+    ("get", "/api/v1/deviations/999999/", "deviations"),
+    ("post", "/api/v1/deviations/999999/investigation/", "deviations"),
+    ("post", "/api/v1/deviations/999999/close/", "deviation_close"),
+    ("get", "/api/v1/capas/", "capas"),
+    ("post", "/api/v1/capas/", "capas"),
+    ("post", "/api/v1/capas/999999/complete/", "capas"),
+    ("post", "/api/v1/capas/999999/verify/", "capas"),
+    ("post", "/api/v1/batches/999999/recall/", "recall"),
+    ("get", "/api/v1/batches/999999/lookback/", "lookback"),
     # Release and certificates
     ("post", "/api/v1/batches/999999/release/", "release"),
     ("get", "/api/v1/batches/999999/certificate/", "certificates"),
@@ -142,3 +158,51 @@ def test_write_outside_role_is_logged_in_audit_trail(api_as, auditor, caplog):
     assert event.username == auditor.username
     assert event.object_type == "generators"
     assert "denied change generators" in caplog.text
+
+
+# The administrator's accounts (superuser, staff): users, products, specifications and settings
+# in the admin, nothing in the domain (a superuser passes every `has_perm`: `can` does not ask it).
+ADMIN_ACCOUNTS = {
+    "superuser": {"is_staff": True, "is_superuser": True},
+    "staff": {"is_staff": True},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", sorted(ADMIN_ACCOUNTS))
+def test_administrator_accounts_write_nothing_in_the_domain_even_with_every_role(kind):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(**ADMIN_ACCOUNTS[kind])
+    assert not any(can(user, CHANGE, resource) for resource in EXPECTED)
+    user.groups.add(*Group.objects.filter(name__in=ALL_ROLES))
+    user = type(user).objects.get(pk=user.pk)
+    assert all(can(user, VIEW, resource) for resource in EXPECTED)  # reads as its groups allow
+    assert not any(can(user, CHANGE, resource) for resource in EXPECTED)
+
+
+@pytest.mark.django_db
+def test_superuser_without_a_role_reads_nothing_in_the_domain():
+    from tests.factories import UserFactory
+
+    user = UserFactory(is_staff=True, is_superuser=True)
+    assert user.has_perm("gallium.change_generators")  # what Django says of any superuser
+    assert not any(can(user, VIEW, resource) for resource in EXPECTED)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["superuser", "staff"])
+@pytest.mark.parametrize(
+    ("method", "path", "resource"), [e for e in ENDPOINTS if e[0] != "get"], ids=str
+)
+def test_administrator_domain_writes_are_403_and_logged(api_as, kind, method, path, resource):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(**ADMIN_ACCOUNTS[kind])
+    response = getattr(api_as(admin), method)(path, {}, format="json")
+    assert response.status_code == 403, response.content
+    event = AuditEvent.objects.get(action="access_denied", user=admin)
+    assert event.object_type == resource
+    assert event.changes["request"]["new"] == f"{method.upper()} {path}"

@@ -11,15 +11,23 @@ from rest_framework.views import APIView
 
 from qc.api.release import DETAIL
 from qc.models import Certificate, SignatureDecision
-from qc.services.certificates import release_signature, verification_data
+from qc.services.certificates import (
+    SHA256_MESSAGE,
+    is_sha256,
+    release_signature,
+    verification_data,
+)
 from radiopharmacy.models import Batch
 
 
 class VerificationSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     batch_number = serializers.CharField(allow_null=True)
+    product = serializers.CharField(allow_null=True)
     released_at = serializers.DateTimeField(allow_null=True)
-    released_by = serializers.CharField(allow_null=True)
+    released_by = serializers.CharField(
+        allow_null=True, help_text='The signer\'s role, "Qualified Person" (never a name).'
+    )
     meaning = serializers.CharField(allow_null=True)
     batch_status = serializers.CharField(allow_null=True)
     certificate_number = serializers.CharField(allow_null=True)
@@ -73,13 +81,15 @@ def certificate_response(certificate: Certificate, *, attachment: bool = False) 
 
 
 class CertificateVerifyView(APIView):
-    """Verify a certificate by the PDF's SHA-256, the signed record's SHA-256 or its number."""
+    """Verify a certificate by the PDF's SHA-256 or the signed record's SHA-256 (64 hex
+    characters; a certificate number verifies nothing)."""
 
     permission_resource = "certificates"
 
     @extend_schema(
         responses={
             200: VerificationSerializer,
+            400: OpenApiResponse(DETAIL, description="Not a SHA-256 (64 hex characters)."),
             401: OpenApiResponse(DETAIL, description="Not authenticated."),
             403: OpenApiResponse(DETAIL, description="Not allowed."),
             404: OpenApiResponse(
@@ -88,6 +98,8 @@ class CertificateVerifyView(APIView):
         },
     )
     def get(self, request, sha256: str):
+        if not is_sha256(sha256):
+            raise serializers.ValidationError({"sha256": [SHA256_MESSAGE]})
         data = verification_data(sha256)
         code = status.HTTP_200_OK if data["valid"] else status.HTTP_404_NOT_FOUND
         return Response(VerificationSerializer(data).data, status=code)

@@ -4,7 +4,7 @@
 import csv
 import io
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -131,6 +131,13 @@ class BatchLookbackView(APIView):
 
     permission_resource = "lookback"
     renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        # An unknown ?format= is a 400 from the view below, not DRF's 404.
+        try:
+            return super().perform_content_negotiation(request, force=force)
+        except Http404:
+            return (JSONRenderer(), JSONRenderer.media_type)
 
     def get(self, request, pk: int):
         batch = get_object_or_404(Batch, pk=pk)
