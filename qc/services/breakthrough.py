@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from qc.services.deviations import deviation_open
+from qc.services.recall import batch_hold
 from radiopharmacy import physics
-from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.choices import BatchStatus, GeneratorStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.checks import not_future, require_aware
@@ -39,8 +40,8 @@ def breakthrough_record(
 ) -> BreakthroughTest:
     """Record a Ge-68 breakthrough result for an elution, measured ≥ 48 h after it.
 
-    A failure (over 0.001 %) quarantines the generator and opens a release-blocking deviation on
-    every batch made from the elution.
+    A failure (over 0.001 %) quarantines the generator and opens an OOS on every batch made
+    from the elution; a released one is put on hold with its look-back list.
     """
     elution = Elution.objects.select_related("generator").get(pk=elution_id)
     if Elution.objects.filter(supersedes=elution).exists():
@@ -102,11 +103,9 @@ def _breakthrough_failed(*, actor: User, elution: Elution, test: BreakthroughTes
     generator = Generator.objects.select_for_update().get(pk=elution.generator_id)
     if generator.status == GeneratorStatus.IN_USE:
         transition(generator, GeneratorStatus.QUARANTINE, actor=actor, reason=reason)
-    batches = Batch.objects.filter(elutions__in=_elution_chain_ids(elution)).distinct()
-    for batch in batches.order_by("id"):
-        deviation_open(
-            batch=batch,
-            kind="breakthrough",
-            description=reason,
-            actor=actor,
-        )
+    ids = Batch.objects.filter(elutions__in=_elution_chain_ids(elution)).values("id")
+    for batch in Batch.objects.select_for_update().filter(id__in=ids).order_by("id"):
+        if batch.status == BatchStatus.RELEASED:
+            batch_hold(batch=batch, actor=actor, result=None, sentence=reason)
+        else:
+            deviation_open(batch=batch, kind="oos", description=reason, actor=actor)

@@ -6,6 +6,7 @@ module checks that record against its hash and supplies the site's address and z
 """
 
 import json
+import re
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -101,23 +102,33 @@ def certificate_render(*, signature_id: int) -> Certificate:
     return certificate
 
 
+SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
+SHA256_MESSAGE = "Give the SHA-256 printed on the certificate: 64 hexadecimal characters."
+# Who signed, as the public check states it: the role, as printed on the certificate, never
+# the person's name (SPEC §2.5: anyone with the hash can verify).
+SIGNER_ROLE = "Qualified Person"
+
+
+def is_sha256(code: str) -> bool:
+    return bool(SHA256_PATTERN.fullmatch((code or "").strip().lower()))
+
+
 def verify_code(code: str) -> tuple[Certificate | None, BatchSignature | None]:
-    """Look up what a verification code names: the PDF's SHA-256, the signed record's SHA-256
-    (printed on the certificate and in its QR code), or the certificate number."""
-    code = (code or "").strip()
-    if not code:
+    """Look up what a verification code names: the PDF's SHA-256 or the signed record's SHA-256
+    (printed on the certificate and in its QR code). Only a SHA-256: a certificate number is
+    guessable, so it verifies nothing."""
+    lowered = (code or "").strip().lower()
+    if not is_sha256(lowered):
         return None, None
-    lowered = code.lower()
     certificate = (
-        Certificate.objects.select_related("signature", "batch").filter(sha256=lowered).first()
-        or Certificate.objects.select_related("signature", "batch")
-        .filter(certificate_number__iexact=code)
+        Certificate.objects.select_related("signature", "batch__product")
+        .filter(sha256=lowered)
         .first()
     )
     if certificate is not None:
         return certificate, certificate.signature
     signature = (
-        BatchSignature.objects.select_related("batch")
+        BatchSignature.objects.select_related("batch__product")
         .filter(record_sha256=lowered, decision=SignatureDecision.RELEASE)
         .order_by("id")
         .first()
@@ -134,6 +145,7 @@ def verification_data(code: str) -> dict:
         return {
             "valid": False,
             "batch_number": None,
+            "product": None,
             "released_at": None,
             "released_by": None,
             "meaning": None,
@@ -146,8 +158,9 @@ def verification_data(code: str) -> dict:
     return {
         "valid": True,
         "batch_number": batch.batch_number,
+        "product": batch.product.name,
         "released_at": signature.signed_at,
-        "released_by": signature.printed_name,
+        "released_by": SIGNER_ROLE,
         "meaning": signature.meaning,
         "batch_status": batch.status,
         "certificate_number": certificate.certificate_number if certificate else None,

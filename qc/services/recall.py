@@ -79,10 +79,12 @@ def _raise_lookback_alert(*, batch: Batch, kind: str, headline: str, rows: list[
     return alert
 
 
-def batch_hold(*, batch: Batch, actor: User | None, result: QcResult, sentence: str) -> Deviation:
-    """Hold a released batch whose post-release test failed (in the caller's transaction, with
-    the batch row locked) and open the OOS with the look-back list. A batch already on hold
-    gets the OOS only."""
+def batch_hold(
+    *, batch: Batch, actor: User | None, result: QcResult | None, sentence: str
+) -> Deviation:
+    """Hold a released batch whose post-release test failed (`result`; None for its eluate's
+    breakthrough) in the caller's transaction, with the batch row locked, and open the OOS with
+    the look-back list. A batch already on hold gets the OOS only."""
     rows = lookback(batch)
     if batch.status == BatchStatus.RELEASED:
         transition(

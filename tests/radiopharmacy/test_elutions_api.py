@@ -286,8 +286,17 @@ def test_breakthrough_failure_quarantines_generator_and_flags_each_batch(
     from qc.models import Deviation
 
     started = old_elution.eluted_at + timedelta(minutes=10)
-    batches = [BatchFactory(elutions=[old_elution], started_at=started) for _ in range(2)]
-    unrelated = BatchFactory(elutions=[ElutionFactory(generator=old_elution.generator)])
+    # The eluate split between two batches, each stating the volume it used.
+    split = [{"elution": old_elution.pk, "volume_ml": 2.5}]
+    batches = [
+        BatchFactory(
+            elutions=[old_elution], elution_volumes=split, started_at=started, activity_mbq=200
+        )
+        for _ in range(2)
+    ]
+    unrelated = BatchFactory(
+        elutions=[ElutionFactory(generator=old_elution.generator)], activity_mbq=200
+    )
     measured = old_elution.eluted_at + timedelta(hours=49)
     response = rp_client.post(
         f"/api/v1/elutions/{old_elution.pk}/breakthrough/",
@@ -300,9 +309,9 @@ def test_breakthrough_failure_quarantines_generator_and_flags_each_batch(
     status_event = AuditEvent.objects.get(action="status_changed", object_id=str(generator.pk))
     assert status_event.changes == {"status": {"old": "in_use", "new": "quarantine"}}
     assert "breakthrough" in status_event.reason
-    deviations = Deviation.objects.filter(kind="breakthrough")
+    deviations = Deviation.objects.filter(kind="oos", description__contains="breakthrough")
     assert sorted(d.batch_id for d in deviations) == sorted(b.pk for b in batches)
-    assert all(d.blocks_release for d in deviations)
+    assert all(d.status == "open" for d in deviations)  # each blocks its batch's release
     assert not Deviation.objects.filter(batch=unrelated).exists()
     assert AuditEvent.objects.filter(action="deviation_opened").count() == 2
     # The generator can no longer be eluted.
@@ -314,7 +323,9 @@ def test_breakthrough_failure_flags_batches_of_the_corrected_version_too(rp_clie
     from qc.models import Deviation
 
     batch = BatchFactory(
-        elutions=[old_elution], started_at=old_elution.eluted_at + timedelta(minutes=10)
+        elutions=[old_elution],
+        started_at=old_elution.eluted_at + timedelta(minutes=10),
+        activity_mbq=400,
     )
     corrected = rp_client.post(
         f"/api/v1/elutions/{old_elution.pk}/correction/", {"volume_ml": 4.9, "reason": "typo"}
@@ -329,8 +340,8 @@ def test_breakthrough_failure_flags_batches_of_the_corrected_version_too(rp_clie
         f"/api/v1/elutions/{corrected['id']}/breakthrough/",
         {"ge68_activity_kbq": 10.0, "measured_at": measured.isoformat()},
     )
-    assert response.json()["passed"] is False
-    assert Deviation.objects.filter(batch=batch, kind="breakthrough").count() == 1
+    assert response.json()["passed"] is False, response.json()
+    assert Deviation.objects.filter(batch=batch, kind="oos").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -356,3 +367,23 @@ def test_breakthrough_on_unknown_elution_is_404(rp_client):
         {"ge68_activity_kbq": 0.5, "measured_at": "2026-11-23T12:00:00+00:00"},
     )
     assert response.status_code == 404
+
+
+def test_breakthrough_failure_holds_a_released_batch_of_the_elution(rp_client, old_elution):
+    from qc.models import Deviation
+
+    batch = BatchFactory(
+        elutions=[old_elution],
+        started_at=old_elution.eluted_at + timedelta(minutes=10),
+        activity_mbq=400,
+        status="released",
+    )
+    measured = old_elution.eluted_at + timedelta(hours=49)
+    response = rp_client.post(
+        f"/api/v1/elutions/{old_elution.pk}/breakthrough/",
+        {"ge68_activity_kbq": 10.0, "measured_at": measured.isoformat()},
+    )
+    assert response.json()["passed"] is False, response.json()
+    batch.refresh_from_db()
+    assert batch.status == "on_hold"
+    assert "on hold" in Deviation.objects.get(batch=batch, kind="oos").description
