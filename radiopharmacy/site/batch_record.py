@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from qc.guards import release_blockers
-from qc.models import BatchSignature, Certificate
+from qc.models import BatchSignature, Capa, Certificate, Investigation
 from qc.selectors import (
     applicable_tests,
     batch_qc_results,
@@ -41,6 +41,11 @@ def batch_audit_events(batch: Batch):
         | Q(object_type="radiopharmacy.elution", object_id__in=ids(batch.elutions.all()))
         | Q(object_type="qc.qcresult", object_id__in=ids(batch.qc_results.all()))
         | Q(object_type="qc.deviation", object_id__in=ids(batch.deviations.all()))
+        | Q(
+            object_type="qc.investigation",
+            object_id__in=ids(Investigation.objects.filter(deviation__batch=batch)),
+        )
+        | Q(object_type="qc.capa", object_id__in=ids(Capa.objects.filter(deviation__batch=batch)))
         | Q(
             object_type="qc.batchsignature",
             object_id__in=ids(BatchSignature.objects.filter(batch=batch)),
@@ -85,7 +90,7 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             spec=spec,
             qc_rows=qc_rows,
             results=results,
-            deviations=batch.deviations.select_related("opened_by", "closed_by").all(),
+            deviations=batch.deviations.select_related("opened_by").order_by("id"),
             corrections=corrections,
             events=events,
             blockers=release_blockers(batch, at=now),
@@ -93,6 +98,7 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             frozen=batch.status in services.FROZEN_STATUSES,
             can_write=can(user, CHANGE, "batches"),
             can_write_qc=can(user, CHANGE, "qc_results"),
+            can_open_event=can(user, CHANGE, "deviations"),
             **kwargs,
         )
 
