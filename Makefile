@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-clocks lint worker beat install install-dev migrate demo clean bench
+.PHONY: run test test-clocks lint worker beat install install-dev migrate demo clean bench db-roles
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# With DATABASE_OWNER_URL set, `manage.py migrate` connects as that owner role.
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+
+# PostgreSQL's two roles: the owner (DATABASE_OWNER_URL) owns the tables and migrates; the
+# application (DATABASE_URL) may only INSERT and SELECT on the audit tables. Creates both roles and
+# the database and grants the rights, as DATABASE_ADMIN_URL (default: postgres on that server).
+# Safe to re-run. DB_ROLES_ARGS=--createdb lets the owner create the test database.
+DB_ROLES_ARGS ?=
+db-roles: install
+	$(BIN)/python manage.py db_roles $(DB_ROLES_ARGS)
 
 demo: migrate
 	$(BIN)/python manage.py load_demo

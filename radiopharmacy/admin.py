@@ -2,13 +2,22 @@
 
 Every write of a regulated record goes through the services (audited); the admin only shows
 them. What administrators do edit here (products, site settings, specifications in qc) is
-audited by `AuditedAdmin`.
+audited by `AuditedAdmin`. Users and groups: every change is audited in the chain by
+radiopharmacy/core/accounts.py wherever it is made; here users cannot be deleted (deactivate
+them: a deletion attempt is refused and logged), groups neither, and API tokens and
+authenticator secrets are not shown.
 """
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
-from radiopharmacy.core import audit, outbox
+from radiopharmacy.core import accounts, audit, outbox
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.models import (
@@ -126,3 +135,67 @@ class OutboxJobAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{retried} job(s) queued again.", messages.SUCCESS)
         if refused:
             self.message_user(request, " ".join(refused), messages.WARNING)
+
+
+# --- Users, groups, tokens, authenticators -------------------------------------------------
+
+for _model in (get_user_model(), Group, AuthToken, TOTPDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(get_user_model())
+class GalliumUserAdmin(UserAdmin):
+    """Users are deactivated (Active unticked), never deleted: their names stay on what they
+    signed. Changes are audited by radiopharmacy/core/accounts.py."""
+
+    list_display = ["username", "first_name", "last_name", "is_active", "is_staff", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "groups"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def delete_view(self, request, object_id, extra_context=None):
+        user = self.get_object(request, object_id)
+        if user is not None:
+            accounts.record_refused_deletion(actor=request.user, user=user)
+        raise PermissionDenied("Users are deactivated, never deleted.")
+
+
+@admin.register(Group)
+class GalliumGroupAdmin(GroupAdmin):
+    """The roles are groups the permission matrix names: they are not deleted."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """Enrolled authenticators, without their secrets. An administrator removes a lost one
+    (audited); the person then enrols a new one at /account/two-factor/."""
+
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    readonly_fields = fields
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        audit.record(
+            actor=request.user,
+            action=AuditAction.OTP_DEVICE_REMOVED,
+            object_type=audit.object_type_of(obj.user),
+            object_id=obj.user_id,
+            changes={"authenticator": {"old": obj.name, "new": None}},
+            reason="removed in the admin",
+        )
+        super().delete_model(request, obj)

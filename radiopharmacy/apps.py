@@ -15,8 +15,11 @@ class RadiopharmacyConfig(AppConfig):
         # radiopharmacy.physics module never pulls in Celery or Django.
         from radiopharmacy import celery  # noqa: F401
 
-        # The role matrix as permissions (rules autodiscovers only a top-level rules.py).
-        from radiopharmacy.core import rules  # noqa: F401
+        # The role matrix as permissions (rules autodiscovers only a top-level rules.py), and
+        # user, group and role changes in the audit chain (tokens revoked, no user deleted).
+        from radiopharmacy.core import accounts, rules  # noqa: F401
+
+        accounts.connect()
 
         # Register every app's tasks now (models are loaded at this point), so that eager
         # runs and the outbox can look tasks up by name in any process, not just in workers.

@@ -249,7 +249,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # A lockout under /api/ answers JSON; pages the template above (radiopharmacy/core/lockout.py).
 AXES_LOCKOUT_CALLABLE = "radiopharmacy.core.lockout.lockout_response"
-AXES_SENSITIVE_PARAMETERS = ["otp_token"]
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]  # masked in its logs
 # Electronic signatures re-authenticate through the same lockout (radiopharmacy/core/signing.py):
 # log-in failures and signature failures (password or one-time code) count together.
 

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from radiopharmacy.core import outbox
 from radiopharmacy.core.alerts import alert_raise
-from radiopharmacy.core.audit import verify_chain
+from radiopharmacy.core.audit import checkpoint_write, verify_chain
 from radiopharmacy.core.outbox import outbox_task
 
 
@@ -18,16 +18,36 @@ def audit_verify_task() -> bool:
     """Check the audit chain; a broken chain raises a critical alert (once per broken entry)."""
     report = verify_chain()
     if not report.ok:
+        where = report.first_broken_id if report.first_broken_id is not None else "checkpoints"
         alert_raise(
-            key=f"audit-chain-broken:{report.first_broken_id}",
+            key=f"audit-chain-broken:{where}",
             kind="audit_chain_broken",
             level="critical",
             message=f"The audit trail is broken at entry {report.first_broken_id}: "
-            f"{report.problem}.",
+            f"{report.problem}."
+            if report.first_broken_id is not None
+            else f"The audit trail's checkpoints are broken: {report.problem}.",
             object_type="radiopharmacy.auditevent",
-            object_id=str(report.first_broken_id),
+            object_id=str(report.first_broken_id or ""),
         )
     return report.ok
+
+
+@outbox_task(name="radiopharmacy.audit_checkpoint")
+def audit_checkpoint_task() -> bool:
+    """Sign the audit chain's head into the checkpoint files (beat), if it moved since the last
+    checkpoint. Returns whether one was written; one that cannot be written raises a critical
+    alert (once) besides the task's failure."""
+    try:
+        return checkpoint_write(only_if_moved=True) is not None
+    except OSError as exc:
+        alert_raise(
+            key="audit-checkpoint-unwritable",
+            kind="audit_checkpoint_failed",
+            level="critical",
+            message=f"The audit trail's checkpoints cannot be written: {exc}.",
+        )
+        raise
 
 
 @outbox_task(name="radiopharmacy.generator_warnings")

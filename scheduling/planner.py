@@ -1,82 +1,70 @@
-"""Production planner: the day's synthesis runs, exactly optimal (SPEC §2.7).
+"""Production planner: the day's synthesis runs on real resources, with a proof (SPEC §2.7).
 
-Pure Python (stdlib + `radiopharmacy.physics`), no Django: the service layer turns the database
-into a `GeneratorState`, `BookingRequest`s and `PlanParameters`, calls `plan_day` and stores
-`Plan.to_dict()` (the shape of SPEC §3).
+Pure Python (stdlib + `radiopharmacy.physics`), no Django: `scheduling.plan_inputs` turns the
+database into a `GeneratorState`, `BookingRequest`s, `StockBatch`es, `Synthesis`es of the day
+and `PlanParameters`; `plan_day` returns a `Plan` whose `to_dict()` is the shape of SPEC §3.
 
 Model
 -----
 A run elutes at a grid slot t = earliest_elution_at + k·grid (never before the column state's
-`at`), takes the eluate E = η·G(t) and leaves G − E on the column; EOS = t + synthesis,
-release = EOS + QC, expiry = EOS + shelf life, expected activity at EOS A = yield·E·e^(−λ·synth).
-Booking b (injection i_b, prescribed p_b, draw d_b = i_b − lead) can be served by that run iff
-release ≤ d_b, i_b ≤ expiry and d_b ≤ working end; it needs p_b·e^(λ(i_b − EOS)) at EOS. The
-needs of a run's doses must not exceed A. Elutions are strictly increasing in time. Objective,
-lexicographic: most bookings served, then fewest runs, then least waste Σ(A − Σ needs) in MBq.
+`at`), takes the eluate E = η·G(t) and leaves (1 − η)·G on the column (η the mean efficiency);
+EOS = t + synthesis, release = EOS + QC, expiry = EOS + shelf life. Its planned activity at EOS
+is A = q·G(t)·e^(−λ·synth), where q is the `confidence` quantile of yield × efficiency under a
+normal model (mean μ_y·μ_η, variance μ_y²σ_η² + μ_η²σ_y² + σ_y²σ_η²); with no spread, or
+confidence 0.5, q = μ_y·μ_η. Booking b (injection i_b, prescribed p_b, draw d_b = i_b − lead)
+can be served by that run iff release ≤ d_b, i_b ≤ expiry and d_b ≤ working end; it needs
+p_b·e^(λ(i_b − EOS)) at EOS, and a run's needs must not exceed A.
 
-Algorithm and why it is exact
------------------------------
-Notation: in "reference units" (activities decay-corrected to earliest_elution_at) booking b
-weighs w_b = p_b·e^(λ i_b) whatever run serves it, and a run at slot k offers
-C(k) = A(k)·e^(λ EOS_k) = y·η·G(t_k)·e^(λ t_k). A set S fits a run at k iff Σ_S w ≤ C(k).
+Resources: a run needs a free module at its elution (modules are freed at EOS + turnaround; with
+equal durations and runs in time order, giving each run the module freed first is optimal), its
+QC (EOS → release) does not overlap another's on the one QC bench, elutions of the generator
+are at least one grid step apart, and the day has at most `max_syntheses` syntheses, counting
+those already made (`Synthesis`). Batches of the day already released or in QC (`StockBatch`)
+serve bookings first, lightest first (their activity decay-corrected, doses already assigned
+subtracted); the runs are planned for the rest.
 
-Facts, all from the Bateman solution dG/dt = λGa·(A_Ge − G) (linear in G):
- F1. C(k) increases with k (d/dt[G·e^(λt)] = λ·A_Ge·e^(λt) > 0): a set that fits at k fits
-     at every later slot of its time window.
- F2. Eluting earlier leaves more on the column for every later time: if the flow from t_e to
-     t_e' is G ↦ a·G + I (a, I ≥ 0), eluting at t_e gives (1−η)(aG) + I at t_e' against
-     (1−η)(aG + I) when eluting at t_e', a difference η·I ≥ 0, and the flow is monotone.
- F3. A run's own waste e^(−λ EOS)·(C(k) − Σ_S w) increases with k: its derivative has the sign
-     of λ·Σ needs + y·η·e^(−λ·synth)·G'(t), and G' ≥ −λGe·G_eq, so it is positive as soon as a
-     run's doses need more than λGe/λGa ≈ 1.7e-4 of its activity, which holds for any booking
-     of at least 1 MBq (needs at EOS ≥ prescribed activity). `plan_day` checks this
-     (`_slot_rule_exact`) and otherwise also tries every later slot.
- F4. Windows are "proper": a booking's slots are [lo_b, hi_b] with lo_b = i_b − synth − shelf
-     and hi_b = i_b − lead − synth − QC, both shifted copies of i_b, so every booking's window
-     has the same length and sorting by injection sorts both ends.
-Hence, for any plan, given the previous elution, moving a run to the earliest slot after it
-where its doses fit and are in time (i) keeps every later run feasible and at least as large
-(F1, F2), (ii) keeps every later slot available, (iii) lowers waste (F3). So an optimal plan
-exists where each run sits at the *earliest feasible slot of its dose set S*, and a run is
-determined by S. Moreover S can be taken *maximal at that slot*: if another unserved booking b
-that is in time also fits, adding b never hurts: if the rest of the plan leaves b unserved,
-one more booking is served; if a later run serves b, moving it here frees that run's activity
-and b's need at the earlier EOS is larger, so waste drops (the run's A is fixed by its slot).
-The search is a depth-first branch and bound over runs in time order, each step choosing a
-maximal set S (among the unserved bookings still in time) at its earliest slot. Pruning:
- - bound on the bookings r more runs can serve: the next run at each slot k counts the lightest
-   bookings in time there that fit its actual capacity, and the runs after it are bounded by
-   a table built once per day (each later run counted on its own, with the largest column the
-   day allows at its slot); a completion must serve more, or as many with fewer runs, or as
-   many with as many runs and less waste (each further run adds waste ≥ 0 and one run);
- - activity bound, whatever the number of runs: H(t) = G(t)·e^(λt) (the column in reference
-   units) obeys dH/dt = λ·A_Ge(t)·e^(λt), whatever H is, and an elution takes η·H. So the
-   runs at slots ≤ q after the last elution p offer Σ C_i = y·Σ η·H(t_i) ≤ y·H_none(q) =
-   C_none(q)/η, where C_none(q) is the capacity at q with no elution since p (the `caps` of the
-   node). Every booking served with hi_b ≤ q is served by a run at a slot ≤ q, so the served
-   set S satisfies Σ_{b∈S, hi_b≤q} w_b ≤ C_none(q)/η for every q: a single machine with due
-   dates C_none(hi_b)/η and processing times w_b, whose largest feasible set Moore-Hodgson
-   finds (bookings by hi, dropping the heaviest chosen when a due date is missed). It is
-   widened by 1e-9 against float noise;
- - children are tested before they are built: a child (a set S at slot k) whose completions
-   cannot beat the incumbent even by the day's table future[r][k] (and the count of bookings
-   still available) is dropped, and so are sets too small for that at their slot while they
-   are enumerated (`_min_sizes`), unless the child could be a better plan on its own. The
-   table bounds every plan after an elution at k (see above), so nothing better is lost;
- - dominance: two partial plans whose last elution is at the same slot and that leave the same
-   set of still-servable bookings unserved: X dominates Y if X has ≥ column, ≤ runs, ≥ served
-   and (more served, or fewer runs, or waste_X + slack·(G_X − G_Y) ≤ waste_Y), because X can
-   copy Y's future and a larger column adds at most slack·ΔG of waste over Y's remaining runs
-   (the difference decays and shrinks by (1 − η) at each elution). In the first pass, which
-   settles only (served, runs), waste is left out of the test: X's copy of Y's future serves
-   at least as many with at most as many runs.
-Two passes: the first settles (served, runs) ignoring waste, so no time goes into lowering the
-waste of plans that serve too few; the second restarts (memo cleared) with that plan as the
-incumbent and also explores ties on (served, runs) with less waste.
-Bookings whose window has closed are settled, so the key only holds bookings still in time.
-Ties on (served, runs, waste rounded to 1 µMBq) go to the earliest elution slots, then to the
-lowest booking ids, so the output is deterministic. `tests/scheduling` compare it with an
-exhaustive search and recompute every plan with an independent checker.
+Objective, in this order: most bookings served; fewest syntheses; largest smallest relative
+margin (A − needs)/needs over the runs; then earliest elutions (slot tuple, lexicographic) and
+then the order in which the search meets the dose sets, which is fixed by booking ids.
+
+Why the search is exact
+-----------------------
+In reference units (activities decay-corrected to earliest_elution_at) booking b weighs
+w_b = p_b·e^(λ i_b) whatever run serves it, and a run at slot k offers C(k) = q·G(t_k)·e^(λ t_k).
+A run with dose set S has margin ≥ m iff (1 + m)·Σ_S w ≤ C(k): asking for margin m is the same
+problem with every weight scaled by s = 1 + m. Facts, from the Bateman solution (G' = λGa·(A_Ge −
+G), linear in G):
+ F1. C(k) increases with k for a given previous elution (d/dt[G·e^(λt)] = λ·A_Ge·e^(λt) > 0).
+ F2. Eluting earlier leaves more on the column for every later time (the flow G ↦ a·G + I
+     gives (1−η)aG + I against (1−η)(aG + I)), and leaving an elution out leaves even more.
+ F3. Moving a run earlier only frees modules and the QC bench earlier: every resource rule is
+     "later run ≥ earlier run + a constant".
+ F4. Windows [lo_b, hi_b] are shifted copies of i_b, so sorting by injection sorts both ends.
+For a fixed scale s and a plan whose runs all fit at s, moving each run in turn to the earliest
+slot where its set is in time, fits at s and the resources allow, keeps every run fitting at s
+(F1, F2) and every later slot allowed (F3). And each set can be made maximal at its slot: a
+booking b in time there that fits is moved there from a later run (whose load only falls; an
+emptied run is dropped, which F2 allows) or added if unserved. So for every s there is a best
+plan made of maximal sets (under the weights scaled by s) at their earliest slots, and a
+depth-first search over runs in time order that branches on such sets finds it.
+
+Phase 1 (s = 1) maximises (served, −runs) by branch and bound: a completion can serve at most
+(i) the available bookings, (ii) r runs × the most bookings one run can take at any later slot
+with the column grown since the last elution, and (iii) the largest set that a single machine
+with processing times w_b and due dates C_none(hi_b)/η schedules (Moore-Hodgson), because the
+runs at slots ≤ q after the last elution offer Σ C ≤ C_none(q)/η: H = G·e^(λt) grows at the same
+rate λ·A_Ge·e^(λt) whatever it is and each elution takes η·H. Two partial plans with the same
+last slot, module and QC-bench state and the same still-open unserved bookings: the one with at
+least as much left on the column, as many served and as few runs dominates (it can copy the
+other's future). Phase 2 raises the margin: with the weights scaled by s = 1 + m it searches,
+in slot order, the first plan serving as many with as many runs; each plan found sets m to its
+own smallest margin (plus 1e-9) and the search repeats until none is found. The last plan found
+is the optimum, and the earliest in slot order among the plans with its margin.
+
+The search has a CPU budget (`time_budget_s`). When it runs out the best plan found is returned
+with `optimal = False` and what was proven: at most `bound_served` bookings can be served (and,
+when phase 1 finished, that this many need `runs` syntheses). `tests/scheduling` compare the
+planner with exhaustive searches and recompute every plan with an independent checker.
 """
 
 from __future__ import annotations
@@ -84,19 +72,18 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-import operator
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from statistics import NormalDist
 
 from radiopharmacy.core.errors import InputError
 from radiopharmacy.physics import (
-    GA68,
     GE68,
     decay_activity,
     decay_over_minutes,
     elapsed_minutes,
-    equilibrium_ga68_mbq,
     expected_eluate_mbq,
     ingrowth_ga68_mbq,
     require_aware,
@@ -104,6 +91,12 @@ from radiopharmacy.physics import (
 
 _US_PER_MIN = 60_000_000
 _ONE_US = timedelta(microseconds=1)
+_MARGIN_STEP = 1e-9  # a better margin must beat the incumbent's by this (float noise)
+_NEG = -(10**18)  # "long ago" in microseconds: a module or bench that was never busy
+
+
+class _Timeout(Exception):
+    """The search's CPU budget ran out."""
 
 
 # --- Input ----------------------------------------------------------------------------------------
@@ -119,23 +112,32 @@ def _number(value: float, name: str, *, minimum: float = 0.0, strict: bool = Fal
     return float(value)
 
 
+def _integer(value: int, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class GeneratorState:
-    """The column at `at`: Ge-68, Ga-68 on the column and the efficiency estimate η.
+    """The column at `at`: Ge-68, Ga-68 on the column, and the efficiency's mean and spread.
 
-    Preconditions: `at` aware; activities finite and ≥ 0; 0 < efficiency ≤ 100; else InputError.
+    Preconditions: `at` aware; activities finite and ≥ 0; 0 < efficiency ≤ 100; spread ≥ 0;
+    else InputError.
     """
 
     at: datetime
     ge68_activity_mbq: float
     ga68_on_column_mbq: float
     efficiency_percent: float
+    efficiency_sd_percent: float = 0.0
 
     def __post_init__(self) -> None:
         require_aware(self.at, "generator_state.at")
         _number(self.ge68_activity_mbq, "ge68_activity_mbq")
         _number(self.ga68_on_column_mbq, "ga68_on_column_mbq")
         _number(self.efficiency_percent, "efficiency_percent", strict=True)
+        _number(self.efficiency_sd_percent, "efficiency_sd_percent")
         if self.efficiency_percent > 100:
             raise InputError("efficiency_percent must be ≤ 100")
 
@@ -156,12 +158,52 @@ class BookingRequest:
         _number(self.prescribed_activity_mbq, "prescribed_activity_mbq", strict=True)
 
 
+@dataclass(frozen=True)
+class StockBatch:
+    """A batch of the day released or in QC: `activity_mbq` left for new doses at `activity_at`
+    (doses already assigned subtracted), usable from `available_at` until `expires_at`.
+
+    Preconditions: datetimes aware; activity finite and ≥ 0; else InputError.
+    """
+
+    batch_id: int
+    label: str
+    available_at: datetime
+    expires_at: datetime
+    activity_mbq: float
+    activity_at: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("available_at", "expires_at", "activity_at"):
+            require_aware(getattr(self, name), name)
+        _number(self.activity_mbq, "stock activity_mbq")
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """A synthesis of the day that is already made or running: it holds a module until
+    `eos_at` + turnaround and the QC bench from `eos_at` to `release_at`, and counts towards
+    `max_syntheses`. Preconditions: aware datetimes, elution ≤ EOS ≤ release; else InputError.
+    """
+
+    elution_at: datetime
+    eos_at: datetime
+    release_at: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("elution_at", "eos_at", "release_at"):
+            require_aware(getattr(self, name), name)
+        if not self.elution_at <= self.eos_at <= self.release_at:
+            raise InputError("a synthesis needs elution ≤ EOS ≤ release")
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlanParameters:
-    """Site settings for one day's plan; durations in minutes.
+    """Plan settings for one day (SPEC §2.7); durations in minutes.
 
     Preconditions: datetimes aware; durations finite and ≥ 0; grid and shelf life > 0;
-    0 < yield ≤ 100; max_runs ≥ 0; max_doses_per_run None or ≥ 1; else InputError.
+    0 < yield ≤ 100; spreads ≥ 0; modules ≥ 1; max_syntheses ≥ 0; 0 < confidence < 1;
+    time budget > 0; max_doses_per_run None or ≥ 1; else InputError.
     """
 
     earliest_elution_at: datetime
@@ -171,30 +213,40 @@ class PlanParameters:
     shelf_life_min: float = 240
     draw_lead_time_min: float = 10
     expected_yield_percent: float = 80.0
+    yield_sd_percent: float = 0.0
     grid_min: float = 5
-    max_runs: int = 6
+    synthesis_modules: int = 1
+    module_turnaround_min: float = 10
+    max_syntheses: int = 4
+    confidence: float = 0.90
+    time_budget_s: float = 1.0
     max_doses_per_run: int | None = None
 
     def __post_init__(self) -> None:
         require_aware(self.earliest_elution_at, "earliest_elution_at")
         require_aware(self.working_end_at, "working_end_at")
-        _number(self.synthesis_duration_min, "synthesis_duration_min")
-        _number(self.qc_duration_min, "qc_duration_min")
-        _number(self.draw_lead_time_min, "draw_lead_time_min")
+        for name in (
+            "synthesis_duration_min",
+            "qc_duration_min",
+            "draw_lead_time_min",
+            "module_turnaround_min",
+            "yield_sd_percent",
+        ):
+            _number(getattr(self, name), name)
         _number(self.shelf_life_min, "shelf_life_min", strict=True)
         # Below a second the microsecond grid arithmetic stops being meaningful.
         _number(self.grid_min, "grid_min", minimum=1 / 60)
         _number(self.expected_yield_percent, "expected_yield_percent", strict=True)
         if self.expected_yield_percent > 100:
             raise InputError("expected_yield_percent must be ≤ 100")
-        for name in ("max_runs", "max_doses_per_run"):
-            value = getattr(self, name)
-            if value is None and name == "max_doses_per_run":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.max_doses_per_run == 0:
-            raise InputError("max_doses_per_run must be ≥ 1 (or None)")
+        _integer(self.synthesis_modules, "synthesis_modules", minimum=1)
+        _integer(self.max_syntheses, "max_syntheses", minimum=0)
+        _number(self.confidence, "confidence", strict=True)
+        if self.confidence >= 1:
+            raise InputError("confidence must be < 1")
+        _number(self.time_budget_s, "time_budget_s", strict=True)
+        if self.max_doses_per_run is not None:
+            _integer(self.max_doses_per_run, "max_doses_per_run", minimum=1)
 
 
 # --- Output ---------------------------------------------------------------------------------------
@@ -204,9 +256,13 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _r(value: float, digits: int = 3) -> float:
+    return round(value, digits)
+
+
 @dataclass(frozen=True)
 class PlannedDose:
-    """One booking served by a run: when to draw and how much (MBq)."""
+    """One booking served by a run or a stock batch: when to draw and how much (MBq)."""
 
     booking_id: int
     injection_at: datetime
@@ -229,22 +285,32 @@ class PlannedDose:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One synthesis run with its numbers and the doses it serves."""
+    """One synthesis run with its numbers, its margin and the doses it serves."""
 
     elution_at: datetime
     eos_at: datetime
     release_at: datetime
     expiry_at: datetime
+    module: int
     ge68_activity_mbq: float
     ga68_on_column_mbq: float
     expected_eluate_mbq: float
-    expected_activity_at_eos_mbq: float
-    wasted_activity_mbq: float
+    expected_activity_at_eos_mbq: float  # planned: the `confidence` quantile
+    mean_activity_at_eos_mbq: float
+    needed_at_eos_mbq: float
+    margin_mbq: float
+    margin_percent: float
+    probability_all_served: float
     doses: tuple[PlannedDose, ...]
     explanation: tuple[str, ...]
 
+    @property
+    def wasted_activity_mbq(self) -> float:
+        """Planned activity at EOS that no dose needs (the margin, in MBq)."""
+        return self.margin_mbq
+
     def to_dict(self) -> dict:
-        """SPEC §3 run shape plus `expiry_at`, eluate, waste and the explanation."""
+        """SPEC §3 run shape plus expiry, module, eluate, margin, probability, explanation."""
         return {
             "elution_at": _iso(self.elution_at),
             "eos_at": _iso(self.eos_at),
@@ -252,10 +318,41 @@ class PlannedRun:
             "expected_activity_at_eos_mbq": self.expected_activity_at_eos_mbq,
             "doses": [dose.to_dict() for dose in self.doses],
             "expiry_at": _iso(self.expiry_at),
+            "module": self.module,
             "ga68_on_column_mbq": self.ga68_on_column_mbq,
             "expected_eluate_mbq": self.expected_eluate_mbq,
-            "wasted_activity_mbq": self.wasted_activity_mbq,
+            "mean_activity_at_eos_mbq": self.mean_activity_at_eos_mbq,
+            "needed_at_eos_mbq": self.needed_at_eos_mbq,
+            "margin_mbq": self.margin_mbq,
+            "margin_percent": self.margin_percent,
+            "probability_all_served": self.probability_all_served,
+            "wasted_activity_mbq": self.margin_mbq,
             "explanation": list(self.explanation),
+        }
+
+
+@dataclass(frozen=True)
+class StockUse:
+    """Doses a batch already made (released or in QC) serves before any new run."""
+
+    batch_id: int
+    label: str
+    available_at: datetime
+    expires_at: datetime
+    activity_mbq: float
+    activity_at: datetime
+    doses: tuple[PlannedDose, ...]
+
+    def to_dict(self) -> dict:
+        """The batch, what it had left and the doses it serves (needs at `activity_at`)."""
+        return {
+            "batch": self.batch_id,
+            "label": self.label,
+            "available_at": _iso(self.available_at),
+            "expires_at": _iso(self.expires_at),
+            "activity_mbq": self.activity_mbq,
+            "activity_at": _iso(self.activity_at),
+            "doses": [dose.to_dict() for dose in self.doses],
         }
 
 
@@ -278,39 +375,55 @@ class UnservedBooking:
 
 @dataclass(frozen=True)
 class Plan:
-    """The day's runs (in time order) and the bookings left unserved (by booking id)."""
+    """The day's runs (in time order), the stock used, the bookings left unserved (by id) and
+    whether the search proved the plan optimal within its budget."""
 
     date: date | None
     generator_id: int | None
     runs: tuple[PlannedRun, ...]
     unserved: tuple[UnservedBooking, ...]
+    stock: tuple[StockUse, ...] = ()
+    optimal: bool = True
+    bound_served: int = 0
+    nodes: int = 0
+    cpu_ms: float = 0.0
 
     @property
     def served_count(self) -> int:
-        """Number of bookings served."""
-        return sum(len(run.doses) for run in self.runs)
+        """Number of bookings served, by runs and by stock."""
+        return sum(len(run.doses) for run in self.runs) + sum(len(s.doses) for s in self.stock)
+
+    @property
+    def smallest_margin_percent(self) -> float | None:
+        """The smallest relative margin over the runs (None without runs)."""
+        return min((run.margin_percent for run in self.runs), default=None)
 
     @property
     def wasted_activity_mbq(self) -> float:
-        """Σ over runs of expected activity at EOS minus the doses' needs at EOS."""
-        return math.fsum(run.wasted_activity_mbq for run in self.runs)
+        """Σ over runs of planned activity at EOS minus the doses' needs at EOS."""
+        return math.fsum(run.margin_mbq for run in self.runs)
 
     def to_dict(self) -> dict:
         """The plan as JSON-ready values in the shape of SPEC §3 (datetimes ISO 8601)."""
+        margin = self.smallest_margin_percent
         return {
             "date": None if self.date is None else self.date.isoformat(),
             "generator": self.generator_id,
             "runs": [run.to_dict() for run in self.runs],
+            "stock": [use.to_dict() for use in self.stock],
             "unserved": [item.to_dict() for item in self.unserved],
+            "optimal": self.optimal,
+            "bound": {"served_at_most": self.bound_served},
             "objective": {
                 "served": self.served_count,
                 "runs": len(self.runs),
+                "smallest_margin_percent": None if margin is None else _r(margin),
                 "wasted_activity_mbq": self.wasted_activity_mbq,
             },
         }
 
 
-# --- Preprocessing --------------------------------------------------------------------------------
+# --- The day --------------------------------------------------------------------------------------
 
 
 def _us(minutes: float) -> int:
@@ -321,7 +434,7 @@ def _ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Booking:
     request: BookingRequest
     inj_us: int  # microseconds after earliest_elution_at; integers keep the grid arithmetic exact
@@ -329,10 +442,37 @@ class _Booking:
     hi: int  # last slot whose run is released by draw time
     within_hours: bool
     weight: float  # p·e^(λ i): the need in reference units, the same for every run
+    stock: int | None = None  # index of the stock batch that serves it
 
     @property
     def servable(self) -> bool:
-        return self.within_hours and self.lo <= self.hi
+        return self.within_hours and self.lo <= self.hi and self.stock is None
+
+
+@dataclass(frozen=True)
+class _Resources:
+    """When the next run may elute: modules, QC bench, previous elution (µs after t0)."""
+
+    modules: tuple[int, ...]  # when each module is free again, sorted
+    bench_free: int  # release of the last QC
+    last_elution: int
+
+    def earliest(self, day: _Day) -> int:
+        """The first slot a new run may elute at."""
+        start = max(
+            self.modules[0], self.bench_free - day.syn_us, self.last_elution + day.grid_us, 0
+        )
+        return max(day.k_min, _ceil_div(start, day.grid_us))
+
+    def after(self, day: _Day, k: int) -> _Resources:
+        """The resources once a run elutes at slot k (on the module freed first)."""
+        t = k * day.grid_us
+        eos = t + day.syn_us
+        modules = tuple(sorted((*self.modules[1:], eos + day.turn_us)))
+        return _Resources(modules, eos + day.qc_us, t)
+
+    def key(self) -> tuple:
+        return (self.modules, self.bench_free)
 
 
 class _Day:
@@ -340,11 +480,13 @@ class _Day:
 
     def __init__(
         self,
-        generator_state: GeneratorState,
+        state: GeneratorState,
         bookings: Sequence[BookingRequest],
         params: PlanParameters,
+        stock: Sequence[StockBatch],
+        syntheses: Sequence[Synthesis],
     ) -> None:
-        self.state = generator_state
+        self.state = state
         self.params = params
         self.t0 = params.earliest_elution_at.astimezone(UTC)
         self.grid_us = _us(params.grid_min)
@@ -352,16 +494,22 @@ class _Day:
         self.qc_us = _us(params.qc_duration_min)
         self.shelf_us = _us(params.shelf_life_min)
         self.lead_us = _us(params.draw_lead_time_min)
+        self.turn_us = _us(params.module_turnaround_min)
         self.end_us = self._to_us(params.working_end_at)
-        self.at_us = self._to_us(generator_state.at)
+        self.at_us = self._to_us(state.at)
         self.k_min = max(0, _ceil_div(self.at_us, self.grid_us))
-        self.eta = generator_state.efficiency_percent / 100.0
-        self.yield_fraction = params.expected_yield_percent / 100.0
-        # A = G · η · y · e^(−λ·synth): the factor from column to expected activity at EOS.
-        self.eos_factor = (
-            self.eta * self.yield_fraction * decay_over_minutes(1.0, params.synthesis_duration_min)
-        )
+        self.eta = state.efficiency_percent / 100.0
+        self.max_runs = max(0, params.max_syntheses - len(syntheses))
         self.max_doses = params.max_doses_per_run or len(bookings) or 1
+
+        # Yield × efficiency: mean, spread and the planned quantile (normal model).
+        mu_y, sd_y = params.expected_yield_percent / 100.0, params.yield_sd_percent / 100.0
+        mu_e, sd_e = self.eta, state.efficiency_sd_percent / 100.0
+        self.factor_mean = mu_y * mu_e
+        self.factor_sd = math.sqrt(mu_y**2 * sd_e**2 + mu_e**2 * sd_y**2 + sd_y**2 * sd_e**2)
+        z = NormalDist().inv_cdf(params.confidence)
+        self.factor_planned = max(self.factor_mean * 1e-6, self.factor_mean - z * self.factor_sd)
+        self.syn_decay = decay_over_minutes(1.0, params.synthesis_duration_min)
 
         ids = [b.booking_id for b in bookings]
         if len(set(ids)) != len(ids):
@@ -376,11 +524,22 @@ class _Day:
             rows.append(_Booking(request, inj_us, lo, hi, draw_us <= self.end_us, weight))
         # Sorting by injection sorts both window ends (F4); ids break ties deterministically.
         self.bookings = sorted(rows, key=lambda b: (b.inj_us, b.request.booking_id))
+        self.stock = sorted(stock, key=lambda s: (s.available_at, s.batch_id))
+        self._serve_from_stock()
+
+        # Physical modules as [free at, number]: a synthesis takes the one freed first.
+        self.modules = [[_NEG, n] for n in range(1, params.synthesis_modules + 1)]
+        bench = last = _NEG
+        for s in sorted(syntheses, key=lambda s: s.elution_at):
+            min(self.modules)[0] = self._to_us(s.eos_at) + self.turn_us
+            bench = max(bench, self._to_us(s.release_at))
+            last = max(last, self._to_us(s.elution_at))
+        self.resources = _Resources(tuple(sorted(m[0] for m in self.modules)), bench, last)
+
         servable = [b for b in self.bookings if b.servable]
         self.k_max = max((b.hi for b in servable), default=self.k_min - 1)
-        # Tables also cover the slots after the last booking's, for suggested injection times.
         last_release_slot = (self.end_us - self.syn_us - self.qc_us) // self.grid_us
-        self.k_table_max = max(self.k_max, last_release_slot)
+        self.k_table_max = max(self.k_max, last_release_slot, self.k_min)
         span = max(0, self.k_table_max - self.k_min + 1)
         grid = params.grid_min
         # The Bateman flow is linear in (residual Ga-68, Ge-68): tabulate it once per gap length.
@@ -393,31 +552,56 @@ class _Day:
         self.ge_at_slot: dict[int, float] = {}
         self.first_column: dict[int, float] = {}
         self.ref_factor: dict[int, float] = {}
+        self.cap_factor: dict[int, float] = {}
         for k in range(self.k_min, self.k_table_max + 1):
             t_min = k * grid
-            self.ge_at_slot[k] = decay_over_minutes(
-                generator_state.ge68_activity_mbq, t_min - at_min, GE68
-            )
+            self.ge_at_slot[k] = decay_over_minutes(state.ge68_activity_mbq, t_min - at_min, GE68)
             self.first_column[k] = ingrowth_ga68_mbq(
-                ge68_at_start_mbq=generator_state.ge68_activity_mbq,
-                residual_mbq=generator_state.ga68_on_column_mbq,
+                ge68_at_start_mbq=state.ge68_activity_mbq,
+                residual_mbq=state.ga68_on_column_mbq,
                 minutes=t_min - at_min,
             )
             # e^(λ·EOS): converts MBq at this slot's EOS into reference units.
             self.ref_factor[k] = decay_over_minutes(1.0, -(t_min + params.synthesis_duration_min))
+            # Column → planned capacity in reference units: q·e^(−λ·synth)·e^(λ·EOS).
+            self.cap_factor[k] = self.factor_planned * self.syn_decay * self.ref_factor[k]
 
     def _to_us(self, value: datetime) -> int:
         return (value.astimezone(UTC) - self.t0) // _ONE_US
+
+    def _serve_from_stock(self) -> None:
+        """Stock first (SPEC §2.7): each batch, in order of availability, takes the lightest
+        bookings it can serve in time."""
+        self.stock_left: list[float] = []
+        for index, batch in enumerate(self.stock):
+            available = self._to_us(batch.available_at)
+            expires = self._to_us(batch.expires_at)
+            # What is left in the batch, in reference units.
+            room = decay_over_minutes(batch.activity_mbq, -self._to_us(batch.activity_at) / 6e7)
+            candidates = sorted(
+                (
+                    b
+                    for b in self.bookings
+                    if b.stock is None
+                    and b.within_hours
+                    and available <= b.inj_us - self.lead_us
+                    and b.inj_us <= expires
+                ),
+                key=lambda b: (b.weight, b.request.booking_id),
+            )
+            count = 0
+            for b in candidates:
+                if count < self.max_doses and b.weight <= room * (1 + 1e-12):
+                    b.stock = index
+                    room -= b.weight
+                    count += 1
+            self.stock_left.append(room)
 
     def slot_time(self, k: int) -> datetime:
         """The elution time of slot k, in the zone of earliest_elution_at."""
         # Add in UTC: adding to a local time is wall-clock arithmetic and breaks across DST.
         moment = self.t0 + k * self.grid_us * _ONE_US
         return moment.astimezone(self.params.earliest_elution_at.tzinfo)
-
-    def column_after(self, k: int, column_mbq: float) -> float:
-        """Ga-68 left on the column right after eluting `column_mbq` at slot k."""
-        return column_mbq * (1.0 - self.eta)
 
     def column_at(self, k: int, previous: tuple[int, float] | None) -> float:
         """Ga-68 on the column at slot k, given the previous elution (slot, residual) or none."""
@@ -427,19 +611,34 @@ class _Day:
         d = k - p
         return residual * self.decay_table[d] + self.ge_at_slot[p] * self.grow_table[d]
 
+    def columns(self, previous: tuple[int, float] | None, start: int, stop: int) -> list[float]:
+        """Column at each slot of [start, stop], given the previous elution or none."""
+        if start > stop:
+            return []
+        if previous is None:
+            return [self.first_column[k] for k in range(start, stop + 1)]
+        p, residual = previous
+        ge = self.ge_at_slot[p]
+        dec = self.decay_table[start - p : stop - p + 1]
+        grow = self.grow_table[start - p : stop - p + 1]
+        return [residual * a + ge * b for a, b in zip(dec, grow, strict=True)]
 
-def _slot_rule_exact(day: _Day) -> bool:
-    """Whether F3 (a run's waste grows with a later slot) is guaranteed for this day."""
-    # Every run serves ≥ 1 booking, whose need at EOS is ≥ its prescription; the column never
-    # exceeds the equilibrium with the day's starting Ge-68 (or the given starting column).
-    lam_ratio = GE68.decay_constant_per_min / GA68.decay_constant_per_min
-    column_max = max(
-        equilibrium_ga68_mbq(day.state.ge68_activity_mbq), day.state.ga68_on_column_mbq
-    )
-    smallest = min(
-        (b.request.prescribed_activity_mbq for b in day.bookings if b.servable), default=math.inf
-    )
-    return smallest > 2.0 * lam_ratio * column_max * day.eos_factor
+    def evaluate(self, slots: Sequence[int]) -> list[tuple[float, float]] | None:
+        """(column, capacity in reference units) per run at `slots`, or None when the slots
+        break a resource rule or the day's limit."""
+        if len(slots) > self.max_runs:
+            return None
+        out = []
+        resources = self.resources
+        previous = None
+        for k in slots:
+            if k < resources.earliest(self) or k > self.k_table_max:
+                return None
+            g = self.column_at(k, previous)
+            out.append((g, g * self.cap_factor[k]))
+            previous = (k, g * (1.0 - self.eta))
+            resources = resources.after(self, k)
+        return out
 
 
 # --- Search ---------------------------------------------------------------------------------------
@@ -447,327 +646,109 @@ def _slot_rule_exact(day: _Day) -> bool:
 
 @dataclass
 class _Best:
-    key: tuple | None = None
-    runs: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    served: int = -1
+    runs: int = 0
+    margin: float = -math.inf
+    plan: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
 
-def _waste_key(waste_mbq: float) -> float:
-    # Round so that float noise cannot make two equal plans differ in the comparison.
-    return round(waste_mbq, 6)
+@dataclass
+class _Node:
+    previous: tuple[int, float] | None  # last elution: slot, residual on the column
+    resources: _Resources
+    mask: int
+    served: int
+    runs: int
+    margin: float  # smallest relative margin so far (inf without runs)
+    plan: tuple = field(default=())
 
 
 class _Search:
     """Depth-first branch and bound over runs in time order (see the module docstring)."""
 
-    # The rules that only save time and that the exhaustive searches cannot check on large days
-    # (activity bound, children tested before they are built, first-pass dominance without
-    # waste). Tests turn them off to compare with the plain search on such days.
-    fast_rules = True
+    check_every = 64  # nodes between two looks at the clock
 
-    def __init__(self, day: _Day) -> None:
+    def __init__(self, day: _Day, budget_s: float) -> None:
         self.day = day
-        self.every_slot = not _slot_rule_exact(day)
+        self.budget_s = budget_s
         self.servable = [i for i, b in enumerate(day.bookings) if b.servable]
         self.weights = [b.weight for b in day.bookings]
         self.lo = [b.lo for b in day.bookings]
         self.hi = [b.hi for b in day.bookings]
-        self.max_runs = day.params.max_runs
-        k0 = day.k_min
-        self.k0 = k0
-        self.slots = list(range(k0, day.k_max + 1))
-        # Per slot, offset by k_min: e^(λ EOS)·η·y·e^(−λ synth), column → reference capacity.
-        self.cap_factor = [day.eos_factor * day.ref_factor[k] for k in self.slots]
-        self.ge_slot = [day.ge_at_slot[k] for k in self.slots]
-        self.first_caps = [
-            day.first_column[k] * f for k, f in zip(self.slots, self.cap_factor, strict=True)
-        ]
-        # Bookings still in time after an elution at slot p and already eligible at p: the only
-        # ones whose served/unserved status the future depends on (F4).
-        self.window_mask = []
-        for p in self.slots:
+        self.k0 = day.k_min
+        # Per slot: the lightest weights of the bookings in time there (served or not), summed,
+        # for the bound on how many one run can take.
+        self.prefix: dict[int, list[float]] = {}
+        for k in range(day.k_min, day.k_max + 1):
+            ws = sorted(self.weights[i] for i in self.servable if self.lo[i] <= k <= self.hi[i])
+            sums, total = [], 0.0
+            for w in ws[: day.max_doses]:
+                total += w
+                sums.append(total)
+            self.prefix[k] = sums
+        # Still-open bookings after an elution at p: the only ones the future depends on (F4).
+        self.window_mask: dict[int, int] = {}
+        for p in range(day.k_min, day.k_max + 1):
             mask = 0
             for i in self.servable:
                 if self.lo[i] <= p < self.hi[i]:
                     mask |= 1 << i
-            self.window_mask.append(mask)
-        # Extra waste a larger column can cause over the remaining runs (dominance test): the
-        # difference decays at least one grid step and shrinks by (1 − η) at each elution.
-        eta = day.eta
-        slack_unit = day.eos_factor / eta * day.decay_table[1] if len(day.decay_table) > 1 else 0
-        self.slack = [slack_unit * (1 - (1 - eta) ** r) for r in range(self.max_runs + 1)]
-        self._build_bound_tables()
-        # F(q) = caps(q)/η, widened by 1e-9 against float noise (it only loosens the bound).
-        self.activity_scale = (1.0 + 1e-9) / day.eta
+            self.window_mask[p] = mask
         self.best = _Best()
-        self.memo: dict[tuple[int, int], list[tuple[float, int, int, float]]] = {}
         self.nodes = 0
+        self.optimal = True
+        self.phase1_done = False
+        self.root_bound = 0
 
-    def _capacities(self, previous: tuple[int, float] | None, start: int) -> list[float]:
-        """Column at each slot from `start` on, given the previous elution (slot, residual)."""
-        day = self.day
-        if previous is None:
-            return [day.first_column[k] for k in range(start, day.k_max + 1)]
-        p, residual = previous
-        ge = self.ge_slot[p - self.k0]
-        span = day.k_max - p
-        dec = day.decay_table[start - p : span + 1]
-        grow = day.grow_table[start - p : span + 1]
-        return [residual * a + ge * b for a, b in zip(dec, grow, strict=True)]
+    # -- shared --------------------------------------------------------------------------------
 
-    def _build_bound_tables(self) -> None:
-        """Tables for the bound on how many more bookings r more runs can serve.
-
-        prefix[k]: running sums of the lightest bookings in time at slot k (ignoring which are
-        already served), so at most bisect(prefix[k], C) bookings fit a run offering C.
-        future[r][p]: most bookings r runs after an elution at p can serve, each run counted on
-        its own (a booking may be counted twice: it is a bound). It takes for the column after
-        the elution at p its largest possible value, (1 − η) × the column with no elution
-        earlier in the day, and the Bateman flow is monotone, so it bounds every plan.
-        """
-        day = self.day
-        self.prefix: list[list[float]] = []
-        for k in self.slots:
-            ws = sorted(self.weights[i] for i in self.servable if self.lo[i] <= k <= self.hi[i])
-            sums = []
-            total = 0.0
-            for w in ws[: day.max_doses]:
-                total += w
-                sums.append(total)
-            self.prefix.append(sums)
-        n_slots = len(self.slots)
-        self.future: list[list[int]] = [[0] * n_slots]
-        for _ in range(self.max_runs):
-            previous_layer = self.future[-1]
-            layer = []
-            for p in self.slots:
-                residual = day.column_after(p, day.first_column[p])
-                columns = self._capacities((p, residual), p + 1)
-                best = 0
-                for j, g in enumerate(columns):
-                    idx = p + 1 - self.k0 + j
-                    count = bisect.bisect_right(self.prefix[idx], g * self.cap_factor[idx])
-                    count += previous_layer[idx]
-                    if count > best:
-                        best = count
-                layer.append(best)
-            self.future.append(layer)
-
-    def run(self) -> _Best:
-        # Phase 1 settles the number served and of runs, ignoring waste, so that no time is spent
-        # lowering the waste of plans that serve too few. Phase 2 starts again from its best plan
-        # and also explores plans that tie on both and waste less. The memo is cleared between
-        # them: a state pruned in phase 1 may still have completions that waste less.
-        self.minimize_waste = False
-        self._visit(None, 0, 0, 0, 0.0, ())
-        self.memo.clear()
-        self.minimize_waste = True
-        self._visit(None, 0, 0, 0, 0.0, ())
-        return self.best
-
-    def _record(self, served: int, runs: int, waste: float, plan: tuple) -> None:
-        head = (-served, runs, _waste_key(waste))
-        if self.best.key is not None and head > self.best.key[:3]:
-            return
-        slots = tuple(k for k, _ in plan)
-        ids = tuple(
-            tuple(sorted(self.day.bookings[i].request.booking_id for i in s)) for _, s in plan
-        )
-        key = (*head, slots, ids)
-        if self.best.key is None or key < self.best.key:
-            self.best.key = key
-            self.best.runs = plan
-
-    def _dominated(
-        self, p: int, open_unserved: int, column: float, served: int, runs: int, waste: float
-    ) -> bool:
-        entries = self.memo.setdefault((p, open_unserved), [])
-        slack = self.slack[self.max_runs - runs]
-        for g, s, r, w in entries:
-            if g >= column and s >= served and r <= runs:
-                # Phase 1 ignores waste: X's copy of Y's future serves as many with as few runs.
-                if (
-                    (self.fast_rules and not self.minimize_waste)
-                    or s > served
-                    or r < runs
-                    or w + slack * (g - column) <= waste
-                ):
-                    return True
-        entries.append((column, served, runs, waste))
-        return False
-
-    def _prune(
-        self,
-        start: int,
-        caps: list[float],
-        available: list[int],
-        served: int,
-        runs: int,
-        waste: float,
-    ) -> bool:
-        """Whether no completion of this partial plan can beat the incumbent."""
-        if self.best.key is None:
-            return False
-        offset = start - self.k0
-        # The day's lightest bookings in time at each slot, served or not: a slightly looser
-        # count than the unserved ones alone, but a table look-up instead of a sort per node.
-        prefix = self.prefix
-        counts = [bisect.bisect_right(prefix[offset + j], c) for j, c in enumerate(caps)]
-
-        # Activity bound (Moore-Hodgson): the bookings served with hi ≤ q weigh at most F(q).
-        scale = self.activity_scale
-        hi, weights = self.hi, self.weights
-        heap: list[float] = []
-        total = 0.0
-        for j in available:
-            w = weights[j]
-            heapq.heappush(heap, -w)
-            total += w
-            if total > caps[hi[j] - start] * scale:
-                total += heapq.heappop(heap)
-        activity = len(heap) if self.fast_rules else len(available)
-
-        def bound(r: int) -> int:
-            layer = self.future[r - 1][offset:]
-            return min(activity, max(map(operator.add, counts, layer)))
-
-        return self._hopeless(served, runs, waste, bound)
-
-    def _hopeless(self, served: int, runs: int, waste: float, bound) -> bool:
-        """Whether no completion can beat the incumbent, `bound(r)` bounding r more runs."""
-        best_served, best_runs, best_waste = -self.best.key[0], self.best.key[1], self.best.key[2]
-        # A completion beats the incumbent by serving more, or as many with fewer runs, or as
-        # many with as many runs and less waste (every further run adds waste ≥ 0).
-        if served + bound(self.max_runs - runs) > best_served:
-            return False
-        fewer = best_runs - runs - 1
-        if fewer >= 1 and served + bound(fewer) >= best_served:
-            return False
-        same = best_runs - runs
-        if (
-            self.minimize_waste
-            and same >= 1
-            and _waste_key(waste) < best_waste
-            and served + bound(same) >= best_served
-        ):
-            return False
-        return True
-
-    def _visit(
-        self,
-        previous: tuple[int, float] | None,
-        served_mask: int,
-        served: int,
-        runs: int,
-        waste: float,
-        plan: tuple,
-    ) -> None:
+    def _tick(self) -> None:
         self.nodes += 1
+        if self.nodes % self.check_every == 0 and time.process_time() > self.deadline:
+            raise _Timeout
+
+    def _expand(self, node: _Node, scale: float):
+        """(start, columns, capacities scaled down by `scale`, available bookings)."""
         day = self.day
-        self._record(served, runs, waste, plan)
-        if runs >= self.max_runs:
-            return
-        start = day.k_min if previous is None else previous[0] + 1
-        if start > day.k_max:
-            return
-        columns = self._capacities(previous, start)
-        offset = start - self.k0
-        caps = [g * f for g, f in zip(columns, self.cap_factor[offset:], strict=True)]
-        hi, weights = self.hi, self.weights
+        start = node.resources.earliest(day)
+        if node.runs >= day.max_runs or start > day.k_max:
+            return start, [], [], []
+        columns = day.columns(node.previous, start, day.k_max)
+        caps = [g * day.cap_factor[start + j] / scale for j, g in enumerate(columns)]
+        hi, weights, mask = self.hi, self.weights, node.mask
         available = [
             i
             for i in self.servable
-            if not (served_mask >> i) & 1 and hi[i] >= start and weights[i] <= caps[hi[i] - start]
+            if not (mask >> i) & 1 and hi[i] >= start and weights[i] <= caps[hi[i] - start]
         ]
-        if not available:
-            return
-        if self._prune(start, caps, available, served, runs, waste):
-            return
-        children = self._children(
-            start, available, caps, self._min_sizes(start, caps, available, served, runs)
-        )
-        ref = day.ref_factor
-        # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
-        # early makes the bound prune more.
-        children.sort(
-            key=lambda c: (-len(c[0]), (caps[c[1] - start] - c[2]) / ref[c[1]], c[1], c[0])
-        )
-        last = runs + 1 >= self.max_runs
-        future = self.future
-        n_available = len(available)
-        for subset, k, total_weight in children:
-            child_served = served + len(subset)
-            child_waste = waste + (caps[k - start] - total_weight) / ref[k]
-            child_plan = (*plan, (k, subset))
-            if last:
-                self._record(child_served, runs + 1, child_waste, child_plan)
-                continue
-            # Cheap test before building the child: the day's table for the runs after it.
-            self._record(child_served, runs + 1, child_waste, child_plan)
-            layer_k = k - self.k0
-            n_left = n_available - len(subset)
-            if self.fast_rules and self._hopeless(
-                child_served,
-                runs + 1,
-                child_waste,
-                lambda r, o=layer_k, n=n_left: min(n, future[r][o]),
-            ):
-                continue
-            column = columns[k - start]
-            residual = day.column_after(k, column)
-            child_mask = served_mask
-            for i in subset:
-                child_mask |= 1 << i
-            open_unserved = self.window_mask[k - self.k0] & ~child_mask
-            if self._dominated(k, open_unserved, residual, child_served, runs + 1, child_waste):
-                continue
-            self._visit((k, residual), child_mask, child_served, runs + 1, child_waste, child_plan)
+        return start, columns, caps, available
 
-    def _min_sizes(
-        self, start: int, caps: list[float], available: list[int], served: int, runs: int
-    ) -> list[int]:
-        """Per slot from `start`, the fewest doses a next run there needs to be worth a child.
+    def _bound(self, start: int, caps: list[float], available: list[int], runs_left: int) -> int:
+        """At most how many of `available` `runs_left` more runs can serve (docstring)."""
+        if runs_left <= 0 or not available:
+            return 0
+        # Moore-Hodgson on due dates C_none(hi)/η, widened by 1e-9 against float noise.
+        scale = (1.0 + 1e-9) / self.day.eta
+        heap: list[float] = []
+        total = 0.0
+        for j in sorted(available, key=lambda j: self.hi[j]):
+            w = self.weights[j]
+            heapq.heappush(heap, -w)
+            total += w
+            if total > caps[self.hi[j] - start] * scale:
+                total += heapq.heappop(heap)
+        activity = len(heap)
+        per_run = 0
+        for j, c in enumerate(caps):
+            per_run = max(per_run, bisect.bisect_right(self.prefix[start + j], c * (1 + 1e-9)))
+        return min(activity, per_run * runs_left, len(available))
 
-        A child with fewer is `_hopeless` by the day's table (its waste test left aside, which
-        only keeps more children) and cannot be a better plan on its own either.
-        """
-        n = len(caps)
-        if self.best.key is None or not self.fast_rules:
-            return [1] * n
-        best_served, best_runs = -self.best.key[0], self.best.key[1]
-        gap = best_served - served
-        reach = served + len(available)  # at most every available booking is served
-        after = runs + 1
-        rows = []
-        left = self.max_runs - after
-        if left >= 0 and reach > best_served:
-            rows.append((self.future[left], 1))
-        fewer = best_runs - after - 1
-        if fewer >= 1 and reach >= best_served:
-            rows.append((self.future[fewer], 0))
-        same = best_runs - after
-        if self.minimize_waste and same >= 1 and reach >= best_served:
-            rows.append((self.future[same], 0))
-        offset = start - self.k0
-        out = []
-        for j in range(n):
-            need = gap  # as many as the incumbent: maybe a better plan by itself
-            for layer, strict in rows:
-                need = min(need, gap - layer[offset + j] + strict)
-            out.append(max(1, need))
-        return out
-
-    def _children(
-        self, start: int, available: list[int], caps: list[float], min_sizes: list[int]
-    ) -> list[tuple[tuple[int, ...], int, float]]:
-        """Maximal dose sets with their earliest feasible slot (all later slots if needed).
-
-        Sets smaller than `min_sizes` at their slot are left out (not worth a child).
-        """
+    def _children(self, start: int, available: list[int], caps: list[float]):
+        """Maximal dose sets (bookings indices) with their earliest slot where they fit."""
         lo, hi, weights = self.lo, self.hi, self.weights
         out: list[tuple[tuple[int, ...], int, float]] = []
         max_doses = self.day.max_doses
         n_avail = len(available)
-        every_slot = self.every_slot
 
         def emit(subset: list[int], total: float, first_hi: int, last_lo: int) -> None:
             k_from = max(start, last_lo)
@@ -775,24 +756,18 @@ class _Search:
             idx = bisect.bisect_left(caps, total, lo=k_from - start, hi=first_hi - start + 1)
             if idx > first_hi - start:
                 return
-            if len(subset) < min_sizes[idx] and not every_slot:
-                return
             k = start + idx
-            # With every slot tried (F3 not guaranteed), maximality at the earliest slot says
-            # nothing about later slots: keep every feasible set.
-            if len(subset) < max_doses and not every_slot:
+            if len(subset) < max_doses:
                 room = caps[idx] - total
                 for j in available:
                     if lo[j] > k:
                         break
                     if k <= hi[j] and weights[j] <= room and j not in subset:
-                        return  # not maximal: the superset at the same slot dominates
+                        return  # not maximal: the superset at the same slot is as good
             out.append((tuple(subset), k, total))
-            if every_slot:
-                for later in range(k + 1, first_hi + 1):
-                    out.append((tuple(subset), later, total))
 
         def extend(pos: int, subset: list[int], total: float, first_hi: int, last_lo: int) -> None:
+            self._tick()
             emit(subset, total, first_hi, last_lo)
             if len(subset) >= max_doses:
                 return
@@ -815,6 +790,124 @@ class _Search:
             extend(q + 1, [i], weights[i], first_hi, lo[i])
         return out
 
+    def _child(self, node: _Node, subset, k: int, total: float, columns, start, scale) -> _Node:
+        day = self.day
+        column = columns[k - start]
+        capacity = column * day.cap_factor[k]
+        margin = capacity / total - 1.0  # the true margin, whatever scale was asked for
+        mask = node.mask
+        for i in subset:
+            mask |= 1 << i
+        return _Node(
+            previous=(k, column * (1.0 - day.eta)),
+            resources=node.resources.after(day, k),
+            mask=mask,
+            served=node.served + len(subset),
+            runs=node.runs + 1,
+            margin=min(node.margin, margin),
+            plan=(*node.plan, (k, tuple(subset))),
+        )
+
+    def _root(self) -> _Node:
+        return _Node(None, self.day.resources, 0, 0, 0, math.inf, ())
+
+    # -- phase 1: most served, fewest runs -----------------------------------------------------
+
+    def _record(self, node: _Node) -> None:
+        best = self.best
+        if (node.served, -node.runs) > (best.served, -best.runs):
+            best.served, best.runs, best.margin, best.plan = (
+                node.served,
+                node.runs,
+                node.margin,
+                node.plan,
+            )
+
+    def _hopeless(self, node: _Node, bound) -> bool:
+        best = self.best
+        if node.served + bound(self.day.max_runs - node.runs) > best.served:
+            return False
+        fewer = best.runs - node.runs - 1
+        return not (fewer >= 1 and node.served + bound(fewer) >= best.served)
+
+    def _phase1(self, node: _Node, memo: dict) -> None:
+        self._tick()
+        self._record(node)
+        start, columns, caps, available = self._expand(node, 1.0)
+        if not available:
+            return
+        if self._hopeless(node, lambda r: self._bound(start, caps, available, r)):
+            return
+        children = self._children(start, available, caps)
+        # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
+        # early makes the bound prune more.
+        children.sort(key=lambda c: (-len(c[0]), caps[c[1] - start] - c[2], c[1], c[0]))
+        for subset, k, total in children:
+            child = self._child(node, subset, k, total, columns, start, 1.0)
+            self._record(child)
+            if self._dominated(child, memo):
+                continue
+            self._phase1(child, memo)
+
+    def _dominated(self, node: _Node, memo: dict) -> bool:
+        k, residual = node.previous
+        key = (k, node.resources.key(), self.window_mask.get(k, 0) & ~node.mask)
+        entries = memo.setdefault(key, [])
+        for g, s, r in entries:
+            if g >= residual and s >= node.served and r <= node.runs:
+                return True
+        entries.append((residual, node.served, node.runs))
+        return False
+
+    # -- phase 2: the largest smallest margin --------------------------------------------------
+
+    def _phase2(self, node: _Node, scale: float, memo: dict) -> _Node | None:
+        """The first plan in slot order serving best.served with best.runs runs, every run
+        with a margin of at least scale − 1."""
+        self._tick()
+        target, runs = self.best.served, self.best.runs
+        if node.served >= target:
+            return node if node.runs <= runs else None
+        if node.runs >= runs:
+            return None
+        start, columns, caps, available = self._expand(node, scale)
+        if not available:
+            return None
+        if node.served + self._bound(start, caps, available, runs - node.runs) < target:
+            return None
+        children = self._children(start, available, caps)
+        children.sort(key=lambda c: (c[1], [self.day.bookings[i].request.booking_id for i in c[0]]))
+        for subset, k, total in children:
+            child = self._child(node, subset, k, total, columns, start, scale)
+            if self._dominated(child, memo):
+                continue
+            found = self._phase2(child, scale, memo)
+            if found is not None:
+                return found
+        return None
+
+    def run(self) -> _Best:
+        self.deadline = time.process_time() + self.budget_s
+        root = self._root()
+        start, _, caps, available = self._expand(root, 1.0)
+        self.root_bound = self._bound(start, caps, available, self.day.max_runs)
+        try:
+            self._phase1(root, {})
+            self.phase1_done = True
+            if self.best.runs == 0:
+                return self.best
+            # The search was for counts: its margin is a start, not yet the largest.
+            threshold = self.best.margin
+            while True:
+                found = self._phase2(self._root(), 1.0 + threshold, {})
+                if found is None:
+                    break
+                self.best.margin, self.best.plan = found.margin, found.plan
+                threshold = found.margin + _MARGIN_STEP * (1.0 + abs(found.margin))
+        except _Timeout:
+            self.optimal = False
+        return self.best
+
 
 # --- Building the plan ----------------------------------------------------------------------------
 
@@ -823,170 +916,187 @@ def _hhmm(value: datetime) -> str:
     return value.strftime("%H:%M")
 
 
-def _run_numbers(
-    day: _Day, runs: Sequence[tuple[int, Sequence[int]]]
-) -> list[tuple[int, float, float, float]]:
-    """Per run (slot, column before elution, eluate, expected activity at EOS), from physics."""
-    out = []
-    previous: tuple[datetime, float, float] | None = None  # elution time, residual, Ge-68
-    state = day.state
-    for k, _ in runs:
-        at = day.slot_time(k)
-        if previous is None:
-            column = ingrowth_ga68_mbq(
-                ge68_at_start_mbq=state.ge68_activity_mbq,
-                residual_mbq=state.ga68_on_column_mbq,
-                minutes=elapsed_minutes(state.at, at),
-            )
-        else:
-            then, residual, ge_then = previous
-            column = ingrowth_ga68_mbq(
-                ge68_at_start_mbq=ge_then, residual_mbq=residual, minutes=elapsed_minutes(then, at)
-            )
+def _dose(day: _Day, request: BookingRequest, eos_at: datetime) -> PlannedDose:
+    lead = day.params.draw_lead_time_min
+    injection_at = request.injection_at
+    draw_at = (injection_at.astimezone(UTC) - timedelta(minutes=lead)).astimezone(
+        injection_at.tzinfo
+    )
+    return PlannedDose(
+        booking_id=request.booking_id,
+        injection_at=injection_at,
+        draw_at=draw_at,
+        prescribed_activity_mbq=request.prescribed_activity_mbq,
+        activity_to_draw_mbq=decay_over_minutes(request.prescribed_activity_mbq, -lead),
+        activity_needed_at_eos_mbq=decay_activity(
+            request.prescribed_activity_mbq, from_time=injection_at, to_time=eos_at
+        ),
+    )
+
+
+def _build_runs(day: _Day, plan: Sequence[tuple[int, Sequence[int]]]) -> list[PlannedRun]:
+    params = day.params
+    numbers = day.evaluate([k for k, _ in plan]) or []
+    modules = [list(m) for m in day.modules]
+    runs: list[PlannedRun] = []
+    previous_elution: datetime | None = None
+    normal = NormalDist()
+    for (k, members), (column, _) in zip(plan, numbers, strict=True):
+        free = min(modules)  # the module freed first, the lowest number on a tie
+        module = free[1]
+        free[0] = k * day.grid_us + day.syn_us + day.turn_us
+        elution_at = day.slot_time(k)
+        eos_at = elution_at + timedelta(minutes=params.synthesis_duration_min)
+        release_at = eos_at + timedelta(minutes=params.qc_duration_min)
+        expiry_at = eos_at + timedelta(minutes=params.shelf_life_min)
+        ordered = sorted(
+            members, key=lambda i: (day.bookings[i].inj_us, day.bookings[i].request.booking_id)
+        )
+        doses = tuple(_dose(day, day.bookings[i].request, eos_at) for i in ordered)
+        needed = math.fsum(d.activity_needed_at_eos_mbq for d in doses)
         eluate = expected_eluate_mbq(
-            ga68_on_column_mbq=column, efficiency_percent=state.efficiency_percent
+            ga68_on_column_mbq=column, efficiency_percent=day.state.efficiency_percent
         )
-        at_eos = decay_over_minutes(eluate * day.yield_fraction, day.params.synthesis_duration_min)
+        at_eos_unit = column * day.syn_decay  # activity at EOS per unit of yield × efficiency
+        planned = at_eos_unit * day.factor_planned
+        mean = at_eos_unit * day.factor_mean
+        margin = planned - needed
+        margin_percent = 100.0 * margin / needed if needed > 0 else math.inf
+        if day.factor_sd > 0:
+            probability = 1.0 - normal.cdf((needed / at_eos_unit - day.factor_mean) / day.factor_sd)
+        else:
+            probability = 1.0 if needed <= mean * (1 + 1e-9) else 0.0
         ge_now = decay_activity(
-            state.ge68_activity_mbq, from_time=state.at, to_time=at, nuclide=GE68
+            day.state.ge68_activity_mbq, from_time=day.state.at, to_time=elution_at, nuclide=GE68
         )
-        out.append((k, column, eluate, at_eos))
-        previous = (at, max(0.0, column - eluate), ge_now)
+        if previous_elution is None:
+            origin = f"column state of {_hhmm(day.state.at)} grown to {_hhmm(elution_at)}"
+        else:
+            gap = elapsed_minutes(previous_elution, elution_at)
+            origin = f"regrown for {gap:.0f} min since the {_hhmm(previous_elution)} elution"
+        explanation = (
+            f"Ga-68 on the column at {_hhmm(elution_at)}: {column:.1f} MBq ({origin}; "
+            f"Ge-68 {ge_now:.1f} MBq).",
+            f"Expected eluate: {day.state.efficiency_percent:.1f} % efficiency × {column:.1f} MBq "
+            f"= {eluate:.1f} MBq; at EOS {_hhmm(eos_at)} after {params.expected_yield_percent:.1f}"
+            f" % yield and {params.synthesis_duration_min:g} min: {mean:.1f} MBq on average.",
+            f"Planned at {100 * params.confidence:.0f} % confidence (yield × efficiency "
+            f"{100 * day.factor_planned:.1f} % instead of {100 * day.factor_mean:.1f} %): "
+            f"{planned:.1f} MBq on module {module}.",
+            f"{len(doses)} dose(s) need {needed:.1f} MBq at EOS (each prescription decay-corrected "
+            f"back from its injection): margin {margin:.1f} MBq ({margin_percent:.0f} %), all "
+            f"served with probability {100 * probability:.0f} %. Release at {_hhmm(release_at)} "
+            f"after {params.qc_duration_min:g} min QC, expires {_hhmm(expiry_at)}.",
+        )
+        runs.append(
+            PlannedRun(
+                elution_at=elution_at,
+                eos_at=eos_at,
+                release_at=release_at,
+                expiry_at=expiry_at,
+                module=module,
+                ge68_activity_mbq=ge_now,
+                ga68_on_column_mbq=column,
+                expected_eluate_mbq=eluate,
+                expected_activity_at_eos_mbq=planned,
+                mean_activity_at_eos_mbq=mean,
+                needed_at_eos_mbq=needed,
+                margin_mbq=margin,
+                margin_percent=margin_percent,
+                probability_all_served=probability,
+                doses=doses,
+                explanation=explanation,
+            )
+        )
+        previous_elution = elution_at
+    return runs
+
+
+def _build_stock(day: _Day) -> list[StockUse]:
+    out = []
+    for index, batch in enumerate(day.stock):
+        members = [b for b in day.bookings if b.stock == index]
+        doses = tuple(_dose(day, b.request, batch.activity_at) for b in members)
+        out.append(
+            StockUse(
+                batch_id=batch.batch_id,
+                label=batch.label,
+                available_at=batch.available_at,
+                expires_at=batch.expires_at,
+                activity_mbq=batch.activity_mbq,
+                activity_at=batch.activity_at,
+                doses=doses,
+            )
+        )
     return out
 
 
-def _build_run(
-    day: _Day,
-    k: int,
-    column: float,
-    eluate: float,
-    at_eos: float,
-    members: Sequence[int],
-    previous_elution: datetime | None,
-) -> PlannedRun:
-    params = day.params
-    elution_at = day.slot_time(k)
-    eos_at = elution_at + timedelta(minutes=params.synthesis_duration_min)
-    release_at = eos_at + timedelta(minutes=params.qc_duration_min)
-    expiry_at = eos_at + timedelta(minutes=params.shelf_life_min)
-    doses = []
-    for i in sorted(
-        members, key=lambda i: (day.bookings[i].inj_us, day.bookings[i].request.booking_id)
-    ):
-        request = day.bookings[i].request
-        injection_at = request.injection_at
-        draw_at = injection_at.astimezone(UTC) - timedelta(minutes=params.draw_lead_time_min)
-        draw_at = draw_at.astimezone(injection_at.tzinfo)
-        doses.append(
-            PlannedDose(
-                booking_id=request.booking_id,
-                injection_at=injection_at,
-                draw_at=draw_at,
-                prescribed_activity_mbq=request.prescribed_activity_mbq,
-                activity_to_draw_mbq=decay_over_minutes(
-                    request.prescribed_activity_mbq, -params.draw_lead_time_min
-                ),
-                activity_needed_at_eos_mbq=decay_activity(
-                    request.prescribed_activity_mbq, from_time=injection_at, to_time=eos_at
-                ),
-            )
-        )
-    needed = math.fsum(d.activity_needed_at_eos_mbq for d in doses)
-    ge_now = decay_activity(
-        day.state.ge68_activity_mbq, from_time=day.state.at, to_time=elution_at, nuclide=GE68
-    )
-    if previous_elution is None:
-        origin = f"column state of {_hhmm(day.state.at)} grown to {_hhmm(elution_at)}"
-    else:
-        gap = elapsed_minutes(previous_elution, elution_at)
-        origin = f"regrown for {gap:.0f} min since the {_hhmm(previous_elution)} elution"
-    explanation = (
-        f"Ga-68 on the column at {_hhmm(elution_at)}: {column:.1f} MBq ({origin}; "
-        f"Ge-68 {ge_now:.1f} MBq).",
-        f"Expected eluate: {day.state.efficiency_percent:.1f} % efficiency × {column:.1f} MBq "
-        f"= {eluate:.1f} MBq.",
-        f"Expected at EOS {_hhmm(eos_at)}: {params.expected_yield_percent:.1f} % yield × "
-        f"{eluate:.1f} MBq, decayed {params.synthesis_duration_min:g} min = {at_eos:.1f} MBq.",
-        f"{len(doses)} dose(s) need {needed:.1f} MBq at EOS (each prescription decay-corrected "
-        f"back from its injection); {at_eos - needed:.1f} MBq unused. Release at "
-        f"{_hhmm(release_at)} after {params.qc_duration_min:g} min QC, expires "
-        f"{_hhmm(expiry_at)}.",
-    )
-    return PlannedRun(
-        elution_at=elution_at,
-        eos_at=eos_at,
-        release_at=release_at,
-        expiry_at=expiry_at,
-        ge68_activity_mbq=ge_now,
-        ga68_on_column_mbq=column,
-        expected_eluate_mbq=eluate,
-        expected_activity_at_eos_mbq=at_eos,
-        wasted_activity_mbq=at_eos - needed,
-        doses=tuple(doses),
-        explanation=explanation,
-    )
+class _Fit:
+    """The chosen plan, to test whether one more booking fits (suggestions, slots)."""
 
-
-class _Others:
-    """The chosen plan as (slot, reference-unit load) per run, to test one more booking."""
-
-    def __init__(self, day: _Day, runs: Sequence[tuple[int, Sequence[int]]]) -> None:
+    def __init__(self, day: _Day, plan: Sequence[tuple[int, Sequence[int]]]) -> None:
         self.day = day
-        self.slots = [k for k, _ in runs]
-        self.loads = [math.fsum(day.bookings[i].weight for i in members) for _, members in runs]
+        self.slots = [k for k, _ in plan]
+        self.counts = [len(m) for _, m in plan]
+        self.loads = [math.fsum(day.bookings[i].weight for i in m) for _, m in plan]
+        numbers = day.evaluate(self.slots) or []
+        self.caps = [c for _, c in numbers]
 
-    def capacities(self, slots: Sequence[int]) -> list[float]:
-        """Reference-unit capacity of runs eluting at `slots` (increasing) in this order."""
+    def existing(self, inj_us: int, weight: float) -> int | None:
+        """A run of the plan that can also serve a booking of `weight` injected at `inj_us`."""
         day = self.day
-        out = []
-        previous = None
-        for k in slots:
-            g = day.column_at(k, previous)
-            out.append(g * day.eos_factor * day.ref_factor[k])
-            previous = (k, day.column_after(k, g))
-        return out
+        for idx, k in enumerate(self.slots):
+            if self._in_time(k, inj_us) and self.counts[idx] < day.max_doses:
+                if self.loads[idx] + weight <= self.caps[idx]:
+                    return k
+        return None
 
-    def fits(self, k: int, weight: float) -> bool:
-        """Whether a booking of `weight` can go to a run at slot k, others kept as they are."""
+    def extra(self, inj_us: int, weight: float) -> int | None:
+        """A slot where one more run serves it, the others unchanged and still covered."""
         day = self.day
-        if k in self.slots:
-            idx = self.slots.index(k)
-            return self.loads[idx] + weight <= self.capacities(self.slots)[idx]
-        if len(self.slots) >= day.params.max_runs:
-            return False
-        slots = sorted([*self.slots, k])
-        caps = self.capacities(slots)
-        for kk, cap in zip(slots, caps, strict=True):
-            load = weight if kk == k else self.loads[self.slots.index(kk)]
-            if load > cap:
-                return False
-        return True
+        if len(self.slots) >= day.max_runs:
+            return None
+        hi = (inj_us - day.lead_us - day.syn_us - day.qc_us) // day.grid_us
+        lo = max(day.k_min, _ceil_div(inj_us - day.syn_us - day.shelf_us, day.grid_us))
+        for k in range(lo, min(hi, day.k_table_max) + 1):
+            if k in self.slots:
+                continue
+            slots = sorted([*self.slots, k])
+            numbers = day.evaluate(slots)
+            if numbers is None:
+                continue
+            ok = True
+            for kk, (_, cap) in zip(slots, numbers, strict=True):
+                load = weight if kk == k else self.loads[self.slots.index(kk)]
+                if load > cap:
+                    ok = False
+                    break
+            if ok:
+                return k
+        return None
+
+    def _in_time(self, k: int, inj_us: int) -> bool:
+        day = self.day
+        eos = k * day.grid_us + day.syn_us
+        draw = inj_us - day.lead_us
+        return eos + day.qc_us <= draw <= day.end_us and inj_us <= eos + day.shelf_us
 
 
-def _suggest(day: _Day, others: _Others, runs, booking: _Booking) -> datetime | None:
+def _suggest(day: _Day, fit: _Fit, booking: _Booking) -> datetime | None:
     """Earliest grid injection time at which `booking` fits next to the plan for the others."""
     request = booking.request
-    counts = {k: len(members) for k, members in runs}
-    for k in range(day.k_min, day.k_table_max + 1):
-        # The earliest injection a run at slot k allows is release + lead, up to the grid; it
-        # is also the cheapest (the need grows with the injection time), so it is the one to try.
-        inj_us = k * day.grid_us + day.syn_us + day.qc_us + day.lead_us
-        inj_us = _ceil_div(inj_us, day.grid_us) * day.grid_us
-        if inj_us - day.lead_us > day.end_us:
-            break
-        if inj_us > k * day.grid_us + day.syn_us + day.shelf_us:
-            continue
-        if counts.get(k, 0) >= day.max_doses:
-            continue
+    first = _ceil_div(day.k_min * day.grid_us + day.syn_us + day.qc_us + day.lead_us, day.grid_us)
+    last = (day.end_us + day.lead_us) // day.grid_us
+    for step in range(first, last + 1):
+        inj_us = step * day.grid_us
         weight = decay_over_minutes(request.prescribed_activity_mbq, -inj_us / _US_PER_MIN)
-        if others.fits(k, weight):
-            # Slots are in time order and so are their earliest injections: the first is best.
+        if fit.existing(inj_us, weight) is not None or fit.extra(inj_us, weight) is not None:
             moment = day.t0 + inj_us * _ONE_US
             return moment.astimezone(request.injection_at.tzinfo)
     return None
 
 
-def _reason(day: _Day, others: _Others, runs, booking: _Booking) -> str:
+def _reason(day: _Day, fit: _Fit, booking: _Booking) -> str:
     """A human reason why `booking` is not served."""
     params = day.params
     request = booking.request
@@ -996,50 +1106,45 @@ def _reason(day: _Day, others: _Others, runs, booking: _Booking) -> str:
             f"draw time {_hhmm(draw_at)} is after the end of working hours "
             f"{_hhmm(params.working_end_at)}"
         )
-    if booking.hi < day.k_min:
-        earliest_release = day.slot_time(day.k_min) + timedelta(
+    if booking.hi < max(day.k_min, day.resources.earliest(day)) or booking.lo > booking.hi:
+        earliest = max(day.k_min, day.resources.earliest(day))
+        earliest_release = day.slot_time(earliest) + timedelta(
             minutes=params.synthesis_duration_min + params.qc_duration_min
         )
         return (
             f"no run can be released before {_hhmm(draw_at)} draw time (earliest release "
             f"{_hhmm(earliest_release)})"
         )
-    need_here: dict[int, float] = {}  # need at EOS of a run at slot k, MBq
-    offers: list[tuple[float, int, bool]] = []  # (MBq free at EOS, slot, new run?)
-    caps = others.capacities(others.slots)
-    for idx, (k, members) in enumerate(runs):
-        if booking.lo <= k <= booking.hi and len(members) < day.max_doses:
-            free = (caps[idx] - others.loads[idx]) / day.ref_factor[k]
-            offers.append((free, k, False))
-            need_here[k] = booking.weight / day.ref_factor[k]
-    if len(runs) < params.max_runs:
-        for k in range(booking.lo, booking.hi + 1):
-            if k in others.slots:
-                continue
-            slots = sorted([*others.slots, k])
-            offer = others.capacities(slots)[slots.index(k)] / day.ref_factor[k]
-            offers.append((offer, k, True))
-            need_here[k] = booking.weight / day.ref_factor[k]
-    if not offers:
-        if len(runs) >= params.max_runs:
+    best_free = None
+    for idx, k in enumerate(fit.slots):
+        if fit._in_time(k, booking.inj_us):
+            free = (fit.caps[idx] - fit.loads[idx]) / day.ref_factor[k]
+            need = booking.weight / day.ref_factor[k]
+            if best_free is None or free - need > best_free[0] - best_free[1]:
+                best_free = (free, need)
+    if len(fit.slots) >= day.max_runs:
+        if best_free is None:
             return (
-                f"no run in time for {_hhmm(request.injection_at)} has room and all "
-                f"{params.max_runs} runs are used"
+                f"all {params.max_syntheses} syntheses of the day are used and none is in time "
+                f"for {_hhmm(request.injection_at)}"
             )
-        return f"the runs in time for {_hhmm(request.injection_at)} are full"
-    # The offer closest to covering the need, then the earliest slot.
-    free, k, new = max(offers, key=lambda o: (o[0] - need_here[o[1]], -o[1]))
-    need = need_here[k]
-    if free >= need and new:
         return (
-            f"a run at {_hhmm(day.slot_time(k))} could serve it ({need:.0f} MBq needed at EOS, "
-            f"{free:.0f} MBq offered) but would take activity the other runs need, and they "
-            "serve more patients"
+            f"not enough activity: needs {best_free[1]:.0f} MBq at EOS, the best run in time "
+            f"has {max(0.0, best_free[0]):.0f} MBq left at {100 * params.confidence:.0f} % "
+            f"confidence, and all {params.max_syntheses} syntheses of the day are used"
         )
-    return (
-        f"not enough activity: needs {need:.0f} MBq at EOS, best run offers "
-        f"{max(0.0, free):.0f} MBq"
-    )
+    if fit.extra(booking.inj_us, booking.weight) is not None:
+        return (
+            "one more synthesis could serve it, but the plan that serves the most patients "
+            "with the fewest syntheses leaves it out"
+        )
+    if best_free is not None:
+        return (
+            f"not enough activity: needs {best_free[1]:.0f} MBq at EOS, the best run in time "
+            f"has {max(0.0, best_free[0]):.0f} MBq left at {100 * params.confidence:.0f} % "
+            "confidence"
+        )
+    return "no synthesis in time for it fits next to the others (activity, modules, QC bench)"
 
 
 def plan_day(
@@ -1047,42 +1152,99 @@ def plan_day(
     generator_state: GeneratorState,
     bookings: Iterable[BookingRequest],
     params: PlanParameters,
+    stock: Iterable[StockBatch] = (),
+    syntheses: Iterable[Synthesis] = (),
     plan_date: date | None = None,
     generator_id: int | None = None,
 ) -> Plan:
-    """The optimal plan of synthesis runs for the day's bookings (SPEC §2.7).
+    """The best plan of synthesis runs for the day's bookings (SPEC §2.7), proven optimal
+    unless the CPU budget ran out (`Plan.optimal`).
 
     Preconditions: valid dataclasses (their constructors check), unique booking ids.
     """
-    requests = list(bookings)
-    day = _Day(generator_state, requests, params)
-    best = _Search(day).run()
-    numbers = _run_numbers(day, best.runs)
-    runs = []
-    previous_elution = None
-    for (k, column, eluate, at_eos), (_, members) in zip(numbers, best.runs, strict=True):
-        run = _build_run(day, k, column, eluate, at_eos, members, previous_elution)
-        runs.append(run)
-        previous_elution = run.elution_at
-    served = {i for _, members in best.runs for i in members}
-    others = _Others(day, best.runs)
-    unserved = []
-    for i, booking in enumerate(day.bookings):
-        if i in served:
-            continue
-        unserved.append(
-            UnservedBooking(
-                booking_id=booking.request.booking_id,
-                reason=_reason(day, others, best.runs, booking),
-                suggested_injection_at=_suggest(day, others, best.runs, booking),
-            )
+    started = time.process_time()
+    day = _Day(generator_state, list(bookings), params, list(stock), list(syntheses))
+    search = _Search(day, params.time_budget_s)
+    best = search.run()
+    runs = _build_runs(day, best.plan)
+    fit = _Fit(day, best.plan)
+    served = {i for _, members in best.plan for i in members}
+    unserved = [
+        UnservedBooking(
+            booking_id=b.request.booking_id,
+            reason=_reason(day, fit, b),
+            suggested_injection_at=_suggest(day, fit, b),
         )
+        for i, b in enumerate(day.bookings)
+        if i not in served and b.stock is None
+    ]
     unserved.sort(key=lambda u: u.booking_id)
-    if plan_date is None:
-        plan_date = params.earliest_elution_at.date()
+    stock_uses = _build_stock(day)
+    from_stock = sum(len(s.doses) for s in stock_uses)
+    if search.optimal:
+        bound = best.served + from_stock
+    else:
+        bound = from_stock + (best.served if search.phase1_done else search.root_bound)
     return Plan(
-        date=plan_date,
+        date=params.earliest_elution_at.date() if plan_date is None else plan_date,
         generator_id=generator_id,
         runs=tuple(runs),
         unserved=tuple(unserved),
+        stock=tuple(stock_uses),
+        optimal=search.optimal,
+        bound_served=max(bound, best.served + from_stock),
+        nodes=search.nodes,
+        cpu_ms=1000 * (time.process_time() - started),
     )
+
+
+def slots_for_new_booking(
+    *,
+    generator_state: GeneratorState,
+    bookings: Iterable[BookingRequest],
+    params: PlanParameters,
+    prescribed_activity_mbq: float,
+    stock: Iterable[StockBatch] = (),
+    syntheses: Iterable[Synthesis] = (),
+) -> tuple[list[datetime], list[datetime]]:
+    """Booking assistant (SPEC §2.7): grid injection times at which a new booking of
+    `prescribed_activity_mbq` is served by the day's plan with no extra synthesis and nobody
+    unserved, and the times that need one more synthesis.
+
+    A time is offered when the new dose fits a run of the optimal plan (or a new run), the
+    others unchanged: then re-planning with it serves one more booking with as many (or one
+    more) syntheses, since no plan of the day served more with fewer.
+    """
+    _number(prescribed_activity_mbq, "prescribed_activity_mbq", strict=True)
+    stock = list(stock)
+    syntheses = list(syntheses)
+    requests = list(bookings)
+    day = _Day(generator_state, requests, params, stock, syntheses)
+    best = _Search(day, params.time_budget_s).run()
+    fit = _Fit(day, best.plan)
+    first = _ceil_div(day.k_min * day.grid_us + day.syn_us + day.qc_us + day.lead_us, day.grid_us)
+    last = (day.end_us + day.lead_us) // day.grid_us
+    same: list[datetime] = []
+    more: list[datetime] = []
+    zone = params.earliest_elution_at.tzinfo
+    for step in range(first, last + 1):
+        inj_us = step * day.grid_us
+        weight = decay_over_minutes(prescribed_activity_mbq, -inj_us / _US_PER_MIN)
+        moment = (day.t0 + inj_us * _ONE_US).astimezone(zone)
+        if _stock_fits(day, inj_us, weight) or fit.existing(inj_us, weight) is not None:
+            same.append(moment)
+        elif fit.extra(inj_us, weight) is not None:
+            more.append(moment)
+    return same, more
+
+
+def _stock_fits(day: _Day, inj_us: int, weight: float) -> bool:
+    for index, batch in enumerate(day.stock):
+        if (
+            day._to_us(batch.available_at) <= inj_us - day.lead_us <= day.end_us
+            and inj_us <= day._to_us(batch.expires_at)
+            and weight <= day.stock_left[index]
+            and sum(1 for b in day.bookings if b.stock == index) < day.max_doses
+        ):
+            return True
+    return False

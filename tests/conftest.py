@@ -7,11 +7,14 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection
+from django.db.utils import load_backend
+from django.test import TransactionTestCase
 from rest_framework.test import APIClient
 
 from radiopharmacy.core import audit_sql
@@ -122,27 +125,79 @@ def _integration_gate(request):
         pytest.skip(message)
 
 
-def _is_transactional(request) -> bool:
-    marker = request.node.get_closest_marker("django_db")
-    if marker is not None and marker.kwargs.get("transaction"):
-        return True
-    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+# --- The database roles and the audit tables -------------------------------------------------
+# With DATABASE_OWNER_URL set (CI on PostgreSQL), the test database is created and migrated by
+# the owner role and the tests connect as the application role (DATABASE_URL), which may only
+# INSERT and SELECT on the audit tables: as in production. Only the flush of a transactional
+# test, which empties the audit tables, goes through the owner (below).
+
+
+def _connect_default_as(credentials: dict) -> None:
+    if credentials and connection.settings_dict.get("USER") != credentials["USER"]:
+        connection.close()
+        connection.settings_dict.update(credentials)
+
+
+_APP_CREDENTIALS = {key: settings.DATABASES["default"].get(key) for key in settings.DATABASE_OWNER}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The test database is created and migrated by the owner role."""
+    _connect_default_as(settings.DATABASE_OWNER)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Then every test connects as the application role; the owner drops the database."""
+    _connect_default_as(_APP_CREDENTIALS)
+    yield
+    _connect_default_as(settings.DATABASE_OWNER)
+
+
+def _flush_as_owner_without_triggers(self):
+    """Transactional tests flush every table at teardown, which the append-only triggers (and on
+    PostgreSQL the application role's rights) refuse: flush as the owner with the triggers lifted
+    for the while (tests/radiopharmacy/test_audit.py asserts they exist in normal operation)."""
+    with audit_sql.owner_credentials() as conn:
+        audit_sql.apply(conn, install=False)
+        try:
+            _django_fixture_teardown(self)
+        finally:
+            audit_sql.apply(conn, install=True)
+
+
+_django_fixture_teardown = TransactionTestCase._fixture_teardown
+TransactionTestCase._fixture_teardown = _flush_as_owner_without_triggers
+
+
+@pytest.fixture
+def as_table_owner():
+    """A connection as the audit tables' owner, for tests that tamper with them the way a DBA
+    could (lift the triggers, UPDATE, DELETE). On PostgreSQL with the two roles it is a session of
+    its own, so what it changes must be committed: use it in `transaction=True` tests."""
+    if not settings.DATABASE_OWNER:
+        yield connection
+        return
+    backend = load_backend(connection.settings_dict["ENGINE"])
+    owner = backend.DatabaseWrapper({**connection.settings_dict, **settings.DATABASE_OWNER})
+    try:
+        yield owner
+    finally:
+        owner.close()
 
 
 @pytest.fixture(autouse=True)
-def _audit_triggers_around_flush(request):
-    """Transactional tests flush every table at teardown, which the append-only triggers refuse.
+def _audit_checkpoint_dir(settings, tmp_path_factory):
+    """Each test writes its audit checkpoints (files outside the database) to a directory of its
+    own: the checkpoints of another test's database would not match this one's."""
+    global _checkpoint_base
+    if _checkpoint_base is None:
+        _checkpoint_base = tmp_path_factory.mktemp("audit-checkpoints")
+    settings.AUDIT_CHECKPOINT_DIR = _checkpoint_base / uuid.uuid4().hex
 
-    Lift the triggers just before that flush and put them back at the start of the next such
-    test (tests/radiopharmacy/test_audit.py asserts they exist in normal operation).
-    """
-    if not _is_transactional(request):
-        yield
-        return
-    request.getfixturevalue("_django_db_helper")
-    audit_sql.apply(connection, install=True)
-    yield
-    audit_sql.apply(connection, install=False)
+
+_checkpoint_base = None
 
 
 @pytest.fixture
@@ -212,19 +267,22 @@ def celery_eager(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` process on Redis, using the test database (integration only)."""
     ok, why = _services_available()
     if not ok:
         pytest.skip(why)
     from radiopharmacy.celery import app
 
-    db = connection.settings_dict
+    db = connection.settings_dict  # the application role (django_db_setup above)
     env = os.environ.copy()
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
     env["DATABASE_URL"] = (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
+        f"postgres://{quote(db['USER'] or 'postgres', safe='')}{password}@"
+        f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     )
+    # Its checkpoints (every 100 entries) go to a directory of its own.
+    env["AUDIT_CHECKPOINT_DIR"] = str(tmp_path_factory.mktemp("worker-audit-checkpoints"))
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "celery-worker.log"
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
@@ -251,6 +309,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parent.parent,
         )
+    proc.database_url = env["DATABASE_URL"]  # tests/integration/test_db_roles.py
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:

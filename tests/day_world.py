@@ -44,15 +44,17 @@ def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
         actor=radiopharmacist,
         generator_id=generator.pk,
         eluted_at=now - timedelta(minutes=70),
-        activity_mbq=1500.0,
+        activity_mbq=3000.0,
         measured_at=now - timedelta(minutes=70),
         volume_ml=5.0,
     )
+    # One eluate split between the day's batches, each stating the volume it used.
     started = now - timedelta(minutes=60)
     released = BatchFactory(
         operator=radiopharmacist,
         started_at=started,
         elutions=[elution],
+        elution_volumes=[{"elution": elution.pk, "volume_ml": 3.0}],
         activity_mbq=1200.0,
         qc="passing",
         qc_at=started + timedelta(minutes=35),  # 10 min after EOS
@@ -60,7 +62,11 @@ def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
     batch_release(batch_id=released.pk, actor=qualified_person, password=TEST_PASSWORD)
     certificate_render(signature_id=BatchSignature.objects.get(batch=released).pk)
     pending = BatchFactory(
-        operator=radiopharmacist, started_at=now - timedelta(minutes=30), elutions=[elution]
+        operator=radiopharmacist,
+        started_at=now - timedelta(minutes=30),
+        elutions=[elution],
+        elution_volumes=[{"elution": elution.pk, "volume_ml": 1.0}],
+        activity_mbq=200.0,
     )
     booking = booking_create(
         actor=scheduler,

@@ -1,5 +1,7 @@
 """API conventions of SPEC §3: errors are 400s with messages, never 500s; the schema is valid."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from rest_framework import serializers
@@ -35,8 +37,9 @@ def test_naive_datetime_is_refused_with_a_field_message(value):
 def test_datetime_with_offset_is_accepted_as_the_same_instant(value):
     probe = _Probe(data={"at": value})
     assert probe.is_valid(), probe.errors
-    assert probe.validated_data["at"].utcoffset() is not None
-    assert probe.validated_data["at"].isoformat().startswith("2026-11-24T08:00:00")
+    # Normalised to UTC before it reaches a service or the database.
+    assert probe.validated_data["at"].utcoffset() == timedelta(0)
+    assert probe.validated_data["at"].isoformat() == "2026-11-24T07:00:00+00:00"
 
 
 def test_domain_errors_map_to_status_codes():

@@ -22,6 +22,21 @@ def test_load_demo_creates_one_user_per_role_and_is_rerunnable(capsys):
         assert username in out and password in out
     assert {r for *_x, r in DEMO_USERS} == set(ALL_ROLES)
     assert verify_chain().ok
+    _assert_demo_quality_events()
+
+
+def _assert_demo_quality_events():
+    """One OOS closed as invalidated after its phase I (its batch then released), one still
+    under investigation (phase I found no cause), one CAPA."""
+    from qc.models import Capa, Deviation
+
+    (closed,) = Deviation.objects.filter(kind="oos", status="closed")
+    assert closed.conclusion == "invalidated" and closed.closed_printed_name
+    assert closed.batch.status == "released"
+    assert closed.investigations.get(phase=1).assignable_cause
+    (open_oos,) = Deviation.objects.filter(kind="oos", status="investigating")
+    assert open_oos.investigations.get(phase=1).assignable_cause == ""
+    assert list(Capa.objects.values_list("deviation_id", flat=True)) == [closed.pk]
 
 
 def _counts():

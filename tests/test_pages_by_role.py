@@ -52,7 +52,12 @@ PAGES: list[tuple[str, dict, set[str]]] = [
     ("dose-detail", {"pk": "dose"}, EVERYONE),
     ("dose-label", {"pk": "dose"}, EVERYONE),
     ("audit-search", {}, {AUD, QP}),
-    ("oos-recalls", {}, {AUD, QP}),
+    ("oos-recalls", {}, EVERYONE),
+    ("qc-event", {"pk": "event"}, EVERYONE),
+    ("qc-event-create", {}, {RP, QP}),
+    ("qc-capas", {}, EVERYONE),
+    ("qc-lookback", {"pk": "released"}, EVERYONE),
+    ("qc-lookback-csv", {"pk": "released"}, EVERYONE),
 ]
 # The scheduler's plan page, when the scheduling area provides it.
 OPTIONAL_PAGES: list[tuple[str, dict, set[str]]] = [("plan-day", {}, EVERYONE)]
@@ -69,9 +74,25 @@ WRITE_WORDS = re.compile(
 
 @pytest.fixture
 def world(working_hours, radiopharmacist, qualified_person, scheduler):
-    return build_world(
+    from qc.services.capas import capa_create
+    from qc.services.deviations import deviation_open
+    from radiopharmacy.core.sitetime import site_today
+
+    world = build_world(
         radiopharmacist=radiopharmacist, qualified_person=qualified_person, scheduler=scheduler
     )
+    # a quality event with a CAPA, for the quality event pages
+    world.event = deviation_open(
+        batch=None, kind="deviation", description="Hot cell door left open", actor=radiopharmacist
+    )
+    capa_create(
+        actor=radiopharmacist,
+        deviation=world.event,
+        description="Door alarm",
+        owner=radiopharmacist,
+        due_on=site_today(),
+    )
+    return world
 
 
 def _url(world, name, kwargs):

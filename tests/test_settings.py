@@ -14,6 +14,8 @@ ENV_UNDER_TEST = {
     "DATABASE_URL",
     "REDIS_URL",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "AUDIT_HMAC_KEY",
+    "DATABASE_OWNER_URL",
 }
 
 
@@ -39,9 +41,18 @@ def test_production_configuration_passes_check_deploy_without_warnings():
         DEBUG="0",
         SECRET_KEY="x7!" + "k" * 60 + "Qz#9-production-like-secret",
         ALLOWED_HOSTS="gallium.hospital.example",
+        AUDIT_HMAC_KEY="a" * 64,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_debug_off_without_an_audit_hmac_key_refuses_to_start():
+    result = _manage(
+        "check", DEBUG="0", SECRET_KEY="x7!" + "k" * 60, ALLOWED_HOSTS="gallium.hospital.example"
+    )
+    assert result.returncode != 0
+    assert "AUDIT_HMAC_KEY must be set" in result.stderr
 
 
 def test_debug_off_without_a_secret_key_refuses_to_start():

@@ -155,6 +155,14 @@ class CloseInputSerializer(serializers.Serializer):
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16,
+        write_only=True,
+        help_text="The qualified person's one-time code (TOTP) when the site requires it.",
+    )
 
 
 @extend_schema(tags=["quality events"])
@@ -240,7 +248,7 @@ class DeviationClose(APIView):
         get_object_or_404(Deviation, pk=pk)
         data = CloseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        deviation_close(deviation_id=pk, actor=request.user, **data.validated_data)
+        deviation_close(deviation_id=pk, actor=request.user, request=request, **data.validated_data)
         return Response(
             DeviationSerializer(deviations_queryset().get(pk=pk)).data,
             status=status.HTTP_201_CREATED,

@@ -50,6 +50,14 @@ class RecallInputSerializer(serializers.Serializer):
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16,
+        write_only=True,
+        help_text="The qualified person's one-time code (TOTP) when the site requires it.",
+    )
 
 
 class LookbackRowSerializer(serializers.Serializer):
@@ -98,7 +106,9 @@ class BatchRecallView(APIView):
         get_object_or_404(Batch, pk=pk)
         data = RecallInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        batch = batch_recall(batch_id=pk, actor=request.user, **data.validated_data)
+        batch = batch_recall(
+            batch_id=pk, actor=request.user, request=request, **data.validated_data
+        )
         return Response(ReleasedBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,8 +1,10 @@
 """Demo batches: one synthesis per demo elution of the last week, each with full QC.
 
-Every batch passes QC except one (RCP 94 %, an OOS) that the release demo rejects. Recorded
-through the services as the demo radiopharmacist, so numbers, audit trail and deviations are
-real. Idempotent: a second run finds the batches and adds nothing.
+Every batch passes QC except one (RCP 94 %, an OOS) that the release demo rejects; and on the
+batch before it the RCP was first typed as 93 % and corrected with a reason to 97.2 % (its OOS
+is investigated and invalidated by `qc.demo.quality_events`, then the batch is released).
+Recorded through the services as the demo radiopharmacist, so numbers, audit trail and
+deviations are real. Idempotent: a second run finds the batches and adds nothing.
 """
 
 import random
@@ -33,6 +35,12 @@ PASSING = {
     "hepes": 8.5,
     "peptide_mass": 2.6,
 }
+# The transcription error of the demo: what was typed, and what the scanner printout said.
+RCP_TYPED, RCP_PRINTED = 93.0, 97.2
+RCP_CORRECTION_REASON = (
+    "Transcription error: the scanner printout reads 97.2 %, 93 was typed; corrected from the "
+    "printout"
+)
 SYNTHESIS_START_DELAY = timedelta(minutes=6)
 SYNTHESIS_DURATION = timedelta(minutes=25)
 
@@ -59,6 +67,7 @@ def load_batches(*, stdout) -> None:
     today = site_date(now)
     earlier = [i for i, e in enumerate(usable) if site_date(e.eluted_at) < today]
     oos_index = earlier[-1] if earlier else None
+    typo_index = earlier[-2] if len(earlier) > 1 else None
     batches = []
     for index, elution in enumerate(usable):
         started = elution.eluted_at + SYNTHESIS_START_DELAY
@@ -93,6 +102,8 @@ def load_batches(*, stdout) -> None:
         for code, value in PASSING.items():
             if index == oos_index and code == "rcp_itlc":
                 value = 94.0
+            if index == typo_index and code == "rcp_itlc":
+                value = RCP_TYPED
             qc_result_record(
                 actor=actor,
                 batch_id=batch.pk,
@@ -101,12 +112,28 @@ def load_batches(*, stdout) -> None:
                 performed_at=performed_at,
                 instrument={"rcp_itlc": "miniGita TLC scanner", "ph": "pH strip"}.get(code, ""),
             )
+        if index == typo_index:
+            # the correction: a new result superseding the typed one, with the reason
+            qc_result_record(
+                actor=actor,
+                batch_id=batch.pk,
+                test="rcp_itlc",
+                value=RCP_PRINTED,
+                performed_at=performed_at,
+                reason=RCP_CORRECTION_REASON,
+            )
         batches.append(batch)
     stdout.write(
         f"Demo batches: {len(batches)} with full QC"
         + (
-            f"; {batches[oos_index].batch_number} has an OOS (RCP 94 %)."
+            f"; {batches[oos_index].batch_number} has an OOS (RCP 94 %)"
             if oos_index is not None
+            else ""
+        )
+        + (
+            f"; {batches[typo_index].batch_number} has an OOS from a typed RCP of 93 %, "
+            "corrected to 97.2 %."
+            if typo_index is not None
             else "."
         )
     )

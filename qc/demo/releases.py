@@ -1,7 +1,8 @@
 """Demo: the qualified person "qp" signs the demo week's batches (radiopharmacy.demo.LOADERS).
 
 Batches are signed when a QP would have signed them (a few minutes after their last QC
-result): failing ones (the failed RCP) rejected, passing ones released, except the latest batch
+result): failing ones (the failed RCP) rejected, passing ones released (the one whose typed
+RCP was corrected too, its OOS closed by `qc.demo.quality_events`), except the latest batch
 that can still be released now: it stays QC pending, for the "Awaiting release" page.
 Certificates are
 rendered through the outbox (in-process in the embedded default). Idempotent: signed batches
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from qc.guards import release_blockers
 from qc.models import BatchSignature, SignatureDecision
+from qc.selectors import latest_results
 from qc.services.certificates import certificate_render
 from qc.services.release import _batch_sign, ensure_qualified_person
 from radiopharmacy.choices import BatchStatus
@@ -50,7 +52,8 @@ def load_releases(*, stdout) -> None:
         at = max([batch.eos_at, *(r.performed_at for r in results)]) + timedelta(
             minutes=REVIEW_MINUTES
         )
-        failed = [r for r in results if not r.passed]
+        # the results that count: a corrected one (the demo's typed RCP) is not a failure
+        failed = [r for r in latest_results(batch).values() if not r.passed]
         if failed:
             _batch_sign(
                 batch_id=batch.pk,

@@ -168,12 +168,20 @@ def closing_blockers(deviation: Deviation, conclusion: str) -> list[str]:
 
 
 def deviation_close(
-    *, deviation_id: int, actor: User, conclusion: str, note: str, password: str
+    *,
+    deviation_id: int,
+    actor: User,
+    conclusion: str,
+    note: str,
+    password: str,
+    otp_token: str = "",
+    request=None,
 ) -> Deviation:
     """Close a quality event by a qualified person's signature (meaning "Investigation
     closed") with a conclusion and a note.
 
-    Refused with nothing changed: not a qualified person (403), wrong password (403, logged
+    Refused with nothing changed: not a qualified person (403), wrong password or one-time
+    code (403, counted towards the lockout and logged
     in an entry of its own that stays), a conclusion the kind cannot have (400), the event not
     ready to close (409 with `blocking`). Call it outside a transaction.
     """
@@ -196,6 +204,8 @@ def deviation_close(
         object_id=deviation.pk,
         what="the closing of a quality event",
         changes={"conclusion": {"old": None, "new": conclusion}},
+        otp_token=otp_token,
+        request=request,
     )
     return _close(deviation_id=deviation.pk, actor=actor, conclusion=conclusion, note=note)
 

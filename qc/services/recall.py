@@ -136,7 +136,16 @@ def lift_hold_blockers(batch: Batch) -> list[str]:
     return blocking
 
 
-def batch_recall(*, batch_id: int, actor: User, decision: str, reason: str, password: str) -> Batch:
+def batch_recall(
+    *,
+    batch_id: int,
+    actor: User,
+    decision: str,
+    reason: str,
+    password: str,
+    otp_token: str = "",
+    request=None,
+) -> Batch:
     """Recall a released or held batch, or lift its hold, with the qualified person's
     signature ("Recalled", "Hold lifted") and a reason.
 
@@ -157,6 +166,8 @@ def batch_recall(*, batch_id: int, actor: User, decision: str, reason: str, pass
         object_id=batch_id,
         what=f"a batch {SIGNATURE_MEANINGS[decision].lower()}",
         changes={"decision": {"old": None, "new": decision}},
+        otp_token=otp_token,
+        request=request,
     )
     return _recall_sign(batch_id=batch_id, actor=actor, decision=decision, reason=reason)
 

@@ -8,7 +8,7 @@ from django.views import View
 
 from qc.api.certificates import certificate_response
 from qc.models import Certificate, SignatureDecision
-from qc.services.certificates import verification_data
+from qc.services.certificates import SHA256_MESSAGE, is_sha256, verification_data
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.permissions import RoleRequiredMixin
 
@@ -24,12 +24,17 @@ class CertificateDownloadView(RoleRequiredMixin, View):
 
 
 def verify(request, code: str = ""):
-    """Public: anyone with the code on a certificate can check it, no login needed."""
-    code = (code or request.GET.get("code", "")).strip()
+    """Public: anyone with the SHA-256 on a certificate (or in its QR code) can check it, no
+    login needed. It shows what a patient-facing check needs, and no one's name."""
+    code = (code or request.GET.get("code", "")).strip()[:200]
     if not code:
         return render(request, "qc/verify.html", {"code": "", "result": None})
+    if not is_sha256(code):
+        return render(
+            request, "qc/verify.html", {"code": code, "error": SHA256_MESSAGE}, status=400
+        )
     if not request.resolver_match.kwargs.get("code"):
-        return redirect(reverse("verify", kwargs={"code": code}))
+        return redirect(reverse("verify", kwargs={"code": code.lower()}))
     result = verification_data(code)
     return render(
         request,
@@ -39,6 +44,7 @@ def verify(request, code: str = ""):
             "result": result,
             "release": SignatureDecision.RELEASE,
             "recalled": result["batch_status"] == BatchStatus.RECALLED,
+            "on_hold": result["batch_status"] == BatchStatus.ON_HOLD,
         },
         status=200 if result["valid"] else 404,
     )

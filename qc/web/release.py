@@ -16,6 +16,7 @@ from qc.models import BatchSignature, Certificate, Deviation, QcResult
 from qc.record import qc_rows
 from qc.selectors import prime_specs_in_force
 from qc.services.certificates import release_signature
+from qc.services.recall import lift_hold_blockers
 from qc.services.release import DISPOSITION_DECISIONS, batch_record, batch_release
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
@@ -88,7 +89,7 @@ class ReleaseView(RoleRequiredMixin, View):
         )
         return redirect("qc-release", pk=batch.pk)
 
-    def _page(self, request, pk, *, error=None, form=None, status=200):
+    def _page(self, request, pk, *, error=None, form=None, recall_form=None, status=200):
         batch = get_object_or_404(_batches_with_qc(), pk=pk)
         signature = release_signature(batch)
         record = batch_record(batch)
@@ -114,6 +115,13 @@ class ReleaseView(RoleRequiredMixin, View):
             "form": form or {"decision": "", "comment": ""},
             "decisions": DISPOSITION_DECISIONS,
             "otp_required": otp_required(request.user),
+            # a released or held batch: the recall and hold-lifting signatures (SPEC §2.4a)
+            "can_recall": can(request.user, CHANGE, "recall")
+            and batch.status in (BatchStatus.RELEASED, BatchStatus.ON_HOLD),
+            "lift_blockers": lift_hold_blockers(batch)
+            if batch.status == BatchStatus.ON_HOLD
+            else [],
+            "recall_form": recall_form or {"decision": "", "reason": ""},
         }
         return render(request, "qc/release.html", context, status=status)
 

@@ -2,7 +2,7 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from radiopharmacy.core.apibase import (
     AwareDateTimeField,
     RecordIdField,
 )
+from radiopharmacy.core.bounds import ELUATE_VOLUME_MAX_ML, TEXT_MAX_LENGTH
 from radiopharmacy.models import Batch, Product
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
@@ -27,10 +28,22 @@ class ReagentLotSerializer(serializers.Serializer):
     lot = serializers.CharField(max_length=80)
 
 
+class ElutionVolumeSerializer(serializers.Serializer):
+    """The volume of one eluate a batch used, when the eluate is split between batches."""
+
+    elution = RecordIdField()
+    volume_ml = serializers.FloatField(min_value=0.001, max_value=ELUATE_VOLUME_MAX_ML)
+
+
+def _text(length: int, **kwargs) -> serializers.CharField:
+    return serializers.CharField(allow_blank=True, max_length=length, **kwargs)
+
+
 class BatchSerializer(serializers.ModelSerializer):
     """A batch record with its stored derived numbers."""
 
     elutions = serializers.SerializerMethodField()
+    elution_volumes = serializers.SerializerMethodField()
     product_code = serializers.CharField(source="product.code", read_only=True)
     operator_name = serializers.SerializerMethodField()
     reagent_lots = ReagentLotSerializer(many=True)
@@ -46,6 +59,7 @@ class BatchSerializer(serializers.ModelSerializer):
             "sequence",
             "status",
             "elutions",
+            "elution_volumes",
             "method",
             "module_name",
             "module_serial",
@@ -72,6 +86,15 @@ class BatchSerializer(serializers.ModelSerializer):
     def get_elutions(self, obj) -> list[int]:
         return [e.pk for e in obj.elutions.all()]
 
+    @extend_schema_field(ElutionVolumeSerializer(many=True))
+    def get_elution_volumes(self, obj) -> list[dict]:
+        """The eluates split between batches: the volume this batch used of each."""
+        return [
+            {"elution": use.elution_id, "volume_ml": use.volume_used_ml}
+            for use in obj.batchelution_set.all()
+            if use.volume_used_ml is not None
+        ]
+
     def get_operator_name(self, obj) -> str:
         return obj.operator.get_full_name() or obj.operator.get_username()
 
@@ -79,7 +102,14 @@ class BatchSerializer(serializers.ModelSerializer):
 class BatchInputSerializer(serializers.Serializer):
     """What a person types to record a synthesis; the rest is derived."""
 
-    elutions = serializers.ListField(child=RecordIdField(), allow_empty=False)
+    elutions = serializers.ListField(child=RecordIdField(), allow_empty=False, max_length=20)
+    elution_volumes = ElutionVolumeSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text="Only for an eluate split between batches: the volume of it this batch used "
+        "(every batch using that eluate states its volume). Elutions not listed are used whole.",
+    )
     method = serializers.ChoiceField(choices=SynthesisMethod.choices)
     started_at = AwareDateTimeField()
     eos_at = AwareDateTimeField()
@@ -89,31 +119,34 @@ class BatchInputSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(
         queryset=Product.objects.all(), required=False, allow_null=True
     )
-    module_name = serializers.CharField(required=False, allow_blank=True, default="")
-    module_serial = serializers.CharField(required=False, allow_blank=True, default="")
-    kit_lot = serializers.CharField(required=False, allow_blank=True, default="")
-    precursor_lot = serializers.CharField(required=False, allow_blank=True, default="")
+    module_name = _text(120, required=False, default="")
+    module_serial = _text(80, required=False, default="")
+    kit_lot = _text(80, required=False, default="")
+    precursor_lot = _text(80, required=False, default="")
     precursor_mass_ug = serializers.FloatField(required=False, allow_null=True, default=None)
-    reagent_lots = ReagentLotSerializer(many=True, required=False, default=list)
+    reagent_lots = ReagentLotSerializer(many=True, required=False, default=list, max_length=50)
 
 
 class BatchCorrectionSerializer(serializers.Serializer):
     """The fields to correct (any of the creation inputs) and the reason."""
 
-    reason = serializers.CharField()
-    elutions = serializers.ListField(child=RecordIdField(), allow_empty=False, required=False)
+    reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+    elutions = serializers.ListField(
+        child=RecordIdField(), allow_empty=False, required=False, max_length=20
+    )
+    elution_volumes = ElutionVolumeSerializer(many=True, required=False)
     method = serializers.ChoiceField(choices=SynthesisMethod.choices, required=False)
     started_at = AwareDateTimeField(required=False)
     eos_at = AwareDateTimeField(required=False)
     activity_mbq = serializers.FloatField(required=False)
     measured_at = AwareDateTimeField(required=False)
     volume_ml = serializers.FloatField(required=False)
-    module_name = serializers.CharField(required=False, allow_blank=True)
-    module_serial = serializers.CharField(required=False, allow_blank=True)
-    kit_lot = serializers.CharField(required=False, allow_blank=True)
-    precursor_lot = serializers.CharField(required=False, allow_blank=True)
+    module_name = _text(120, required=False)
+    module_serial = _text(80, required=False)
+    kit_lot = _text(80, required=False)
+    precursor_lot = _text(80, required=False)
     precursor_mass_ug = serializers.FloatField(required=False, allow_null=True)
-    reagent_lots = ReagentLotSerializer(many=True, required=False)
+    reagent_lots = ReagentLotSerializer(many=True, required=False, max_length=50)
 
 
 class BatchFilter(django_filters.FilterSet):
@@ -122,7 +155,7 @@ class BatchFilter(django_filters.FilterSet):
     date_from = django_filters.DateFilter(field_name="production_date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="production_date", lookup_expr="lte")
     product = django_filters.ModelChoiceFilter(queryset=Product.objects.all())
-    batch_number = django_filters.CharFilter(lookup_expr="icontains")
+    batch_number = django_filters.CharFilter(lookup_expr="icontains", max_length=60)
 
     class Meta:
         model = Batch

@@ -21,6 +21,7 @@ from radiopharmacy.core.apibase import (
     GalliumModelSerializer,
     RecordIdFilter,
 )
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from radiopharmacy.models import BreakthroughTest, Elution, Generator
 from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.services import elutions as services
@@ -90,7 +91,7 @@ class ElutionCorrectionSerializer(serializers.Serializer):
     measured_at = AwareDateTimeField(required=False)
     volume_ml = serializers.FloatField(required=False)
     eluent_lot = serializers.CharField(required=False, allow_blank=True, max_length=80)
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
 
 
 class ElutionFilter(django_filters.FilterSet):

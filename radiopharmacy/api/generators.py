@@ -23,6 +23,7 @@ from radiopharmacy.core.apibase import (
     GalliumModelSerializer,
     query_datetime,
 )
+from radiopharmacy.core.bounds import MAX_ELUTIONS_LIMIT, TEXT_MAX_LENGTH
 from radiopharmacy.models import Generator, SiteSettings
 from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.services import generators as services
@@ -70,7 +71,10 @@ class GeneratorSerializer(GalliumModelSerializer):
         ]
         read_only_fields = ["registered_by", "created_at"]
         # Uniqueness is the service's rule (one clear message); no extra query per row here.
-        extra_kwargs = {"serial_number": {"validators": []}}
+        extra_kwargs = {
+            "serial_number": {"validators": []},
+            "max_elutions": {"min_value": 1, "max_value": MAX_ELUTIONS_LIMIT},
+        }
 
     def _now(self):
         return self.context.setdefault("now", timezone.now())
@@ -96,7 +100,7 @@ class GeneratorSerializer(GalliumModelSerializer):
 
 class GeneratorStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=GeneratorStatus.choices)
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
 
 
 class PredictionSerializer(serializers.Serializer):

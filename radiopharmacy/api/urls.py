@@ -6,6 +6,7 @@ from radiopharmacy.api import audit, auth, batches, decay, elutions, generators
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtain.as_view(), name="api-token"),
+    path("auth/logout/", auth.TokenLogout.as_view(), name="api-logout"),
     path("audit/", audit.AuditEventList.as_view(), name="api-audit"),
     path("decay/", decay.Decay.as_view(), name="api-decay"),
     path("generators/", generators.GeneratorListCreate.as_view(), name="api-generators"),

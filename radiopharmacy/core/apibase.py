@@ -1,20 +1,25 @@
 """Shared API building blocks: aware datetime fields, pagination and the one exception handler."""
 
 import logging
+from datetime import UTC
 
 import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from radiopharmacy.core.checks import time_problem
 from radiopharmacy.core.errors import ApplicationError, InputError
 
 logger = logging.getLogger("gallium")
@@ -60,14 +65,22 @@ class RecordIdFilter(django_filters.NumberFilter):
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """A datetime that must carry its offset: a naive value is a 400, never guessed."""
+    """A datetime that must carry its offset: a naive value is a 400, never guessed; so is an
+    impossible offset (beyond ±14:00, which PostgreSQL refuses with a 500) or a year like 0001.
+    What it gives the service is in UTC."""
 
     default_error_messages = {"naive": NAIVE_DATETIME_MESSAGE}
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
             self.fail("naive")
+        problem = time_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem, code="invalid")
         return super().enforce_timezone(value)
+
+    def to_internal_value(self, value):
+        return super().to_internal_value(value).astimezone(UTC)
 
 
 def query_datetime(value: str | None, field: str):
@@ -87,14 +100,25 @@ def query_datetime(value: str | None, field: str):
 
 
 class AwareIsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
-    """Query-string datetime that must carry its offset."""
+    """Query-string datetime that must carry a real offset; given to the query in UTC."""
 
     def to_python(self, value):
         if isinstance(value, str) and value.strip():
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
             if parsed is not None and timezone.is_naive(parsed):
                 raise forms.ValidationError(NAIVE_DATETIME_MESSAGE, code="naive")
-        return super().to_python(value)
+            if parsed is not None and time_problem(parsed):
+                raise forms.ValidationError(time_problem(parsed), code="invalid")
+        result = super().to_python(value)
+        if result is None:
+            return None
+        problem = time_problem(result)
+        if problem:
+            raise forms.ValidationError(problem, code="invalid")
+        return result.astimezone(UTC)
 
 
 class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -138,3 +162,37 @@ def exception_handler(exc, context):
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)
+
+
+# --- Errors outside the API views: JSON under /api/, like every other API answer --------------
+
+API_PREFIX = "/api/"
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """An unknown path under /api/ (any method): a JSON 404, never the HTML page."""
+    detail = "No such API endpoint."
+    if not request.path.endswith("/"):
+        detail += " API paths end with a slash."
+    return JsonResponse({"detail": detail}, status=404)
+
+
+def _request_id(request) -> str:
+    return getattr(request, "request_id", "") or ""
+
+
+def page_not_found(request, exception=None):
+    """handler404: JSON under /api/, the site's page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: JSON under /api/ (with the request id the log line carries), else the page."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"detail": "Server error.", "request_id": _request_id(request)}, status=500
+        )
+    return defaults.server_error(request)

@@ -1,22 +1,35 @@
-"""The audit service: the only writer of AuditEvent rows, and the chain verifier.
+"""The audit service: the only writer of AuditEvent rows, its checkpoints, and the verifier.
 
 Every entry stores the SHA-256 of its canonical content together with the previous entry's hash,
-so a changed, removed or inserted row breaks the chain at that point (`manage.py verify_audit`).
+so a changed, removed or inserted row breaks the chain at that point, and an HMAC of its id and
+hash under a key kept out of the database (settings.AUDIT_HMAC_KEY), so that recomputing the
+hashes after an edit does not hide it. Entry ids are consecutive (1, 2, 3, ...): a missing id is
+a deleted entry. Signed checkpoints of the chain's head (entry id, count, head hash, time) are
+appended to files outside the database, every AUDIT_CHECKPOINT_EVERY entries, by beat and on
+demand (`manage.py audit_checkpoint`): a deleted tail or a rewritten chain no longer matches them
+(`manage.py verify_audit`).
 """
 
 import datetime as dt
 import hashlib
+import hmac as hmac_lib
 import json
+import logging
+import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from radiopharmacy.core.models import AuditEvent
+from radiopharmacy.core.models import AuditCheckpoint, AuditEvent
+
+logger = logging.getLogger("gallium.audit")
 
 
 class AuditAction(models.TextChoices):
@@ -37,6 +50,13 @@ class AuditAction(models.TextChoices):
     CERTIFICATE_RENDERED = "certificate_rendered", "Certificate rendered"
     DEVIATION_OPENED = "deviation_opened", "Deviation opened"
     DEVIATION_CLOSED = "deviation_closed", "Deviation closed"
+    INVESTIGATION_STARTED = "investigation_started", "Investigation started"
+    INVESTIGATION_RECORDED = "investigation_recorded", "Investigation phase recorded"
+    PUT_ON_HOLD = "put_on_hold", "Put on hold"
+    HOLD_LIFTED = "hold_lifted", "Hold lifted"
+    CAPA_COMPLETED = "capa_completed", "CAPA completed"
+    CAPA_VERIFIED = "capa_verified", "CAPA verified"
+    ALERT_ACKNOWLEDGED = "alert_acknowledged", "Alert acknowledged"
     # bookings and doses
     CANCELLED = "cancelled", "Cancelled"
     RESCHEDULED = "rescheduled", "Rescheduled"
@@ -51,6 +71,18 @@ class AuditAction(models.TextChoices):
     MARKED_STALE = "marked_stale", "Marked stale"
     # security and operations
     ACCESS_DENIED = "access_denied", "Access denied"
+    # users, groups and sign-in (radiopharmacy/core/accounts.py)
+    USER_CREATED = "user_created", "User created"
+    USER_CHANGED = "user_changed", "User changed"
+    USER_ROLES_CHANGED = "user_roles_changed", "User's roles changed"
+    USER_PASSWORD_CHANGED = "user_password_changed", "User's password changed"
+    USER_ACTIVATED = "user_activated", "User activated"
+    USER_DEACTIVATED = "user_deactivated", "User deactivated"
+    USER_DELETE_REFUSED = "user_delete_refused", "User deletion refused"
+    GROUP_CHANGED = "group_changed", "Group changed"
+    ACCOUNT_LOCKED = "account_locked", "Account locked"
+    OTP_DEVICE_ENROLLED = "otp_device_enrolled", "Authenticator enrolled"
+    OTP_DEVICE_REMOVED = "otp_device_removed", "Authenticator removed"
     OUTBOX_JOB_FAILED = "outbox_job_failed", "Background job failed"
     OUTBOX_JOB_RETRIED = "outbox_job_retried", "Background job retried"
 
@@ -123,6 +155,25 @@ def content_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _mac(message: str) -> str:
+    key = settings.AUDIT_HMAC_KEY.encode("utf-8")
+    return hmac_lib.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def entry_mac(entry_id: int, entry_hash: str) -> str:
+    """The HMAC of an entry: binds its hash (so its content and its link) to its position."""
+    return _mac(f"auditevent:{entry_id}:{entry_hash}")
+
+
+def _lock_chain() -> None:
+    """Serialise appends to the chain (and checkpoints of its head), inside a transaction."""
+    if connection.vendor == "postgresql":
+        # Two transactions appending at once would both chain to the same previous hash.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+    # On SQLite the IMMEDIATE transaction already holds the database's write lock.
+
+
 def record(
     *,
     actor: User | None,
@@ -140,14 +191,13 @@ def record(
     """
     action = AuditAction(action)  # ValueError for an action outside the vocabulary: a bug
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Two transactions appending at once would both chain to the same previous hash.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-        # On SQLite the IMMEDIATE transaction already holds the database's write lock.
-        previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        _lock_chain()
+        previous_id, previous = AuditEvent.objects.order_by("-id").values_list(
+            "id", "hash"
+        ).first() or (0, GENESIS_HASH)
         user = actor if getattr(actor, "is_authenticated", False) else None
         event = AuditEvent(
+            id=previous_id + 1,  # consecutive under the chain's lock: a gap is a deletion
             occurred_at=timezone.now(),
             user=user,
             username=user.get_username() if user else "system",
@@ -157,10 +207,14 @@ def record(
             object_repr=str(obj)[:200] if obj is not None else "",
             changes=jsonable(dict(changes or {})),
             reason=reason or "",
-            prev_hash=previous or GENESIS_HASH,
+            prev_hash=previous,
         )
         event.hash = content_hash(event)
+        event.hmac = entry_mac(event.id, event.hash)
         event.save(force_insert=True)
+        if event.id % settings.AUDIT_CHECKPOINT_EVERY == 0:
+            # After the commit, in a transaction of its own: never inside the caller's.
+            transaction.on_commit(_checkpoint_after_commit, robust=True)
         return event
 
 
@@ -179,32 +233,263 @@ def record_change(
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement: at `at`, the chain had `count` entries ending with `entry_id`, whose
+    hash was `head_hash`. One JSON line in a checkpoint file, and a row of AuditCheckpoint."""
+
+    at: str  # ISO 8601, UTC
+    entry_id: int
+    count: int
+    head_hash: str
+    hmac: str = ""
+    source: str = field(default="", compare=False)
+
+    @classmethod
+    def of_row(cls, row: AuditCheckpoint) -> "Checkpoint":
+        return cls(
+            at=row.created_at.astimezone(dt.UTC).isoformat(),
+            entry_id=row.last_entry_id,
+            count=row.entry_count,
+            head_hash=row.head_hash,
+            hmac=row.hmac,
+            source=f"database checkpoint #{row.pk}",
+        )
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "entry_id": self.entry_id,
+            "count": self.count,
+            "head_hash": self.head_hash,
+        }
+
+    def expected_mac(self) -> str:
+        canonical = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
+        return _mac(f"auditcheckpoint:{canonical}")
+
+    @property
+    def signed(self) -> bool:
+        return hmac_lib.compare_digest(self.expected_mac(), self.hmac)
+
+    def line(self) -> str:
+        return json.dumps({**self.payload(), "hmac": self.hmac}, sort_keys=True) + "\n"
+
+
+def checkpoint_dir() -> Path:
+    return Path(settings.AUDIT_CHECKPOINT_DIR)
+
+
+def checkpoint_write(*, only_if_moved: bool = False) -> Checkpoint | None:
+    """Sign the chain's head now and append it to this month's checkpoint file, then to the
+    table. `only_if_moved`: write nothing when the head is the last checkpoint's (beat)."""
+    with transaction.atomic():
+        _lock_chain()
+        head = AuditEvent.objects.order_by("-id").values_list("id", "hash").first()
+        entry_id, head_hash = head or (0, GENESIS_HASH)
+        if only_if_moved:
+            last = AuditCheckpoint.objects.order_by("-id").first()
+            if last is not None and (last.last_entry_id, last.head_hash) == (entry_id, head_hash):
+                if Checkpoint.of_row(last).signed:  # a row forged without the key does not count
+                    return None
+        now = timezone.now().astimezone(dt.UTC)
+        unsigned = Checkpoint(
+            at=now.isoformat(),
+            entry_id=entry_id,
+            count=AuditEvent.objects.count(),
+            head_hash=head_hash,
+        )
+        checkpoint = Checkpoint(**unsigned.payload(), hmac=unsigned.expected_mac())
+        # The file first: it is the authority, and a checkpoint of committed entries stays true
+        # even if this transaction then fails.
+        directory = checkpoint_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"checkpoints-{now:%Y-%m}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, checkpoint.line().encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        AuditCheckpoint.objects.create(
+            created_at=now,
+            last_entry_id=checkpoint.entry_id,
+            entry_count=checkpoint.count,
+            head_hash=checkpoint.head_hash,
+            hmac=checkpoint.hmac,
+        )
+    return checkpoint
+
+
+def _checkpoint_after_commit() -> None:
+    try:
+        checkpoint_write(only_if_moved=True)
+    except Exception:  # noqa: BLE001 - the committed change stands; beat writes the next one
+        logger.exception("audit: could not write the checkpoint")
+
+
+def load_checkpoints() -> tuple[list[Checkpoint], list[tuple[int | None, str]]]:
+    """Every checkpoint of the files (the authority) and of the table, and what is wrong with
+    them: a line or row whose signature fails, a row that no file holds."""
+    found: dict[str, Checkpoint] = {}
+    problems: list[tuple[int | None, str]] = []
+    directory = checkpoint_dir()
+    paths = sorted(directory.glob("checkpoints-*.jsonl")) if directory.is_dir() else []
+    for path in paths:
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not text.strip():
+                continue
+            where = f"{path.name} line {number}"
+            try:
+                data = json.loads(text)
+                checkpoint = Checkpoint(
+                    at=str(data["at"]),
+                    entry_id=int(data["entry_id"]),
+                    count=int(data["count"]),
+                    head_hash=str(data["head_hash"]),
+                    hmac=str(data["hmac"]),
+                    source=where,
+                )
+            except (ValueError, TypeError, KeyError, AttributeError):
+                problems.append((None, f"checkpoint file {where} is not a checkpoint"))
+                continue
+            if not checkpoint.signed:
+                problems.append((None, f"checkpoint {where} has a bad signature (it was edited)"))
+                continue
+            found.setdefault(checkpoint.hmac, checkpoint)
+    for row in AuditCheckpoint.objects.order_by("id"):
+        checkpoint = Checkpoint.of_row(row)
+        if not checkpoint.signed:
+            problems.append((None, f"{checkpoint.source} has a bad signature"))
+        elif checkpoint.hmac not in found:
+            problems.append(
+                (
+                    None,
+                    f"{checkpoint.source} (entry {row.last_entry_id}, {checkpoint.at}) is in no "
+                    "checkpoint file: lines were removed from the checkpoint files",
+                )
+            )
+            found[checkpoint.hmac] = checkpoint
+    return sorted(found.values(), key=lambda c: (c.entry_id, c.at)), problems
+
+
+@dataclass(frozen=True)
 class ChainReport:
     checked: int
     first_broken_id: int | None
     problem: str
+    problems: tuple[str, ...] = ()
+    checkpoints: int = 0
+    last_checkpoint: Checkpoint | None = None
 
     @property
     def ok(self) -> bool:
-        return self.first_broken_id is None
+        return not self.problem
+
+
+def _range(first: int, last: int) -> str:
+    return f"entry {first} is" if first == last else f"entries {first} to {last} are"
 
 
 def verify_chain() -> ChainReport:
-    """Recompute every entry's hash in order; name the first entry that does not match."""
-    expected_prev = GENESIS_HASH
-    checked = 0
+    """Check every entry (hash, link to the one before, HMAC) and the chain against every
+    checkpoint; name the first bad entry or the missing range, and list every problem found."""
+    checkpoints, problems = load_checkpoints()
+    pending = list(checkpoints)  # sorted by entry id
+    expected_prev, prev_id, count = GENESIS_HASH, 0, 0
+    first_bad_count: int | None = None
+
+    def bad(entry_id: int | None, message: str) -> None:
+        nonlocal first_bad_count
+        problems.append((entry_id, message))
+        if first_bad_count is None and entry_id is not None:
+            first_bad_count = count_before
+
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+        count_before = count
+        count += 1
         if event.prev_hash != expected_prev:
-            return ChainReport(
-                checked,
+            if event.id > prev_id + 1:
+                before = f"entry {prev_id}" if prev_id else "the start of the chain"
+                bad(
+                    event.id,
+                    f"{_range(prev_id + 1, event.id - 1)} missing (deleted): entry {event.id} "
+                    f"does not link to {before}",
+                )
+            else:
+                real_prev = (
+                    AuditEvent.objects.filter(hash=event.prev_hash)
+                    .values_list("id", flat=True)
+                    .first()
+                )
+                if real_prev is not None and real_prev != prev_id:
+                    bad(
+                        event.id,
+                        f"entries were reordered: entry {event.id} chains to entry {real_prev}, "
+                        f"not to entry {prev_id} before it",
+                    )
+                else:
+                    bad(
+                        event.id,
+                        f"entry {event.id} does not link to the entry before it: an entry was "
+                        "inserted, replaced or removed",
+                    )
+        elif content_hash(event) != event.hash:
+            bad(event.id, f"entry {event.id} was changed: its content no longer matches its hash")
+        elif not hmac_lib.compare_digest(entry_mac(event.id, event.hash), event.hmac):
+            bad(
                 event.id,
-                "its previous-hash link does not match the "
-                "entry before it (an entry was removed or inserted)",
+                f"entry {event.id} was rewritten: its signature (HMAC) does not match, so its "
+                "hash was recomputed or it was moved",
             )
-        if content_hash(event) != event.hash:
-            return ChainReport(
-                checked, event.id, "its content no longer matches its hash (the entry was changed)"
+        while pending and pending[0].entry_id < event.id:
+            checkpoint = pending.pop(0)
+            if checkpoint.entry_id > prev_id:
+                bad(
+                    event.id,
+                    f"entry {checkpoint.entry_id}, the head of the checkpoint of "
+                    f"{checkpoint.at}, is missing (deleted)",
+                )
+        while pending and pending[0].entry_id == event.id:
+            checkpoint = pending.pop(0)
+            if checkpoint.head_hash != event.hash:
+                bad(
+                    event.id,
+                    f"entry {event.id} does not match the checkpoint of {checkpoint.at}: the "
+                    "chain up to it was rewritten",
+                )
+            elif checkpoint.count != count:
+                what = "missing (deleted)" if count < checkpoint.count else "inserted"
+                bad(
+                    event.id,
+                    f"{abs(checkpoint.count - count)} entries up to entry {event.id} are {what}: "
+                    f"the checkpoint of {checkpoint.at} counted {checkpoint.count}, the trail "
+                    f"has {count}",
+                )
+        expected_prev, prev_id = event.hash, event.id
+    beyond = [c for c in pending if c.entry_id > prev_id]
+    if beyond:
+        last = max(beyond, key=lambda c: (c.entry_id, c.count))
+        count_before = count
+        if count == 0:
+            bad(
+                1 if last.entry_id else None,
+                f"the trail is empty but the checkpoint of {last.at} covers {last.count} entries "
+                f"up to entry {last.entry_id}: every entry was deleted",
             )
-        expected_prev = event.hash
-        checked += 1
-    return ChainReport(checked, None, "")
+        else:
+            bad(
+                prev_id + 1,
+                f"{_range(prev_id + 1, last.entry_id)} missing at the end (deleted): the trail "
+                f"ends at entry {prev_id}, the checkpoint of {last.at} covers {last.count} "
+                f"entries up to entry {last.entry_id}",
+            )
+    ordered = sorted(problems, key=lambda p: (p[0] is None, p[0] or 0))
+    first_id = ordered[0][0] if ordered else None
+    return ChainReport(
+        checked=count if first_bad_count is None else first_bad_count,
+        first_broken_id=first_id,
+        problem=ordered[0][1] if ordered else "",
+        problems=tuple(message for _, message in ordered),
+        checkpoints=len(checkpoints),
+        last_checkpoint=checkpoints[-1] if checkpoints else None,
+    )

@@ -1,4 +1,4 @@
-"""Models of the foundation: the audit trail, alerts and the outbox.
+"""Models of the foundation: the audit trail and its checkpoints, alerts and the outbox.
 
 They belong to the radiopharmacy app (app label `radiopharmacy`, imported by its models package)
 but live here so that the foundation imports no domain module.
@@ -33,6 +33,9 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # HMAC-SHA256 of the entry's id and hash under settings.AUDIT_HMAC_KEY (kept out of the
+    # database): recomputing the hashes after an edit cannot forge it.
+    hmac = models.CharField(max_length=64, default="")
 
     class Meta:
         ordering = ["id"]
@@ -41,6 +44,28 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         when = f"{self.occurred_at:%Y-%m-%d %H:%M:%S}"
         return f"{when} {self.username} {self.action} {self.object_type}#{self.object_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the audit chain's head: entry id, number of entries, head hash.
+
+    Written with the same content, one JSON line each, to files in AUDIT_CHECKPOINT_DIR, outside
+    the database: those files are the authority `verify_audit` checks the chain against; this
+    table is a copy for convenience. Append-only like the trail (triggers; the application's
+    role may only INSERT and SELECT).
+    """
+
+    created_at = models.DateTimeField()
+    last_entry_id = models.BigIntegerField()
+    entry_count = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    hmac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.created_at:%Y-%m-%d %H:%M:%S} at entry {self.last_entry_id}"
 
 
 class Alert(models.Model):

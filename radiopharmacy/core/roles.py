@@ -1,11 +1,18 @@
 """The four roles of SPEC §1 and the permission matrix of SPEC §3, defined once.
 
 Roles are Django groups (created by a data migration). Both the API permission class and the web
-view mixin ask `user.has_perm("gallium.<action>_<resource>")`, answered by the `rules` predicates
-registered in radiopharmacy/rules.py from MATRIX below, so the two edges cannot disagree.
+view mixin ask `can(user, action, resource)`, answered by the `rules` predicates registered in
+radiopharmacy/core/rules.py from MATRIX below, so the two edges cannot disagree.
+
+`can` asks the rules themselves, not `user.has_perm`: Django answers True to every `has_perm` of
+an active superuser. The superuser and staff accounts are the administrator (users, products,
+specifications, settings in the admin) and have no right in the domain beyond their groups' reads:
+every domain write of theirs is refused (and logged, like any write outside one's role).
 """
 
 from dataclasses import dataclass
+
+import rules
 
 RADIOPHARMACIST = "radiopharmacist"
 QUALIFIED_PERSON = "qualified_person"
@@ -43,6 +50,12 @@ MATRIX: dict[str, Rule] = {
     "specifications": _rule(),  # new versions go through the admin
     "release": _rule(write=[QUALIFIED_PERSON]),
     "certificates": _rule(),
+    # quality events (SPEC §2.4a): the lab opens and investigates, the QP closes and recalls
+    "deviations": _rule(write=[RADIOPHARMACIST, QUALIFIED_PERSON]),
+    "deviation_close": _rule(write=[QUALIFIED_PERSON]),
+    "capas": _rule(write=[RADIOPHARMACIST, QUALIFIED_PERSON]),
+    "recall": _rule(write=[QUALIFIED_PERSON]),
+    "lookback": _rule(),
     "bookings": _rule(write=[SCHEDULER]),
     "plans": _rule(write=[SCHEDULER]),
     "doses": _rule(write=[RADIOPHARMACIST]),
@@ -72,5 +85,14 @@ def has_role(user, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
+def is_administrator(user) -> bool:
+    """Superuser or staff: the Django admin's accounts."""
+    return bool(getattr(user, "is_superuser", False) or getattr(user, "is_staff", False))
+
+
 def can(user, action: str, resource: str) -> bool:
-    return user.has_perm(perm_name(action, resource))
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return False
+    if action != VIEW and is_administrator(user):
+        return False  # the administrator writes nothing in the domain, whatever its groups
+    return rules.has_perm(perm_name(action, resource), user)

@@ -10,6 +10,7 @@ LOADERS = [
     "radiopharmacy.demo.generators.load_generators",
     "qc.demo.breakthrough.load_breakthrough",
     "qc.demo.batches.load_batches",
+    "qc.demo.quality_events.load_quality_events",  # after the batches, before the releases
     "qc.demo.releases.load_releases",
     "scheduling.demo.bookings.load_bookings",  # after the batch and release loaders
     "scheduling.demo.plans.load_plan",  # after the bookings loader

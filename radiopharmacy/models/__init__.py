@@ -1,7 +1,8 @@
-from radiopharmacy.core.models import Alert, AuditEvent, OutboxJob
+from radiopharmacy.core.models import Alert, AuditCheckpoint, AuditEvent, OutboxJob
 from radiopharmacy.models.preferences import UserPreference
 from radiopharmacy.models.production import (
     Batch,
+    BatchElution,
     BreakthroughTest,
     Elution,
     Generator,
@@ -11,8 +12,10 @@ from radiopharmacy.models.production import (
 
 __all__ = [
     "Alert",
+    "AuditCheckpoint",
     "AuditEvent",
     "Batch",
+    "BatchElution",
     "BreakthroughTest",
     "Elution",
     "Generator",

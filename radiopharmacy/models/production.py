@@ -152,7 +152,7 @@ class Batch(models.Model):
     batch_number = models.CharField(max_length=60, unique=True)
     production_date = models.DateField()  # in the site's zone: the date in the batch number
     sequence = models.PositiveIntegerField()
-    elutions = models.ManyToManyField(Elution, related_name="batches")
+    elutions = models.ManyToManyField(Elution, related_name="batches", through="BatchElution")
     method = models.CharField(max_length=12, choices=SynthesisMethod.choices)
     module_name = models.CharField(max_length=120, blank=True)
     module_serial = models.CharField(max_length=80, blank=True)
@@ -190,3 +190,21 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return self.batch_number
+
+
+class BatchElution(models.Model):
+    """An eluate used by a batch. An eluate feeds one batch, unless it is split explicitly: each
+    batch then states the volume it used, and the volumes add up to at most the eluate's."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE)
+    elution = models.ForeignKey(Elution, on_delete=models.CASCADE)
+    volume_used_ml = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.001)]
+    )  # None: the whole eluate
+
+    class Meta:
+        db_table = "radiopharmacy_batch_elutions"  # the table of the former plain many-to-many
+        unique_together = [("batch", "elution")]
+
+    def __str__(self) -> str:
+        return f"Elution {self.elution_id} in batch {self.batch_id}"

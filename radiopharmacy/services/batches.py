@@ -4,26 +4,36 @@ Derived numbers (activity and concentration at EOS, expiry, yields) are computed
 `physics` and stored when the record is written, so every later reader sees the same values.
 """
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus, GeneratorStatus, SynthesisMethod
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.checks import positive_number, require_aware
+from radiopharmacy.core.bounds import (
+    BATCH_ACTIVITY_MAX_MBQ,
+    BATCH_VOLUME_MAX_ML,
+    ELUATE_VOLUME_MAX_ML,
+    PRECURSOR_MASS_MAX_UG,
+)
+from radiopharmacy.core.checks import bounded_text, not_future, positive_number, to_utc
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.sitetime import site_date
-from radiopharmacy.models import Batch, Elution, Product
+from radiopharmacy.models import Batch, BatchElution, Elution, Product
 from radiopharmacy.selectors.products import default_product
 
 FROZEN_STATUSES = {BatchStatus.RELEASED, BatchStatus.REJECTED, BatchStatus.RECALLED}
 CORRECTABLE_FIELDS = (
     "elutions",
+    "elution_volumes",
     "method",
     "started_at",
     "eos_at",
@@ -45,6 +55,12 @@ DERIVED_FIELDS = (
     "yield_uncorrected_percent",
 )
 _NUMBER_ATTEMPTS = 5
+# Model max_length of the short text inputs (a longer one is a 400, never a database error).
+TEXT_LENGTHS = {"module_name": 120, "module_serial": 80, "kit_lot": 80, "precursor_lot": 80}
+LOT_NAME_LENGTH, LOT_LENGTH = 120, 80
+
+
+_LINKS = ("elutions", "elution_volumes")
 
 
 def production_date(eos_at: datetime):
@@ -66,7 +82,13 @@ def _resolve_elutions(raw) -> tuple[list[Elution], list[str]]:
             return [], [f"{pk!r} is not an elution id."]
     if not ids:
         return [], ["Choose at least one elution."]
-    found = {e.pk: e for e in Elution.objects.select_related("generator").filter(pk__in=ids)}
+    # Locked: two batches recorded at once from one eluate must see each other's use of it.
+    found = {
+        e.pk: e
+        for e in Elution.objects.select_for_update(of=("self",))
+        .select_related("generator")
+        .filter(pk__in=ids)
+    }
     errors = [f"Elution {pk} does not exist." for pk in ids if pk not in found]
     elutions = [found[pk] for pk in dict.fromkeys(ids) if pk in found]
     for elution in elutions:
@@ -102,9 +124,16 @@ def _validate(data: dict) -> tuple[list[Elution], dict[str, list[str]]]:
         add("elutions", message)
 
     times = {}
+    now = timezone.now()
+    labels = {
+        "started_at": "The synthesis start",
+        "eos_at": "The end of synthesis",
+        "measured_at": "The activity measurement",
+    }
     for field in ("started_at", "eos_at", "measured_at"):
-        if check(require_aware, data.get(field), field) is not None:
-            times[field] = data[field]
+        value = check(to_utc, data.get(field), field)
+        if value is not None and check(not_future, value, field, labels[field], now=now) is None:
+            times[field] = data[field] = value
     if "started_at" in times and "eos_at" in times and times["eos_at"] < times["started_at"]:
         add("eos_at", "End of synthesis is before the synthesis started.")
     if "started_at" in times:
@@ -115,15 +144,38 @@ def _validate(data: dict) -> tuple[list[Elution], dict[str, list[str]]]:
                     f"Elution {elution.pk} was eluted after the synthesis started.",
                 )
 
-    check(positive_number, data.get("activity_mbq"), "activity_mbq", "Activity", unit="MBq")
-    check(positive_number, data.get("volume_ml"), "volume_ml", "Volume", unit="mL")
+    check(
+        positive_number,
+        data.get("activity_mbq"),
+        "activity_mbq",
+        "Activity",
+        unit="MBq",
+        maximum=BATCH_ACTIVITY_MAX_MBQ,
+    )
+    check(
+        positive_number,
+        data.get("volume_ml"),
+        "volume_ml",
+        "Volume",
+        unit="mL",
+        maximum=BATCH_VOLUME_MAX_ML,
+    )
     mass = data.get("precursor_mass_ug")
     if mass is not None:
         try:
-            if float(mass) < 0:
+            number = float(mass)
+            if not math.isfinite(number) or number < 0:
                 add("precursor_mass_ug", "Cannot be negative.")
+            elif number > PRECURSOR_MASS_MAX_UG:
+                add(
+                    "precursor_mass_ug",
+                    f"{number:g} µg of precursor cannot be right: at most "
+                    f"{PRECURSOR_MASS_MAX_UG:g} µg.",
+                )
         except (TypeError, ValueError):
             add("precursor_mass_ug", "Enter a number.")
+    for field, length in TEXT_LENGTHS.items():
+        check(bounded_text, data.get(field) or "", field, "The text", max_length=length)
 
     method = data.get("method")
     if method not in SynthesisMethod.values:
@@ -139,20 +191,141 @@ def _validate(data: dict) -> tuple[list[Elution], dict[str, list[str]]]:
         and all(isinstance(x, dict) and set(x) <= {"name", "lot"} for x in lots)
     ):
         add("reagent_lots", 'A list of {"name", "lot"}.')
+    elif lots and any(
+        len(str(x.get("name") or "")) > LOT_NAME_LENGTH or len(str(x.get("lot") or "")) > LOT_LENGTH
+        for x in lots
+    ):
+        add("reagent_lots", f"A name has at most {LOT_NAME_LENGTH} characters, a lot {LOT_LENGTH}.")
+    volumes = _elution_volumes(data.get("elution_volumes"), elutions, add)
+    if not errors:
+        _check_eluate_use(elutions, volumes, batch_id=data.get("_batch_id"), add=add)
+        if "eos_at" in times:
+            _check_yield(elutions, volumes, data, add=add)
+    data["elution_volumes"] = volumes
     return elutions, errors
 
 
+def _elution_volumes(raw, elutions: list[Elution], add) -> dict[int, float]:
+    """{elution id: volume of its eluate this batch used (mL)} from `[{"elution", "volume_ml"}]`
+    (or a mapping); an elution left out was used whole."""
+    if not raw:
+        return {}
+    items = raw.items() if isinstance(raw, dict) else raw
+    volumes: dict[int, float] = {}
+    chosen = {e.pk for e in elutions}
+    for item in items:
+        try:
+            if isinstance(item, tuple):
+                pk, volume = item
+            else:
+                pk, volume = item["elution"], item["volume_ml"]
+            pk = int(pk.pk if isinstance(pk, Elution) else pk)
+            volume = float(volume)
+        except (KeyError, TypeError, ValueError):
+            add("elution_volumes", 'A list of {"elution": id, "volume_ml": number}.')
+            return {}
+        if pk not in chosen:
+            add("elution_volumes", f"Elution {pk} is not one of the batch's elutions.")
+        elif not math.isfinite(volume) or volume <= 0 or volume > ELUATE_VOLUME_MAX_ML:
+            add(
+                "elution_volumes",
+                f"The volume used of elution {pk} must be above 0 and at most "
+                f"{ELUATE_VOLUME_MAX_ML:g} mL.",
+            )
+        else:
+            volumes[pk] = volume
+    return volumes
+
+
+def _check_eluate_use(elutions, volumes: dict[int, float], *, batch_id, add) -> None:
+    """An eluate feeds one batch, unless split by volume: a second batch using it must state the
+    volume it used (and so must the first), and the volumes add up to at most the eluate's."""
+    if not elutions:
+        return
+    uses = BatchElution.objects.filter(elution__in=elutions).select_related("batch")
+    if batch_id is not None:
+        uses = uses.exclude(batch_id=batch_id)
+    others: dict[int, list[BatchElution]] = {}
+    for use in uses:
+        others.setdefault(use.elution_id, []).append(use)
+    for elution in elutions:
+        mine = volumes.get(elution.pk)
+        used = others.get(elution.pk, [])
+        whole = [u.batch.batch_number for u in used if u.volume_used_ml is None]
+        if whole:
+            add(
+                "elutions",
+                f"Elution {elution.pk} was used whole by batch {', '.join(whole)}; an eluate "
+                "feeds one batch unless each batch states the volume it used.",
+            )
+            continue
+        if used and mine is None:
+            add(
+                "elution_volumes",
+                f"Elution {elution.pk} is already used by batch "
+                f"{', '.join(u.batch.batch_number for u in used)}: give the volume of its eluate "
+                "this batch used.",
+            )
+            continue
+        total = sum(u.volume_used_ml for u in used) + (mine or 0.0)
+        if total > elution.volume_ml + 1e-9:
+            add(
+                "elution_volumes",
+                f"The batches use {total:g} mL of elution {elution.pk}, which had "
+                f"{elution.volume_ml:g} mL.",
+            )
+
+
+def _eluate_fraction(elution: Elution, volumes: dict[int, float]) -> float:
+    volume = volumes.get(elution.pk)
+    if volume is None or elution.volume_ml <= 0:
+        return 1.0
+    return min(1.0, volume / elution.volume_ml)
+
+
+def _check_yield(elutions, volumes, data: dict, *, add) -> None:
+    """The product cannot hold more activity than the eluate it was made from: decay-corrected
+    yield at most 100 % plus the calibrators' measurement tolerance (YIELD_TOLERANCE_PERCENT)."""
+    try:
+        activity = float(data["activity_mbq"])
+        at_eos = physics.decay_activity(
+            activity, from_time=data["measured_at"], to_time=data["eos_at"]
+        )
+    except (KeyError, TypeError, ValueError):
+        return
+    eluate = sum(
+        _eluate_fraction(e, volumes)
+        * physics.decay_activity(
+            e.activity_at_elution_mbq, from_time=e.eluted_at, to_time=data["eos_at"]
+        )
+        for e in elutions
+    )
+    limit = 100.0 + float(settings.YIELD_TOLERANCE_PERCENT)
+    if eluate > 0 and 100.0 * at_eos / eluate > limit:
+        add(
+            "activity_mbq",
+            f"{at_eos:.0f} MBq at EOS from {eluate:.0f} MBq of eluate (decay-corrected to EOS) "
+            f"is a yield of {100.0 * at_eos / eluate:.0f} %: at most {limit:g} % is possible. "
+            "Check the activity, its unit and the elutions.",
+        )
+
+
 def derive(*, product: Product, elutions: Iterable[Elution], data: dict) -> dict:
-    """The stored derived numbers of a batch from its inputs (SPEC §2.3)."""
+    """The stored derived numbers of a batch from its inputs (SPEC §2.3). Of a split eluate,
+    only the share this batch used (by volume) counts in its yields."""
     eos_at = data["eos_at"]
+    volumes = data.get("elution_volumes") or {}
     activity_at_eos = physics.decay_activity(
         float(data["activity_mbq"]), from_time=data["measured_at"], to_time=eos_at
     )
     eluate_at_eos = sum(
-        physics.decay_activity(e.activity_at_elution_mbq, from_time=e.eluted_at, to_time=eos_at)
+        _eluate_fraction(e, volumes)
+        * physics.decay_activity(e.activity_at_elution_mbq, from_time=e.eluted_at, to_time=eos_at)
         for e in elutions
     )
-    eluate_uncorrected = sum(e.activity_at_elution_mbq for e in elutions)
+    eluate_uncorrected = sum(
+        _eluate_fraction(e, volumes) * e.activity_at_elution_mbq for e in elutions
+    )
     return {
         "activity_at_eos_mbq": activity_at_eos,
         "concentration_at_eos_mbq_per_ml": activity_at_eos / float(data["volume_ml"]),
@@ -194,10 +367,16 @@ def batch_create(
     precursor_lot: str = "",
     precursor_mass_ug: float | None = None,
     reagent_lots: list | None = None,
+    elution_volumes=None,
 ) -> Batch:
-    """Record a synthesis at EOS: number it, store its derived numbers, status QC pending."""
+    """Record a synthesis at EOS: number it, store its derived numbers, status QC pending.
+
+    `elution_volumes` ([{"elution", "volume_ml"}]) splits an eluate between batches: the volume
+    of each eluate this batch used; an elution not listed was used whole by this batch.
+    """
     data = {
         "elutions": elutions,
+        "elution_volumes": elution_volumes,
         "method": method,
         "started_at": started_at,
         "eos_at": eos_at,
@@ -217,13 +396,14 @@ def batch_create(
         raise ApplicationError("The batch record is not valid.", fields=errors)
     data = _clean_text(data)
     derived = derive(product=product, elutions=elution_rows, data=data)
+    eos_at = data["eos_at"]
     date = production_date(eos_at)
     # Two radiopharmacists recording batches of the same product at once would pick the same
     # sequence: the product row lock serialises them (PostgreSQL); the unique constraint and
     # the retry below cover SQLite and anything the lock misses. Sequences only grow (max + 1),
     # and batches are never deleted, so a number is never reused.
     Product.objects.select_for_update().filter(pk=product.pk).first()
-    fields = {k: v for k, v in data.items() if k != "elutions"}
+    fields = {k: v for k, v in data.items() if k not in ("elutions", "elution_volumes")}
     for attempt in range(_NUMBER_ATTEMPTS):
         last = (
             Batch.objects.filter(product=product, production_date=date).aggregate(
@@ -248,11 +428,24 @@ def batch_create(
         except IntegrityError:
             if attempt == _NUMBER_ATTEMPTS - 1:
                 raise
-    batch.elutions.set(elution_rows)
+    _set_elutions(batch, elution_rows, data["elution_volumes"])
     changes = audit.created(batch)
     changes["elutions"] = {"old": None, "new": sorted(e.pk for e in elution_rows)}
+    if data["elution_volumes"]:
+        changes["elution_volumes"] = {"old": None, "new": _volumes_json(data["elution_volumes"])}
     audit.record(actor=actor, action=AuditAction.CREATED, obj=batch, changes=changes)
     return batch
+
+
+def _set_elutions(batch: Batch, elutions: list[Elution], volumes: dict[int, float]) -> None:
+    BatchElution.objects.filter(batch=batch).delete()
+    BatchElution.objects.bulk_create(
+        BatchElution(batch=batch, elution=e, volume_used_ml=volumes.get(e.pk)) for e in elutions
+    )
+
+
+def _volumes_json(volumes: dict[int, float]) -> dict[str, float]:
+    return {str(pk): volumes[pk] for pk in sorted(volumes)}
 
 
 @transaction.atomic
@@ -279,26 +472,38 @@ def batch_correct(*, actor: User, batch_id: int, changes: dict, reason: str) -> 
             blocking=[f"Batch is {BatchStatus(batch.status).label}; its record is frozen"],
         )
     old_elutions = sorted(batch.elutions.values_list("pk", flat=True))
-    data = {f: getattr(batch, f) for f in CORRECTABLE_FIELDS if f != "elutions"}
+    old_volumes = {
+        u.elution_id: u.volume_used_ml
+        for u in BatchElution.objects.filter(batch=batch, volume_used_ml__isnull=False)
+    }
+    data = {f: getattr(batch, f) for f in CORRECTABLE_FIELDS if f not in _LINKS}
     data["elutions"] = old_elutions
+    data["elution_volumes"] = old_volumes
     data.update(changes)
+    data["_batch_id"] = batch.pk
     elution_rows, errors = _validate(data)
     if errors:
         raise ApplicationError("The correction is not valid.", fields=errors)
     data = _clean_text(data)
     old = audit.snapshot(batch)
     for field in CORRECTABLE_FIELDS:
-        if field != "elutions":
+        if field not in _LINKS:
             setattr(batch, field, data[field])
     for field, value in derive(product=batch.product, elutions=elution_rows, data=data).items():
         setattr(batch, field, value)
     batch.save()
     new_elutions = sorted(e.pk for e in elution_rows)
-    if new_elutions != old_elutions:
-        batch.elutions.set(elution_rows)
+    new_volumes = data["elution_volumes"]
+    if new_elutions != old_elutions or new_volumes != old_volumes:
+        _set_elutions(batch, elution_rows, new_volumes)
     diff = audit.diff(old, audit.snapshot(batch))
     if new_elutions != old_elutions:
         diff["elutions"] = {"old": old_elutions, "new": new_elutions}
+    if new_volumes != old_volumes:
+        diff["elution_volumes"] = {
+            "old": _volumes_json(old_volumes),
+            "new": _volumes_json(new_volumes),
+        }
     if not diff:
         raise ApplicationError("The correction changes nothing.")
     audit.record(

@@ -14,7 +14,13 @@ from radiopharmacy import physics
 from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.checks import not_future, positive_number, require_aware
+from radiopharmacy.core.checks import (
+    bounded_text,
+    not_future,
+    positive_number,
+    required_text,
+    to_utc,
+)
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import Elution, Generator
 from radiopharmacy.selectors.generators import current_elutions_queryset, generator_column_at
@@ -33,8 +39,8 @@ def _elution_numbers(
     exclude_id: int | None = None,
 ) -> dict:
     """Validate an elution's inputs and derive E, G(t_e) and the efficiency."""
-    require_aware(eluted_at, "eluted_at")
-    require_aware(measured_at, "measured_at")
+    eluted_at = to_utc(eluted_at, "eluted_at")
+    measured_at = to_utc(measured_at, "measured_at")
     positive_number(activity_mbq, "activity_mbq", "Activity", unit="MBq", maximum=MAX_ACTIVITY_MBQ)
     positive_number(volume_ml, "volume_ml", "Volume", unit="mL", maximum=MAX_ELUATE_VOLUME_ML)
     now = timezone.now()
@@ -104,6 +110,7 @@ def elution_record(
             "it cannot be eluted.",
             blocking=[f"generator status is {generator.get_status_display()}"],
         )
+    eluent_lot = bounded_text(eluent_lot or "", "eluent_lot", "Eluent lot", max_length=80)
     numbers = _elution_numbers(
         generator=generator,
         eluted_at=eluted_at,
@@ -146,11 +153,7 @@ def elution_correct(
 
     Fields not given keep their old value. Only the latest version can be corrected (409).
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError(
-            "A reason is required.", fields={"reason": ["Say why the elution is corrected."]}
-        )
+    reason = required_text(reason, "reason", "Say why the elution is corrected.")
     old = Elution.objects.select_for_update().select_related("generator").get(pk=elution_id)
     if Elution.objects.filter(supersedes=old).exists():
         raise StateConflict(
@@ -166,6 +169,9 @@ def elution_correct(
         "eluent_lot": eluent_lot,
     }
     values = {k: (getattr(old, k) if v is None else v) for k, v in given.items()}
+    values["eluent_lot"] = bounded_text(
+        values["eluent_lot"] or "", "eluent_lot", "Eluent lot", max_length=80
+    )
     numbers = _elution_numbers(
         generator=old.generator,
         eluted_at=values["eluted_at"],

@@ -13,15 +13,27 @@ from django.utils import timezone
 from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.checks import not_future, positive_number, require_aware, required_text
+from radiopharmacy.core.bounds import (
+    ELUATE_VOLUME_MAX_ML,
+    GENERATOR_ACTIVITY_MAX_MBQ,
+    MAX_ELUTIONS_LIMIT,
+)
+from radiopharmacy.core.checks import (
+    bounded_text,
+    not_future,
+    positive_number,
+    required_text,
+    to_utc,
+)
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.status import transition
 from radiopharmacy.models import Generator
 
-# Plausibility limits: the largest commercial Ge-68/Ga-68 generators hold about 4 GBq and are
-# eluted with 4-5 mL; a value far beyond is a typing error (or a unit mix-up), not a generator.
-MAX_ACTIVITY_MBQ = 20_000.0
-MAX_ELUATE_VOLUME_ML = 50.0
+# Plausibility limits (radiopharmacy.core.bounds): the largest commercial Ge-68/Ga-68 generators
+# hold about 4 GBq and are eluted with 4-5 mL; a value far beyond is a typing error (or a unit
+# mix-up), not a generator.
+MAX_ACTIVITY_MBQ = GENERATOR_ACTIVITY_MAX_MBQ
+MAX_ELUATE_VOLUME_ML = ELUATE_VOLUME_MAX_ML
 # A generator's calibration lies within a few years of its registration (shelf life 12 months).
 CALIBRATION_WINDOW = timedelta(days=5 * 365)
 
@@ -45,8 +57,12 @@ def generator_register(
 
     Preconditions: serial number not registered before (else 400 on `serial_number`).
     """
-    manufacturer = (manufacturer or "").strip()
-    serial_number = (serial_number or "").strip()
+    manufacturer = bounded_text(manufacturer or "", "manufacturer", "Manufacturer", max_length=120)
+    model = bounded_text(model or "", "model", "Model", max_length=120)
+    serial_number = bounded_text(
+        serial_number or "", "serial_number", "Serial number", max_length=80
+    )
+    manufacturer, serial_number = manufacturer.strip(), serial_number.strip()
     if not manufacturer:
         raise ApplicationError(
             "Manufacturer is required.", fields={"manufacturer": ["This field is required."]}
@@ -62,8 +78,8 @@ def generator_register(
         unit="MBq",
         maximum=MAX_ACTIVITY_MBQ,
     )
-    require_aware(calibrated_at, "calibrated_at")
-    require_aware(received_at, "received_at")
+    calibrated_at = to_utc(calibrated_at, "calibrated_at")
+    received_at = to_utc(received_at, "received_at")
     if abs(calibrated_at - timezone.now()) > CALIBRATION_WINDOW:
         raise ApplicationError(
             "Calibration time is implausible.",
@@ -77,16 +93,18 @@ def generator_register(
     not_future(received_at, "received_at", "Reception time", now=timezone.now())
     if expires_at is None:
         expires_at = Generator.default_expiry(calibrated_at)
-    require_aware(expires_at, "expires_at")
+    expires_at = to_utc(expires_at, "expires_at")
     if expires_at <= calibrated_at:
         raise ApplicationError(
             "Expiry is not after calibration.",
             fields={"expires_at": ["The expiry must be after the calibration time."]},
         )
-    if max_elutions is not None and max_elutions < 1:
+    if max_elutions is not None and not 1 <= max_elutions <= MAX_ELUTIONS_LIMIT:
         raise ApplicationError(
             "Maximum elutions must be at least 1.",
-            fields={"max_elutions": ["Give at least 1, or leave empty for no limit."]},
+            fields={
+                "max_elutions": [f"Give 1 to {MAX_ELUTIONS_LIMIT}, or leave empty for no limit."]
+            },
         )
     eff = positive_number(
         nominal_efficiency_percent, "nominal_efficiency_percent", "Nominal efficiency", unit="%"

@@ -1,13 +1,18 @@
-"""Auditor pages: audit search, and OOS and recalls (UI.md "Auditor"). Read only."""
+"""Auditor pages: audit search, and OOS and recalls (UI.md "Auditor"), the register of quality
+events that radiopharmacists and qualified persons use too. Read only."""
+
+from datetime import timedelta
 
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.permissions import RoleRequiredMixin
+from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.models import AuditEvent, Batch
 from radiopharmacy.web.forms.common import when
 
@@ -75,20 +80,44 @@ class AuditSearchView(RoleRequiredMixin, TemplateView):
 
 
 class OosRecallsView(RoleRequiredMixin, TemplateView):
-    """Every deviation (OOS, breakthrough, other) and every recalled batch with its doses."""
+    """The OOS and deviation register (SPEC §2.4a): every quality event, filtered by status,
+    kind, batch number and age, newest first; and the batches on hold or recalled with the
+    doses to follow up."""
 
-    permission_resource = "audit"
+    permission_resource = "deviations"
     template_name = "radiopharmacy/oos_recalls.html"
 
     def get_context_data(self, **kwargs):
         from qc.models import Deviation
+        from qc.web.forms import QualityEventFilterForm
         from scheduling.models import Dose
 
-        deviations = Deviation.objects.select_related(
-            "batch", "opened_by", "closed_by", "qc_result"
-        ).order_by("-opened_at", "-id")[:200]
-        recalled = (
-            Batch.objects.filter(status=BatchStatus.RECALLED)
+        form = QualityEventFilterForm(
+            self.request.GET or None,
+            statuses=Deviation.Status.choices,
+            kinds=Deviation.Kind.choices,
+        )
+        events = Deviation.objects.select_related("batch", "opened_by").order_by(
+            "-opened_at", "-id"
+        )
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            if data["status"]:
+                events = events.filter(status=data["status"])
+            if data["kind"]:
+                events = events.filter(kind=data["kind"])
+            if data["batch"]:
+                events = events.filter(batch__batch_number__icontains=data["batch"].strip())
+            if data["older_than_days"] is not None:
+                since = timezone.now() - timedelta(days=data["older_than_days"])
+                events = events.filter(opened_at__lt=since)
+        elif form.is_bound:
+            events = events.none()
+        page = Paginator(events, PAGE_SIZE).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        held = (
+            Batch.objects.filter(status__in=[BatchStatus.ON_HOLD, BatchStatus.RECALLED])
             .select_related("product")
             .prefetch_related(
                 Prefetch(
@@ -98,4 +127,12 @@ class OosRecallsView(RoleRequiredMixin, TemplateView):
             )
             .order_by("-eos_at")
         )
-        return super().get_context_data(deviations=deviations, recalled=recalled, **kwargs)
+        return super().get_context_data(
+            form=form,
+            page=page,
+            query=query.urlencode(),
+            now=timezone.now(),
+            held=held,
+            can_open=can(self.request.user, CHANGE, "deviations"),
+            **kwargs,
+        )

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from radiopharmacy.core.alerts import QUALIFIED_PERSON_ACKNOWLEDGES
 from radiopharmacy.core.roles import CHANGE, ROLE_LABELS, can, user_roles
 from radiopharmacy.models.preferences import activity_unit_of
 from radiopharmacy.site.dashboards import alerts_for
@@ -28,6 +29,8 @@ def gallium(request):
         # Lazy: the query runs only when a page renders the alert strip.
         "strip_alerts": SimpleLazyObject(lambda: _alerts(user)),
         "can_acknowledge_alerts": SimpleLazyObject(lambda: _can_acknowledge(user)),
+        # a held or recalled batch's alert: only a qualified person acknowledges it
+        "qp_acknowledged_alert_kinds": QUALIFIED_PERSON_ACKNOWLEDGES,
     }
 
 

@@ -43,7 +43,8 @@ DEFAULT_ALERT_ROLES = {RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER}
 
 
 def alerts_for(user, *, limit: int = 20) -> list[Alert]:
-    """Open alerts relevant to the user's roles, newest first (one query)."""
+    """Open alerts relevant to the user's roles, critical first (what endangers a patient, e.g.
+    a batch on hold with doses out), then newest first (one query)."""
     roles = user_roles(user)
     if not roles:
         return []
@@ -51,9 +52,8 @@ def alerts_for(user, *, limit: int = 20) -> list[Alert]:
     for alert in open_alerts()[:200]:
         if ALERT_ROLES.get(alert.kind, DEFAULT_ALERT_ROLES) & roles:
             alerts.append(alert)
-            if len(alerts) >= limit:
-                break
-    return alerts
+    alerts.sort(key=lambda a: a.level != Alert.Level.CRITICAL)
+    return alerts[:limit]
 
 
 def todays_plan(now: datetime):
@@ -121,6 +121,7 @@ def radiopharmacist_dashboard(*, now: datetime, unit_factor) -> dict:
         "generators": _generator_rows(now, unit_factor),
         "awaiting_qc": qc_pending,
         "doses_to_draw": doses,
+        "open_events": open_quality_events(),
     }
 
 
@@ -167,6 +168,15 @@ def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 3) -> 
     return [NextAction(at, what, url, at < now) for at, what, url in actions[:limit]]
 
 
+def open_quality_events(limit: int = 20) -> list[Deviation]:
+    """Quality events not closed yet, oldest first (the one waiting longest on top)."""
+    return list(
+        Deviation.objects.exclude(status=Deviation.Status.CLOSED)
+        .select_related("batch")
+        .order_by("opened_at", "id")[:limit]
+    )
+
+
 def qualified_person_dashboard(*, now: datetime) -> dict:
     """Batches awaiting release with their release check, and today's decisions."""
     start, end = site_day_bounds(site_today())
@@ -192,6 +202,8 @@ def qualified_person_dashboard(*, now: datetime) -> dict:
             {"batch": b, "blocking": release_blockers(b, at=now)} for b in awaiting
         ],
         "signed_today": list(signed_today),
+        "open_events": open_quality_events(),
+        "on_hold": list(Batch.objects.filter(status=BatchStatus.ON_HOLD).order_by("eos_at")),
     }
 
 

@@ -15,6 +15,7 @@ from radiopharmacy.core.apibase import (
     AwareDateTimeField,
     RecordIdField,
 )
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from scheduling.api.common import ReasonSerializer, SiteDayFilterMixin, status_field, validated
 from scheduling.choices import BookingStatus
 from scheduling.models import Booking
@@ -59,12 +60,14 @@ class BookingCreateSerializer(serializers.Serializer):
     prescribed_activity_mbq = serializers.FloatField(required=False, allow_null=True)
     tolerance_percent = serializers.FloatField(required=False, allow_null=True)
     product = RecordIdField(required=False, allow_null=True)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH
+    )
 
 
 class RescheduleSerializer(serializers.Serializer):
     injection_at = AwareDateTimeField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
 
 
 class BookingFilter(SiteDayFilterMixin, django_filters.FilterSet):

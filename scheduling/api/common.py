@@ -3,6 +3,8 @@ reason a cancellation needs and the filter by a day in the site's zone."""
 
 from rest_framework import serializers
 
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
+from radiopharmacy.core.checks import DAY_MESSAGE, plausible_day
 from radiopharmacy.core.sitetime import site_day_bounds
 
 
@@ -21,7 +23,7 @@ def validated(serializer_class, data) -> dict:
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
 
 
 class SiteDayFilterMixin:
@@ -30,5 +32,7 @@ class SiteDayFilterMixin:
     day_field = ""
 
     def filter_date(self, queryset, name, value):
+        if not plausible_day(value):
+            raise serializers.ValidationError({name: [DAY_MESSAGE]})
         start, end = site_day_bounds(value)
         return queryset.filter(**{f"{self.day_field}__gte": start, f"{self.day_field}__lt": end})

@@ -3,15 +3,23 @@ in the same transaction, and the day's production plans are queued for a recompu
 """
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.checks import positive_number, require_aware, required_text
+from radiopharmacy.core.bounds import PRESCRIBED_ACTIVITY_MAX_MBQ, TOLERANCE_MAX_PERCENT
+from radiopharmacy.core.checks import (
+    bounded_text,
+    positive_number,
+    required_text,
+    to_utc,
+    within_window,
+)
 from radiopharmacy.core.errors import ApplicationError, NotFound, StateConflict
 from radiopharmacy.core.status import ensure_transition, transition
 from radiopharmacy.models import Product
@@ -34,6 +42,20 @@ def prescribed_activity_for(product: Product, weight_kg: float) -> float:
     """The product's default prescription: dose_per_kg × weight, capped at max_dose (2 MBq/kg,
     at most 200 MBq for Ga-68 DOTATATE, NETSPOT label §2.2)."""
     return round(min(product.dose_per_kg_mbq * weight_kg, product.max_dose_mbq), ACTIVITY_DECIMALS)
+
+
+def _injection_time(value, field: str = "injection_at") -> datetime:
+    """The injection time in UTC, within the booking window around today (settings
+    BOOKING_WINDOW_PAST_DAYS, BOOKING_WINDOW_FUTURE_DAYS); else a 400 on `field`."""
+    value = to_utc(value, field)
+    within_window(
+        value,
+        field,
+        "The injection time",
+        past=timedelta(days=settings.BOOKING_WINDOW_PAST_DAYS),
+        future=timedelta(days=settings.BOOKING_WINDOW_FUTURE_DAYS),
+    )
+    return value
 
 
 def _get(model, pk, field: str, label: str):
@@ -79,7 +101,7 @@ def booking_create(
         errors.update(exc.fields)
         weight = None
     try:
-        require_aware(injection_at, "injection_at")
+        injection_at = _injection_time(injection_at)
     except ApplicationError as exc:
         errors.update(exc.fields)
     prescribed = tolerance = None
@@ -90,16 +112,23 @@ def booking_create(
                 "prescribed_activity_mbq",
                 "Prescribed activity",
                 unit="MBq",
+                maximum=PRESCRIBED_ACTIVITY_MAX_MBQ,
             )
         except ApplicationError as exc:
             errors.update(exc.fields)
     if tolerance_percent is not None:
         try:
             tolerance = float(tolerance_percent)
-            if not math.isfinite(tolerance) or not 0 < tolerance <= 50:
+            if not math.isfinite(tolerance) or not 0 < tolerance <= TOLERANCE_MAX_PERCENT:
                 raise ValueError
         except (TypeError, ValueError):
-            errors["tolerance_percent"] = ["Give a tolerance between 0 and 50 %."]
+            errors["tolerance_percent"] = [
+                f"Give a tolerance between 0 and {TOLERANCE_MAX_PERCENT:g} %."
+            ]
+    try:
+        notes = bounded_text(notes or "", "notes", "Notes")
+    except ApplicationError as exc:
+        errors.update(exc.fields)
     product = None
     if product_id is not None:
         try:
@@ -147,7 +176,7 @@ def booking_reschedule(
 ) -> Booking:
     """Move a booking to a new injection time; a dose assigned for the old time is cancelled."""
     reason = required_text(reason, "reason", "A reason is required.")
-    require_aware(injection_at, "injection_at")
+    injection_at = _injection_time(injection_at)
     booking = _lock(Booking, booking_id, "booking")
     if booking.status not in (*OPEN_BOOKING_STATUSES, BookingStatus.MISSED):
         raise StateConflict(

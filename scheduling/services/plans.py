@@ -18,6 +18,7 @@ from django.utils import timezone
 from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.audit import AuditAction
+from radiopharmacy.core.checks import DAY_MESSAGE, plausible_day
 from radiopharmacy.core.errors import ApplicationError, NotFound, StateConflict
 from radiopharmacy.core.sitetime import site_date, site_local, site_time
 from radiopharmacy.core.status import ensure_transition, transition
@@ -160,6 +161,8 @@ def plan_compute(*, actor: User | None, date, generator_id, trigger: str = "") -
     day = date
     if not isinstance(day, _Date) or isinstance(day, datetime):
         raise ApplicationError("Give a date.", fields={"date": ["A date (YYYY-MM-DD) is needed."]})
+    if not plausible_day(day):
+        raise ApplicationError("Give a plausible date.", fields={"date": [DAY_MESSAGE]})
     # Race: two computes (or a compute and an accept) for the same generator superseding each
     # other's drafts; the generator row lock serialises them.
     generator = _generator_for_update(generator_id)

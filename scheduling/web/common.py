@@ -3,6 +3,7 @@ activity unit."""
 
 from datetime import date
 
+from radiopharmacy.core.checks import plausible_day
 from radiopharmacy.core.sitetime import site_today
 from radiopharmacy.units import in_unit
 from scheduling.models import Dose
@@ -12,9 +13,10 @@ def chosen_day(request) -> date:
     """The `date` query parameter, or today in the site's zone."""
     raw = request.GET.get("date", "")
     try:
-        return date.fromisoformat(raw) if raw else site_today()
+        day = date.fromisoformat(raw) if raw else site_today()
     except ValueError:
         return site_today()
+    return day if plausible_day(day) else site_today()  # year 0001 or 9999: a typo
 
 
 def dose_figures(dose: Dose, unit: str) -> dict:

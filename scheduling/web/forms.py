@@ -6,12 +6,12 @@ activities are typed in the unit the user chose (MBq or mCi) and reach the servi
 
 from django import forms
 
-from radiopharmacy.web.forms.common import ActivityUnitMixin, when
+from radiopharmacy.web.forms.common import ActivityUnitMixin, long_text, when
 from scheduling.models import MAX_WEIGHT_KG, MIN_WEIGHT_KG
 
 
 def reason_field(label: str = "Reason") -> forms.CharField:
-    return forms.CharField(label=label, widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
+    return long_text(label)
 
 
 class BookingForm(ActivityUnitMixin, forms.Form):
@@ -38,9 +38,7 @@ class BookingForm(ActivityUnitMixin, forms.Form):
     tolerance_percent = forms.FloatField(
         label="Tolerance (± %)", required=False, help_text="Leave empty for the product's ±10 %."
     )
-    notes = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="No names."
-    )
+    notes = long_text(required=False, help_text="No names.")
 
 
 class RescheduleForm(forms.Form):

@@ -115,15 +115,29 @@ def test_a_tampered_signed_record_is_not_rendered(released):
 
 def test_the_stored_hash_verifies_through_the_api_and_the_page(released, api_as, auditor, client):
     certificate = certificate_render(signature_id=released.pk)
-    for code in (certificate.sha256, released.record_sha256, certificate.certificate_number):
+    for code in (certificate.sha256, released.record_sha256, certificate.sha256.upper()):
         body = api_as(auditor).get(f"/api/v1/certificates/verify/{code}/").json()
         assert body["valid"] is True
         assert body["batch_number"] == released.batch.batch_number
-        assert body["released_by"] == "Quentin Peters"
+        assert body["product"] == released.batch.product.name
+        assert body["released_by"] == "Qualified Person"  # the role, never the name
         assert body["certificate_sha256"] == certificate.sha256
     page = client.get(f"/verify/{certificate.sha256}")
     assert page.status_code == 200
     html = page.content.decode()
     assert "Valid" in html and released.batch.batch_number in html
-    assert "24 Nov 2026 09:00 CET" in html and "Quentin Peters" in html
+    assert released.batch.product.name in html
+    assert "24 Nov 2026 09:00 CET" in html and "Qualified Person" in html
+    assert "Quentin" not in html and "Peters" not in html
     assert "Released for human use" in html
+
+
+def test_a_certificate_number_verifies_nothing(released, api_as, auditor, client):
+    certificate = certificate_render(signature_id=released.pk)
+    number = certificate.certificate_number
+    response = api_as(auditor).get(f"/api/v1/certificates/verify/{number}/")
+    assert response.status_code == 400 and "sha256" in response.json()
+    page = client.get(f"/verify/{number}")
+    assert page.status_code == 400
+    assert "chip pass" not in page.content.decode() and "64 hexadecimal" in page.content.decode()
+    assert client.get("/verify/", {"code": number}).status_code == 400

@@ -436,3 +436,22 @@ def test_a_result_in_the_future_or_before_the_synthesis_is_a_400(api_as, radioph
         assert early.status_code == 400
         assert "before the synthesis started" in early.json()["performed_at"][0]
     assert not batch.qc_results.exists()
+
+
+def test_closing_needs_the_one_time_code_where_the_site_requires_it(
+    failing_rcp, api_as, radiopharmacist, qualified_person, settings
+):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.GALLIUM_SIGNATURE_OTP = True
+    device = TOTPDevice.objects.create(user=qualified_person, name="phone", confirmed=True)
+    _, oos = failing_rcp
+    investigate(api_as(radiopharmacist), oos.pk, cause="Typo")
+    qp = api_as(qualified_person)
+    assert close(qp, oos.pk, "invalidated").status_code == 403  # password alone
+    assert Deviation.objects.get(pk=oos.pk).status == "investigating"
+    now = f"{totp(device.bin_key, step=device.step, t0=device.t0, drift=device.drift):06d}"
+    body = {"conclusion": "invalidated", "note": "Typo", "password": TEST_PASSWORD}
+    response = qp.post(f"{API}/deviations/{oos.pk}/close/", {**body, "otp_token": now})
+    assert response.status_code == 201, response.content

@@ -35,11 +35,13 @@ def _queries(func, **kwargs) -> int:
 def _more_rows(world, radiopharmacist, scheduler):
     """Two more batches awaiting QC/release and two more bookings with doses."""
     now = timezone.now()
-    for minutes in (20, 10):
+    for minutes in (50, 40):  # EOS 25 min later: already ended
         BatchFactory(
             operator=radiopharmacist,
             started_at=now - timedelta(minutes=minutes),
             elutions=[world.elution],
+            elution_volumes=[{"elution": world.elution.pk, "volume_ml": 0.5}],
+            activity_mbq=100.0,
             qc={"ph": 6.0},
             qc_at=now,
         )

@@ -6,8 +6,9 @@ from django import forms
 from django.utils import timezone
 
 from radiopharmacy.choices import SynthesisMethod
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from radiopharmacy.models import Elution
-from radiopharmacy.web.forms.common import ActivityUnitMixin, when
+from radiopharmacy.web.forms.common import ActivityUnitMixin, long_text, when
 
 
 def elution_label(elution: Elution) -> str:
@@ -44,14 +45,22 @@ class BatchForm(ActivityUnitMixin, forms.Form):
         label="Elutions used",
         help_text="Today's elutions.",
     )
+    eluate_volume_used_ml = forms.FloatField(
+        required=False,
+        min_value=0.001,
+        label="Eluate volume used (mL)",
+        help_text="Only when an eluate is split between batches: the volume of each chosen "
+        "eluate this batch used. Leave empty when the batch used the whole eluate.",
+    )
     method = forms.ChoiceField(choices=SynthesisMethod.choices, label="Method")
-    module_name = forms.CharField(required=False, label="Module name")
-    module_serial = forms.CharField(required=False, label="Module serial")
-    kit_lot = forms.CharField(required=False, label="Kit lot")
-    precursor_lot = forms.CharField(required=False, label="Precursor lot")
+    module_name = forms.CharField(required=False, max_length=120, label="Module name")
+    module_serial = forms.CharField(required=False, max_length=80, label="Module serial")
+    kit_lot = forms.CharField(required=False, max_length=80, label="Kit lot")
+    precursor_lot = forms.CharField(required=False, max_length=80, label="Precursor lot")
     precursor_mass_ug = forms.FloatField(required=False, label="Precursor mass (µg)")
     reagent_lots_text = forms.CharField(
         required=False,
+        max_length=TEXT_MAX_LENGTH,
         label="Reagent and consumable lots",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='One per line: "name: lot".',
@@ -75,7 +84,9 @@ class BatchForm(ActivityUnitMixin, forms.Form):
                 continue
             name, sep, lot = line.partition(":")
             if not sep or not name.strip() or not lot.strip():
-                raise forms.ValidationError(f'Write "name: lot" ({line.strip()!r}).')
+                raise forms.ValidationError(f'Write "name: lot" ({line.strip()[:80]!r}).')
+            if len(name.strip()) > 120 or len(lot.strip()) > 80:
+                raise forms.ValidationError("A name has at most 120 characters, a lot 80.")
             lots.append({"name": name.strip(), "lot": lot.strip()})
         return lots
 
@@ -83,6 +94,11 @@ class BatchForm(ActivityUnitMixin, forms.Form):
         data = dict(self.cleaned_data)
         data["reagent_lots"] = data.pop("reagent_lots_text")
         data["elutions"] = list(data["elutions"])
+        volume = data.pop("eluate_volume_used_ml", None)
+        if volume is not None:
+            data["elution_volumes"] = [
+                {"elution": e.pk, "volume_ml": volume} for e in data["elutions"]
+            ]
         return data
 
 
@@ -94,11 +110,9 @@ class BatchCorrectionForm(ActivityUnitMixin, forms.Form):
     activity_mbq = forms.FloatField(label="Product activity")
     measured_at = when("Activity measured at")
     volume_ml = forms.FloatField(label="Volume (mL)")
-    module_name = forms.CharField(required=False, label="Module name")
-    module_serial = forms.CharField(required=False, label="Module serial")
-    kit_lot = forms.CharField(required=False, label="Kit lot")
-    precursor_lot = forms.CharField(required=False, label="Precursor lot")
+    module_name = forms.CharField(required=False, max_length=120, label="Module name")
+    module_serial = forms.CharField(required=False, max_length=80, label="Module serial")
+    kit_lot = forms.CharField(required=False, max_length=80, label="Kit lot")
+    precursor_lot = forms.CharField(required=False, max_length=80, label="Precursor lot")
     precursor_mass_ug = forms.FloatField(required=False, label="Precursor mass (µg)")
-    reason = forms.CharField(
-        label="Reason for the correction", widget=forms.Textarea(attrs={"rows": 2})
-    )
+    reason = long_text("Reason for the correction")

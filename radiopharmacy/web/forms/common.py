@@ -5,10 +5,14 @@ Times are typed in the site's zone (settings.SITE_TIME_ZONE, Django's current zo
 aware datetimes here; activities are typed in the unit the user chose (MBq or mCi).
 """
 
+from datetime import UTC
+
 from django import forms
 from django.conf import settings
 
 from radiopharmacy import physics
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
+from radiopharmacy.core.checks import time_problem
 from radiopharmacy.core.errors import ApplicationError
 
 DATETIME_WIDGET = forms.DateTimeInput(
@@ -16,9 +20,40 @@ DATETIME_WIDGET = forms.DateTimeInput(
 )
 
 
+class SiteDateTimeField(forms.DateTimeField):
+    """A time typed in the site's zone (or with an offset), checked and given in UTC: a year like
+    0001 or an offset beyond ±14:00 is a field error, never an overflow or a database error."""
+
+    def to_python(self, value):
+        try:
+            result = super().to_python(value)
+        except OverflowError:
+            raise forms.ValidationError("This time cannot be right.", code="invalid") from None
+        if result is None:
+            return None
+        problem = time_problem(result)
+        if problem:
+            raise forms.ValidationError(problem, code="invalid")
+        return result.astimezone(UTC)
+
+
+def long_text(
+    label: str = "", *, required: bool = True, rows: int = 2, **kwargs
+) -> forms.CharField:
+    """A reason, comment or note: a textarea of at most TEXT_MAX_LENGTH characters."""
+    if label:
+        kwargs["label"] = label
+    return forms.CharField(
+        required=required,
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        **kwargs,
+    )
+
+
 def when(label: str, *, required: bool = True, help_text: str = "") -> forms.DateTimeField:
     zone = settings.SITE_TIME_ZONE
-    return forms.DateTimeField(
+    return SiteDateTimeField(
         label=f"{label} ({zone})",
         required=required,
         widget=DATETIME_WIDGET,

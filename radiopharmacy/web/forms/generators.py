@@ -3,7 +3,8 @@
 from django import forms
 
 from radiopharmacy.choices import GeneratorStatus
-from radiopharmacy.web.forms.common import ActivityUnitMixin, when
+from radiopharmacy.core.bounds import MAX_ELUTIONS_LIMIT
+from radiopharmacy.web.forms.common import ActivityUnitMixin, long_text, when
 
 
 class GeneratorForm(ActivityUnitMixin, forms.Form):
@@ -21,7 +22,11 @@ class GeneratorForm(ActivityUnitMixin, forms.Form):
         "Expires at", required=False, help_text="Leave empty for calibration + 12 months."
     )
     max_elutions = forms.IntegerField(
-        required=False, label="Maximum elutions", help_text="Leave empty if the label sets none."
+        required=False,
+        min_value=1,
+        max_value=MAX_ELUTIONS_LIMIT,
+        label="Maximum elutions",
+        help_text="Leave empty if the label sets none.",
     )
     nominal_efficiency_percent = forms.FloatField(
         initial=65.0, label="Nominal elution efficiency (%)"
@@ -40,11 +45,9 @@ class ElutionForm(ActivityUnitMixin, forms.Form):
 
 
 class ElutionCorrectionForm(ElutionForm):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), label="Reason for correction"
-    )
+    reason = long_text("Reason for correction")
 
 
 class GeneratorStatusForm(forms.Form):
     status = forms.ChoiceField(choices=GeneratorStatus.choices)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = long_text()
