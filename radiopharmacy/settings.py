@@ -186,6 +186,19 @@ BOOKING_WINDOW_FUTURE_DAYS = env.int("BOOKING_WINDOW_FUTURE_DAYS", default=365)
 # per cent, so a real yield near 100 % may read slightly above it).
 YIELD_TOLERANCE_PERCENT = env.float("YIELD_TOLERANCE_PERCENT", default=5.0)
 
+# --- Quality analytics (SPEC §2.9) ------------------------------------------------------------
+# Control charts: the centre line and limits come from the first TREND_BASELINE_POINTS points of
+# a metric's series (the baseline period); no rule is judged before it is complete. The series
+# reaches back TREND_WINDOW_DAYS days.
+TREND_BASELINE_POINTS = env.int("TREND_BASELINE_POINTS", default=20)
+TREND_WINDOW_DAYS = env.int("TREND_WINDOW_DAYS", default=180)
+# Activity balance: an unaccounted remainder beyond this share of the product at EOS is flagged;
+# the QC samples are taken as this volume at the EOS concentration.
+BALANCE_TOLERANCE_PERCENT = env.float("BALANCE_TOLERANCE_PERCENT", default=5.0)
+QC_SAMPLE_VOLUME_ML = env.float("QC_SAMPLE_VOLUME_ML", default=0.5)
+# Generator forecast: the efficiency trend is fitted to the elutions of the last N days.
+FORECAST_FIT_DAYS = env.int("FORECAST_FIT_DAYS", default=90)
+
 # --- Redis and Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)

@@ -263,3 +263,61 @@ class PlannedRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.sequence} of plan {self.plan_id} at {self.elution_at:%Y-%m-%d %H:%M}"
+
+
+# --- Dose calibrator files (SPEC §2.11) -------------------------------------------------------
+
+
+class DoseCalibratorFile(models.Model):
+    """A dose calibrator's CSV export, kept byte for byte with its SHA-256 (the hash is in the
+    audit entry), once the radiopharmacist has confirmed the measurements read from it."""
+
+    filename = models.CharField(max_length=200)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.sha256[:12]})"
+
+
+class DoseCalibratorReading(models.Model):
+    """One line of a confirmed dose calibrator file and the record it measured: a syringe
+    (dose) or a batch."""
+
+    file = models.ForeignKey(DoseCalibratorFile, on_delete=models.PROTECT, related_name="readings")
+    line = models.PositiveIntegerField()  # in the raw file, 1 = its first line
+    dose = models.ForeignKey(
+        Dose, on_delete=models.PROTECT, related_name="calibrator_readings", null=True, blank=True
+    )
+    batch = models.ForeignKey(
+        "radiopharmacy.Batch",
+        on_delete=models.PROTECT,
+        related_name="calibrator_readings",
+        null=True,
+        blank=True,
+    )
+    calibrator = models.CharField(max_length=100)
+    nuclide = models.CharField(max_length=20)
+    activity_mbq = models.FloatField()
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["file", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "line"], name="calibrator_reading_line"),
+            models.CheckConstraint(
+                condition=Q(dose__isnull=False) | Q(batch__isnull=False),
+                name="calibrator_reading_measures_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line} of {self.file_id}: {self.activity_mbq:g} MBq"

@@ -727,8 +727,11 @@ class _Search:
         """At most how many of `available` `runs_left` more runs can serve (docstring)."""
         if runs_left <= 0 or not available:
             return 0
-        # Moore-Hodgson on due dates C_none(hi)/η, widened by 1e-9 against float noise.
-        scale = (1.0 + 1e-9) / self.day.eta
+        # Moore-Hodgson on due dates C_none(hi)·(1 − (1 − η)^r)/η (r elutions take at most
+        # that share of the column, which grows by the same amount whatever it holds), widened
+        # by 1e-9 against float noise.
+        eta = self.day.eta
+        scale = (1.0 + 1e-9) * (1.0 - (1.0 - eta) ** runs_left) / eta
         heap: list[float] = []
         total = 0.0
         for j in sorted(available, key=lambda j: self.hi[j]):

@@ -8,6 +8,7 @@ import factory
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from radiopharmacy.core.sitetime import site_date
 
@@ -189,7 +190,9 @@ class BatchFactory(factory.django.DjangoModelFactory):
       (see record_qc_results); `skip=` leaves tests out; `qc_at=` is when they were performed
       (default EOS + 15 min).
     - `recorded_at=`: freeze the clock there while the batch and its results are recorded (the
-      release tests record them at QC_TIME); by default the clock is left alone.
+      release tests record them at QC_TIME); by default the clock is left alone, unless the
+      batch would end in the future (nothing is recorded before it happens): then it is recorded
+      a minute after its last time, with the clock ticking from there.
     - `status=`: force a status afterwards, bypassing the services (tests only).
     """
 
@@ -207,7 +210,15 @@ class BatchFactory(factory.django.DjangoModelFactory):
         qc_at = kwargs.pop("qc_at", None)
         recorded_at = kwargs.pop("recorded_at", None)
         data = batch_inputs(**kwargs)
-        clock = time_machine.travel(recorded_at, tick=False) if recorded_at else nullcontext()
+        latest = max(data["started_at"], data["eos_at"], data["measured_at"])
+        if qc:
+            latest = max(latest, qc_at or data["eos_at"] + timedelta(minutes=15))
+        if recorded_at:
+            clock = time_machine.travel(recorded_at, tick=False)
+        elif latest > timezone.now():
+            clock = time_machine.travel(latest + timedelta(minutes=1), tick=True)
+        else:
+            clock = nullcontext()
         with clock:
             if not data.get("elutions"):
                 data["elutions"] = [

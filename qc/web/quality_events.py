@@ -7,8 +7,6 @@ the event page with what blocks it (409), the role or password problem (403) or 
 messages (400), with what was typed kept (never the password).
 """
 
-import inspect
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
@@ -45,14 +43,6 @@ from radiopharmacy.web.forms.common import apply_service_error
 
 Phase = Investigation.Phase
 RECENT_BATCHES = 60  # the batches offered when opening an event
-
-
-def signature_extras(service, request) -> dict:
-    """The one-time code and the request, for a signing service that takes them
-    (`radiopharmacy.core.signing.require_signature`)."""
-    params = inspect.signature(service).parameters
-    extras = {"otp_token": request.POST.get("otp_token", ""), "request": request}
-    return {name: value for name, value in extras.items() if name in params}
 
 
 def conclusion_choices(kind: str) -> list[tuple[str, str]]:
@@ -250,7 +240,8 @@ class EventCloseView(RoleRequiredMixin, View):
                 conclusion=data["conclusion"],
                 note=data["note"],
                 password=data["password"],
-                **signature_extras(deviation_close, request),
+                otp_token=data["otp_token"],
+                request=request,
             )
         except ApplicationError as error:  # nothing was signed
             return _refused(request, pk, error, form, "close_form")

@@ -13,7 +13,6 @@ from qc.models import Deviation
 from qc.models.release import SIGNATURE_MEANINGS
 from qc.services.recall import batch_recall, lift_hold_blockers, lookback
 from qc.web.forms import RecallForm
-from qc.web.quality_events import signature_extras
 from qc.web.release import ReleaseView
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
@@ -53,7 +52,8 @@ class RecallView(ReleaseView):
                 decision=data["decision"],
                 reason=data["reason"],
                 password=data["password"],
-                **signature_extras(batch_recall, request),
+                otp_token=data["otp_token"],
+                request=request,
             )
         except ApplicationError as exc:
             return self._page(request, pk, error=exc, recall_form=typed, status=exc.status_code)

@@ -122,6 +122,11 @@ class ReleaseView(RoleRequiredMixin, View):
             if batch.status == BatchStatus.ON_HOLD
             else [],
             "recall_form": recall_form or {"decision": "", "reason": ""},
+            # a held batch waits for the decision: its forms are open; a released one is
+            # recalled in two steps (the link opens the form)
+            "show_recall_form": batch.status == BatchStatus.ON_HOLD
+            or request.GET.get("recall") == "1"
+            or bool(recall_form),
         }
         return render(request, "qc/release.html", context, status=status)
 

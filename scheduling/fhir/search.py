@@ -60,9 +60,11 @@ def _time_range(text: str, name: str) -> tuple[str, datetime, datetime]:
     # An unencoded `+02:00` arrives as ` 02:00` (a `+` in a query string is a space).
     if len(value) > 6 and value[-6] == " " and value[-3] == ":":
         value = f"{value[:-6]}+{value[-5:]}"
+    moment = day = None
     try:
-        moment = parse_datetime(value)
-        day = None if moment else parse_date(value)
+        # A bare date first: Python's ISO parser would read "2026-03-29" as naive midnight.
+        day = parse_date(value) if len(value) == 10 else None
+        moment = None if day else parse_datetime(value)
     except ValueError:
         moment = day = None
     if isinstance(day, date) and 2000 <= day.year <= 2999:

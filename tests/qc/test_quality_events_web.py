@@ -578,3 +578,23 @@ def test_only_a_qualified_person_sees_and_posts_the_recall_form(client, held, ma
     )
     assert response.status_code == 403
     assert Batch.objects.get(pk=held.pk).status == BatchStatus.ON_HOLD
+
+
+def test_a_released_batch_is_recalled_in_two_steps_from_its_release_page(
+    client, radiopharmacist, qualified_person
+):
+    batch = ReleasedBatchFactory(operator=radiopharmacist)
+    client = as_user(client, qualified_person)
+    html = client.get(f"/batches/{batch.pk}/release/").content.decode()
+    assert 'href="?recall=1#recall"' in html and "Sign: recall" not in html
+    html = client.get(f"/batches/{batch.pk}/release/?recall=1").content.decode()
+    assert "Sign: recall the batch" in html and "Sign: lift the hold" not in html
+    refused = client.post(f"/batches/{batch.pk}/recall/", {"decision": "recall", "reason": ""})
+    assert refused.status_code == 400 and "Sign: recall the batch" in refused.content.decode()
+    response = client.post(
+        f"/batches/{batch.pk}/recall/",
+        {"decision": "recall", "reason": "Complaint: particles", "password": TEST_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.RECALLED
+    assert Alert.objects.filter(kind="batch_recalled", object_id=str(batch.pk)).exists()

@@ -4,6 +4,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError, StateConflict
@@ -20,6 +21,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 LN2 = math.log(2)
+
+
+@pytest.fixture(autouse=True)
+def _after_the_batches():
+    """The batches here are recorded on the factories' reference day (nothing is recorded
+    before it happens): look at them two days later, whatever day the suite runs."""
+    with time_machine.travel(REFERENCE_TIME + timedelta(days=2), tick=True):
+        yield
 
 
 def remaining(minutes):  # hand-computed Ga-68 decay, independent of radiopharmacy.physics

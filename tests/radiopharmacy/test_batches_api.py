@@ -3,11 +3,20 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from radiopharmacy.models import Batch
 from tests.factories import REFERENCE_TIME, BatchFactory, DoseFactory, ElutionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _after_the_batches():
+    """The batches here are recorded on the factories' reference day (nothing is recorded
+    before it happens): look at them two days later, whatever day the suite runs."""
+    with time_machine.travel(REFERENCE_TIME + timedelta(days=2), tick=True):
+        yield
 
 
 def body(elution, **overrides):

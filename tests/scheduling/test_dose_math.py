@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from radiopharmacy import physics
 from scheduling.services import bookings, doses
@@ -13,6 +14,14 @@ from tests.factories import ReleasedBatchFactory
 pytestmark = pytest.mark.django_db
 
 AMS = ZoneInfo("Europe/Amsterdam")
+
+
+@pytest.fixture(autouse=True)
+def _after_the_doses():
+    """Syringes here are measured and injected on 24 November: nothing is measured or injected
+    in the future, so look at them two days later, whatever day the suite runs."""
+    with time_machine.travel(datetime(2026, 11, 26, 12, 0, tzinfo=AMS), tick=True):
+        yield
 
 
 def at(hhmm: str, day=(2026, 11, 24)) -> datetime:
