@@ -69,7 +69,7 @@ test-clocks: install-dev
 	done
 
 worker: install
-	$(BIN)/celery -A radiopharmacy worker --loglevel=INFO
+	$(BIN)/celery -A radiopharmacy worker -Q celery,plans,certificates --loglevel=INFO
 
 beat: install
 	$(BIN)/celery -A radiopharmacy beat --loglevel=INFO --schedule var/celerybeat-schedule

@@ -117,9 +117,7 @@ def activity_balance(
             drawn = _at_eos(dose.measured, eos_at)
         else:
             drawn = max(dose.volume_ml, 0.0) * concentration
-        administered = (
-            _at_eos(dose.administered, eos_at) if dose.administered is not None else None
-        )
+        administered = _at_eos(dose.administered, eos_at) if dose.administered is not None else None
         residue = _at_eos(dose.residue, eos_at) if dose.residue is not None else None
         lost = None
         if administered is not None:

@@ -198,6 +198,8 @@ BALANCE_TOLERANCE_PERCENT = env.float("BALANCE_TOLERANCE_PERCENT", default=5.0)
 QC_SAMPLE_VOLUME_ML = env.float("QC_SAMPLE_VOLUME_ML", default=0.5)
 # Generator forecast: the efficiency trend is fitted to the elutions of the last N days.
 FORECAST_FIT_DAYS = env.int("FORECAST_FIT_DAYS", default=90)
+# The quality review (qc) counts patients per generator through this site-layer function.
+QUALITY_REVIEW_PATIENTS = "radiopharmacy.site.quality_review.patients_served_per_generator"
 
 # --- Redis and Celery -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -212,6 +214,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Queues: `celery` (default), `plans` (production-plan recomputes, many and coalesced) and
+# `certificates` (release certificates, never behind a plan). `make worker` serves all three;
+# one worker per queue: `celery -A radiopharmacy worker -Q plans` etc.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "scheduling.recompute_plan": {"queue": "plans"},
+    "qc.render_certificate": {"queue": "certificates"},
+}
 CELERY_BEAT_SCHEDULE: dict = {}  # filled in radiopharmacy/celery.py, next to the tasks it names
 # A background job that has failed this often (broker refused, task raised, never finished)
 # is no longer retried and raises a critical alert; an administrator retries it in the admin.
@@ -430,5 +440,6 @@ CELERY_BEAT_SCHEDULE.update(
         "qc-breakthrough-overdue": {"task": "qc.breakthrough_overdue", "schedule": 3600.0},
         "qc-batch-expiry": {"task": "qc.batch_expiry", "schedule": 60.0},
         "qc-capa-overdue": {"task": "qc.capa_overdue", "schedule": 3600.0},
+        "qc-trends-check": {"task": "qc.trends_check", "schedule": 900.0},  # out of trend
     }
 )

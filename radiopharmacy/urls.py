@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("radiopharmacy.api.urls")),
     path("", include("qc.api.urls")),
     path("", include("scheduling.api.urls")),
+    path("", include("radiopharmacy.site.api_urls")),  # balance, forecast (read qc, scheduling)
 ]
 
 urlpatterns = [

@@ -1,9 +1,17 @@
-"""Read-only admin for bookings, doses and plans: every change goes through scheduling.services."""
+"""Read-only admin for bookings, doses and plans (every change goes through scheduling.services);
+the plan settings are edited here by the administrator, every change audited."""
 
 from django.contrib import admin
 
-from radiopharmacy.admin import ReadOnlyAdmin
-from scheduling.models import BatchAllocation, Booking, Dose, PlannedRun, ProductionPlan
+from radiopharmacy.admin import AuditedAdmin, ReadOnlyAdmin
+from scheduling.models import (
+    BatchAllocation,
+    Booking,
+    Dose,
+    PlannedRun,
+    PlanSettings,
+    ProductionPlan,
+)
 
 
 @admin.register(Booking)
@@ -36,3 +44,13 @@ class ProductionPlanAdmin(ReadOnlyAdmin):
 class PlannedRunAdmin(ReadOnlyAdmin):
     list_display = ["plan", "sequence", "elution_at", "expected_activity_at_eos_mbq", "status"]
     list_filter = ["status"]
+
+
+@admin.register(PlanSettings)
+class PlanSettingsAdmin(AuditedAdmin):
+    """The one row of plan settings (SPEC §2.7): saved with its audit entry."""
+
+    list_display = ["__str__", "synthesis_modules", "max_syntheses", "confidence"]
+
+    def has_add_permission(self, request):
+        return not PlanSettings.objects.exists()

@@ -64,8 +64,9 @@ class PlanStatus(models.TextChoices):
 
 class PlannedRunStatus(models.TextChoices):
     PLANNED = "planned", "Planned"
-    STARTED = "started", "Started"
+    IN_PROGRESS = "in_progress", "In progress"
     DONE = "done", "Done"
+    FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -77,12 +78,16 @@ register_transitions(
         PlanStatus.SUPERSEDED: set(),
     },
 )
+R = PlannedRunStatus
 register_transitions(
     PlannedRunStatus,
     {
-        PlannedRunStatus.PLANNED: {PlannedRunStatus.STARTED, PlannedRunStatus.CANCELLED},
-        PlannedRunStatus.STARTED: {PlannedRunStatus.DONE, PlannedRunStatus.CANCELLED},
-        PlannedRunStatus.DONE: set(),
-        PlannedRunStatus.CANCELLED: set(),
+        # in_progress: its elution or batch is recorded; done: its batch is released;
+        # failed: its batch was rejected, recalled or put on hold, or its yield was too low.
+        R.PLANNED: {R.IN_PROGRESS, R.DONE, R.FAILED, R.CANCELLED},
+        R.IN_PROGRESS: {R.DONE, R.FAILED, R.CANCELLED},
+        R.DONE: {R.FAILED},
+        R.FAILED: set(),
+        R.CANCELLED: set(),
     },
 )

@@ -5,6 +5,8 @@ computed by `scheduling.services` and stored when the record is written, so a re
 the radiopharmacist saw at the time.
 """
 
+from datetime import time
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -174,6 +176,61 @@ class BatchAllocation(models.Model):
 # --- Production plans -----------------------------------------------------------------------
 
 
+class PlanSettings(models.Model):
+    """The site's plan settings (SPEC §2.7), one row, edited by the administrator in the admin
+    (every change audited). The shelf life comes from the product, the expected yield from the
+    released batches (the site's default yield when there are none)."""
+
+    synthesis_duration_min = models.PositiveIntegerField(
+        default=25, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    qc_duration_min = models.PositiveIntegerField(default=25, validators=[MaxValueValidator(240)])
+    draw_lead_time_min = models.PositiveIntegerField(
+        default=10, validators=[MaxValueValidator(120)]
+    )
+    grid_min = models.PositiveIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    earliest_elution = models.TimeField(default=time(6, 0))
+    working_end = models.TimeField(default=time(17, 0))
+    synthesis_modules = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    module_turnaround_min = models.PositiveIntegerField(
+        default=10, validators=[MaxValueValidator(240)]
+    )
+    max_syntheses = models.PositiveIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    confidence = models.FloatField(
+        default=0.90,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],
+        help_text="Each run is planned for the activity reached with this probability.",
+    )
+    time_budget_s = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.05), MaxValueValidator(1.5)],
+        help_text="CPU seconds the planner may search before it returns its best plan so far.",
+    )
+
+    class Meta:
+        verbose_name_plural = "plan settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(earliest_elution__lt=F("working_end")),
+                name="plan_settings_day_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Plan settings"
+
+    @classmethod
+    def current(cls) -> "PlanSettings":
+        """The stored settings, or the defaults (unsaved: reading writes nothing unaudited)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
 class ProductionPlan(models.Model):
     """One computed plan of a day's synthesis runs for a generator (SPEC §2.7).
 
@@ -191,6 +248,9 @@ class ProductionPlan(models.Model):
     status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     stale = models.BooleanField(default=False)  # bookings changed after it was computed
     trigger = models.CharField(max_length=200, blank=True)  # outbox key of a recompute
+    # A what-if plan: plan settings overridden for it only (`parameters`); never accepted.
+    what_if = models.BooleanField(default=False)
+    parameters = models.JSONField(default=dict, blank=True)
     inputs = models.JSONField()
     result = models.JSONField()
     created_by = models.ForeignKey(  # null: computed by the system after a booking change

@@ -92,6 +92,9 @@ from radiopharmacy.physics import (
 _US_PER_MIN = 60_000_000
 _ONE_US = timedelta(microseconds=1)
 _MARGIN_STEP = 1e-9  # a better margin must beat the incumbent's by this (float noise)
+# The smallest relative margin is maximised to within this (0.2 percentage points): finer
+# differences are far below what yield and efficiency vary by from run to run.
+MARGIN_RESOLUTION = 0.002
 _NEG = -(10**18)  # "long ago" in microseconds: a module or bench that was never busy
 
 
@@ -699,6 +702,7 @@ class _Search:
         self.optimal = True
         self.phase1_done = False
         self.root_bound = 0
+        self.margin_bound = math.inf
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -734,7 +738,7 @@ class _Search:
         scale = (1.0 + 1e-9) * (1.0 - (1.0 - eta) ** runs_left) / eta
         heap: list[float] = []
         total = 0.0
-        for j in sorted(available, key=lambda j: self.hi[j]):
+        for j in available:  # sorted by injection, so by hi (F4)
             w = self.weights[j]
             heapq.heappush(heap, -w)
             total += w
@@ -745,6 +749,14 @@ class _Search:
         for j, c in enumerate(caps):
             per_run = max(per_run, bisect.bisect_right(self.prefix[start + j], c * (1 + 1e-9)))
         return min(activity, per_run * runs_left, len(available))
+
+    def _later_counts(self, start: int, caps: list[float]) -> list[int]:
+        """Per slot offset j, the most bookings one run at a slot ≥ start + j can take."""
+        out = [0] * (len(caps) + 1)
+        for j in range(len(caps) - 1, -1, -1):
+            count = bisect.bisect_right(self.prefix[start + j], caps[j] * (1 + 1e-9))
+            out[j] = max(out[j + 1], count)
+        return out
 
     def _children(self, start: int, available: list[int], caps: list[float]):
         """Maximal dose sets (bookings indices) with their earliest slot where they fit."""
@@ -845,7 +857,19 @@ class _Search:
         # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
         # early makes the bound prune more.
         children.sort(key=lambda c: (-len(c[0]), caps[c[1] - start] - c[2], c[1], c[0]))
+        later = self._later_counts(start, caps)
+        n_avail = len(available)
         for subset, k, total in children:
+            # Cheap test before building the child: each later run takes at most the most
+            # bookings one run can take at a later slot with the column grown since the last
+            # elution (an elution at k only lowers it).
+            per_run = later[k - start + 1] if k - start + 1 < len(later) else 0
+            size = len(subset)
+            if self._hopeless(
+                node,
+                lambda r, n=size, c=per_run: min(n_avail, n + (r - 1) * c),
+            ):
+                continue
             child = self._child(node, subset, k, total, columns, start, 1.0)
             self._record(child)
             if self._dominated(child, memo):
@@ -879,7 +903,16 @@ class _Search:
         if node.served + self._bound(start, caps, available, runs - node.runs) < target:
             return None
         children = self._children(start, available, caps)
-        children.sort(key=lambda c: (c[1], [self.day.bookings[i].request.booking_id for i in c[0]]))
+        # The roomiest run first (the plan found sets the next margin to beat), then the
+        # earliest slot and the lowest booking ids: deterministic.
+        bookings = self.day.bookings
+        children.sort(
+            key=lambda c: (
+                -caps[c[1] - start] / c[2],
+                c[1],
+                [bookings[i].request.booking_id for i in c[0]],
+            )
+        )
         for subset, k, total in children:
             child = self._child(node, subset, k, total, columns, start, scale)
             if self._dominated(child, memo):
@@ -899,17 +932,50 @@ class _Search:
             self.phase1_done = True
             if self.best.runs == 0:
                 return self.best
-            # The search was for counts: its margin is a start, not yet the largest.
-            threshold = self.best.margin
+            # The search was for counts: its margin is a start, not yet the largest. Ask for
+            # MARGIN_RESOLUTION more than the best found until no plan has it.
+            threshold = self.best.margin + MARGIN_RESOLUTION
             while True:
                 found = self._phase2(self._root(), 1.0 + threshold, {})
                 if found is None:
                     break
                 self.best.margin, self.best.plan = found.margin, found.plan
-                threshold = found.margin + _MARGIN_STEP * (1.0 + abs(found.margin))
+                threshold = found.margin + MARGIN_RESOLUTION
+            self.margin_bound = threshold
         except _Timeout:
             self.optimal = False
+        self._compact()
         return self.best
+
+    def _compact(self) -> None:
+        """Each run of the best plan at the earliest slot where it and the runs after it keep
+        the plan's smallest margin (F1-F3): the same dose sets, elutions as early as they go."""
+        day, best = self.day, self.best
+        if not best.plan or best.margin == math.inf:
+            return
+        scale = 1.0 + best.margin
+        previous, resources, plan = None, day.resources, []
+        for k_found, members in best.plan:
+            total = math.fsum(self.weights[i] for i in members) * scale * (1 - 1e-12)
+            k_from = max(resources.earliest(day), *(self.lo[i] for i in members))
+            k = k_found
+            for candidate in range(k_from, k_found):
+                if day.column_at(candidate, previous) * day.cap_factor[candidate] >= total:
+                    k = candidate
+                    break
+            plan.append((k, members))
+            previous = (k, day.column_at(k, previous) * (1.0 - day.eta))
+            resources = resources.after(day, k)
+        slots = [k for k, _ in plan]
+        numbers = day.evaluate(slots)
+        if numbers is None:
+            return
+        margins = [
+            cap / math.fsum(self.weights[i] for i in members) - 1.0
+            for (_, cap), (_, members) in zip(numbers, plan, strict=True)
+        ]
+        if min(margins) >= best.margin - 1e-9 * (1 + abs(best.margin)):
+            best.plan, best.margin = tuple(plan), min(margins)
 
 
 # --- Building the plan ----------------------------------------------------------------------------

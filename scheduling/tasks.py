@@ -1,30 +1,47 @@
-"""Thin Celery tasks of the scheduling area: look rows up, call one service, safe to run twice."""
+"""Thin Celery tasks of the scheduling area: look rows up, call one service, safe to run twice.
 
-from datetime import date
+Plan recomputes run on their own queue (`plans`, CELERY_TASK_ROUTES in settings), so a
+certificate never waits behind them; the time limits stop a runaway search (the planner's own
+CPU budget is far below them).
+"""
+
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 
 from radiopharmacy.core.outbox import outbox_task
 
+RECOMPUTE_SOFT_TIME_LIMIT_S = 60
+RECOMPUTE_TIME_LIMIT_S = 90
 
-@outbox_task(name="scheduling.recompute_plan")
+
+@outbox_task(
+    name="scheduling.recompute_plan",
+    soft_time_limit=RECOMPUTE_SOFT_TIME_LIMIT_S,
+    time_limit=RECOMPUTE_TIME_LIMIT_S,
+)
 def recompute_plan_task(
     *,
     date: str,  # noqa: A002 - the outbox kwargs name
     generator_id: int,
     trigger: str = "",
     actor_id: int | None = None,
+    requested_at: str | None = None,
+    reason: str = "",
 ) -> int | None:
-    """Recompute a day's plan for a generator after a booking change (SPEC §2.7).
+    """Recompute a day's plan for a generator after a change of the day (SPEC §2.7).
 
-    Idempotent: the `trigger` (the outbox key) makes at most one plan. Returns the plan's id.
+    Idempotent: the `trigger` (the outbox key) makes at most one plan, and a job whose change a
+    later plan has already read does nothing. Returns the plan's id.
     """
-    from scheduling.services.plans import plan_recompute
+    from scheduling.services.plans import plan_recompute, recompute_needed
 
+    day = _parse_date(date)
+    requested = datetime.fromisoformat(requested_at) if requested_at else None
+    if not recompute_needed(date=day, generator_id=generator_id, requested_at=requested):
+        return None
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    plan = plan_recompute(
-        date=_parse_date(date), generator_id=generator_id, actor=actor, trigger=trigger
-    )
+    plan = plan_recompute(date=day, generator_id=generator_id, actor=actor, trigger=trigger)
     return plan.pk if plan is not None else None
 
 

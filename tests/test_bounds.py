@@ -308,6 +308,18 @@ def test_an_eluate_split_by_volume_feeds_two_batches_and_no_more_than_its_volume
     assert sorted(BatchElution.objects.values_list("volume_used_ml", flat=True)) == [2.5, 2.5]
 
 
+def test_a_corrected_elution_is_still_the_eluate_a_batch_used(rp, radiopharmacist):
+    from radiopharmacy.services.elutions import elution_correct
+
+    elution = an_elution(activity_mbq=2000)
+    assert rp.post("/api/v1/batches/", batch_body([elution])).status_code == 201
+    corrected = elution_correct(
+        actor=radiopharmacist, elution_id=elution.pk, reason="lot typo", eluent_lot="HCl-2"
+    )
+    assert_400_on(rp.post("/api/v1/batches/", batch_body([corrected])), "elutions")
+    assert Batch.objects.count() == 1
+
+
 def test_a_correction_cannot_take_an_eluate_another_batch_used(rp):
     used = an_elution(activity_mbq=2000)
     mine = an_elution(activity_mbq=2000, eluted_at=NOW - timedelta(minutes=50))
@@ -557,3 +569,25 @@ def test_a_day_in_year_0001_or_9999_is_a_400_on_the_api_and_today_on_the_pages(
     client.force_login(scheduler)
     for url in ("/bookings/", "/doses/", "/plan/"):
         assert client.get(url, {"date": day}).status_code == 200
+
+
+def test_a_breakthrough_sample_of_1e12_kbq_is_a_400(rp):
+    elution = an_elution(eluted_at=NOW - timedelta(days=3))
+    response = rp.post(
+        f"/api/v1/elutions/{elution.pk}/breakthrough/",
+        {"ge68_activity_kbq": 1e12, "measured_at": iso(NOW - timedelta(hours=1))},
+    )
+    assert_400_on(response, "ge68_activity_kbq")
+    assert not elution.breakthrough_tests.exists()
+
+
+def test_a_batch_measured_or_made_from_an_eluate_half_a_day_away_is_a_400(rp):
+    start = NOW - timedelta(minutes=30)
+    old = an_elution(eluted_at=start - timedelta(hours=13))
+    assert_400_on(rp.post("/api/v1/batches/", batch_body([old])), "elutions")
+    response = rp.post(
+        "/api/v1/batches/",
+        batch_body([an_elution()], measured_at=iso(start - timedelta(hours=13))),
+    )
+    assert_400_on(response, "measured_at")
+    assert not Batch.objects.exists()

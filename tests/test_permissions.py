@@ -92,6 +92,18 @@ ENDPOINTS = [
     ("post", "/api/v1/plans/", "plans"),
     ("get", "/api/v1/plans/999999/", "plans"),
     ("post", "/api/v1/plans/999999/accept/", "plans"),
+    # Instrument files: dose calibrator (doses), radio-TLC (QC results)
+    ("post", "/api/v1/instrument-files/dose-calibrator/preview/", "doses"),
+    ("post", "/api/v1/instrument-files/dose-calibrator/", "doses"),
+    ("get", "/api/v1/instrument-files/dose-calibrator/999999/raw/", "doses"),
+    ("post", "/api/v1/batches/999999/radio-tlc/preview/", "qc_results"),
+    ("post", "/api/v1/batches/999999/radio-tlc/", "qc_results"),
+    ("get", "/api/v1/radio-tlc-files/999999/raw/", "qc_results"),
+    # FHIR R4: administrations are reads of doses, orders writes of bookings
+    ("get", "/fhir/r4/MedicationAdministration", "doses"),
+    ("get", "/fhir/r4/MedicationAdministration/999999", "doses"),
+    ("post", "/fhir/r4/ServiceRequest", "bookings"),
+    ("get", "/fhir/r4/ServiceRequest/999999", "bookings"),
 ]
 
 

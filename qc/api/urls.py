@@ -2,9 +2,35 @@
 
 from django.urls import path
 
-from qc.api import breakthrough, certificates, deviations, recall, release, results, specifications
+from qc.api import (
+    breakthrough,
+    certificates,
+    deviations,
+    instrument_files,
+    quality_reviews,
+    recall,
+    release,
+    results,
+    specifications,
+    trends,
+)
 
 urlpatterns = [
+    path(
+        "batches/<id:pk>/radio-tlc/preview/",
+        instrument_files.RadioTlcPreview.as_view(),
+        name="api-batch-radio-tlc-preview",
+    ),
+    path(
+        "batches/<id:pk>/radio-tlc/",
+        instrument_files.RadioTlcImport.as_view(),
+        name="api-batch-radio-tlc",
+    ),
+    path(
+        "radio-tlc-files/<id:pk>/raw/",
+        instrument_files.RadioTlcRaw.as_view(),
+        name="api-radio-tlc-raw",
+    ),
     path(
         "batches/<id:pk>/qc-results/",
         results.QcResultListCreate.as_view(),
@@ -58,5 +84,16 @@ urlpatterns = [
         "elutions/<id:pk>/breakthrough/",
         breakthrough.ElutionBreakthrough.as_view(),
         name="api-elution-breakthrough",
+    ),
+    path("trends/", trends.TrendChart.as_view(), name="api-trends"),
+    path(
+        "quality-reviews/",
+        quality_reviews.QualityReviewListCreate.as_view(),
+        name="api-quality-reviews",
+    ),
+    path(
+        "quality-reviews/<id:pk>/pdf/",
+        quality_reviews.QualityReviewPdf.as_view(),
+        name="api-quality-review-pdf",
     ),
 ]

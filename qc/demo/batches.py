@@ -43,6 +43,7 @@ RCP_CORRECTION_REASON = (
 )
 SYNTHESIS_START_DELAY = timedelta(minutes=6)
 SYNTHESIS_DURATION = timedelta(minutes=25)
+QC_DELAY = timedelta(minutes=15)  # the QC results are in 15 min after EOS
 
 
 @transaction.atomic
@@ -61,7 +62,12 @@ def load_batches(*, stdout) -> None:
     actor = get_user_model().objects.get(username="radiopharmacist")
     now = timezone.now()
     rng = random.Random(4)
-    usable = [e for e in elutions if e.eluted_at + SYNTHESIS_START_DELAY + SYNTHESIS_DURATION < now]
+    # a batch whose QC is done by now: nothing is performed in the future
+    usable = [
+        e
+        for e in elutions
+        if e.eluted_at + SYNTHESIS_START_DELAY + SYNTHESIS_DURATION + QC_DELAY <= now
+    ]
     # The OOS batch: the last one of an earlier day, so today's batches can be released and
     # dispensed from (the release demo leaves today's latest for the QP).
     today = site_date(now)
@@ -98,7 +104,7 @@ def load_batches(*, stdout) -> None:
             measured_at=measured_at,
             volume_ml=round(rng.uniform(9.6, 10.4), 2),
         )
-        performed_at = eos + timedelta(minutes=15)
+        performed_at = eos + QC_DELAY
         for code, value in PASSING.items():
             if index == oos_index and code == "rcp_itlc":
                 value = 94.0

@@ -18,7 +18,8 @@ from radiopharmacy import physics
 from radiopharmacy.choices import BatchStatus, GeneratorStatus
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.checks import not_future, require_aware
+from radiopharmacy.core.bounds import GE68_SAMPLE_ACTIVITY_MAX_KBQ
+from radiopharmacy.core.checks import not_future, to_utc
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.status import transition
 from radiopharmacy.models import Batch, BreakthroughTest, Elution, Generator
@@ -49,7 +50,7 @@ def breakthrough_record(
             "This elution was corrected; record the breakthrough on its latest version.",
             blocking=["elution superseded"],
         )
-    require_aware(measured_at, "measured_at")
+    measured_at = to_utc(measured_at, "measured_at")
     if isinstance(ge68_activity_kbq, bool) or not isinstance(ge68_activity_kbq, int | float):
         raise ApplicationError(
             "Invalid activity.", fields={"ge68_activity_kbq": ["Enter a number."]}
@@ -58,6 +59,16 @@ def breakthrough_record(
         raise ApplicationError(
             "Invalid activity.",
             fields={"ge68_activity_kbq": ["The Ge-68 activity must be 0 kBq or more."]},
+        )
+    if ge68_activity_kbq > GE68_SAMPLE_ACTIVITY_MAX_KBQ:
+        raise ApplicationError(
+            "Implausible activity.",
+            fields={
+                "ge68_activity_kbq": [
+                    f"{ge68_activity_kbq:g} kBq of Ge-68 in a retained sample cannot be right: at "
+                    f"most {GE68_SAMPLE_ACTIVITY_MAX_KBQ:g} kBq. Check the unit."
+                ]
+            },
         )
     not_future(measured_at, "measured_at", "Measurement time", now=timezone.now())
     earliest = elution.eluted_at + physics.BREAKTHROUGH_MIN_DELAY

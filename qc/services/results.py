@@ -13,6 +13,7 @@ from django.db import transaction
 from qc.models import Deviation, QcResult
 from qc.models.specs import EarliestFrom, QcStage
 from qc.selectors import applicable_tests, limit_for, spec_for_batch
+from qc.services import trends
 from qc.services.deviations import deviation_open
 from qc.services.recall import batch_hold
 from qc.specs import Censored, failure_text, limit_text, parse_value, passes
@@ -163,6 +164,10 @@ def qc_result_record(
     result.hold_doses = None
     if not passed:
         _on_failure(actor=actor, batch=batch, result=result, limit=limit, parsed=parsed)
+    else:
+        # Out of trend (SPEC §2.9): judge this result's metric and the batch's yield on their
+        # control charts; a new violation opens one `oot` event, a correction of it none.
+        trends.oot_check_batch(batch_id=batch.pk, actor=actor, test_code=test)
     return result
 
 

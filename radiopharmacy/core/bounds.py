@@ -48,5 +48,8 @@ TEXT_MAX_LENGTH = 5_000
 # a typing error (and would overflow when converted between zones).
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+# Ga-68 halves every 67.71 min: after 12 h less than 1/1,000 of it is left. A synthesis, its
+# measurement and the eluate it uses all lie within this span of the end of synthesis.
+SYNTHESIS_SPAN_MAX = timedelta(hours=12)
 # Real UTC offsets lie between -12:00 and +14:00 (Kiribati); PostgreSQL refuses beyond ±15:59.
 MAX_UTC_OFFSET = timedelta(hours=14)

@@ -8,7 +8,6 @@ qc/instruments); this module only knows CSV.
 
 import csv
 import hashlib
-import io
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,9 +158,7 @@ def read_table(
             raise InstrumentFileError(
                 f"{len(cells)} columns where the header has {len(names)}.", line=number
             )
-        values = {
-            c: (cells[i].strip() if i < len(cells) else "") for c, i in positions.items()
-        }
+        values = {c: (cells[i].strip() if i < len(cells) else "") for c, i in positions.items()}
         for column in required:
             if not values[column]:
                 raise InstrumentFileError("Empty.", line=number, column=names[positions[column]])

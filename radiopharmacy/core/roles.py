@@ -56,6 +56,9 @@ MATRIX: dict[str, Rule] = {
     "capas": _rule(write=[RADIOPHARMACIST, QUALIFIED_PERSON]),
     "recall": _rule(write=[QUALIFIED_PERSON]),
     "lookback": _rule(),
+    # quality analytics (SPEC §2.9): charts for all; the lab and the QP queue a quality review
+    "trends": _rule(),
+    "quality_reviews": _rule(write=[RADIOPHARMACIST, QUALIFIED_PERSON]),
     "bookings": _rule(write=[SCHEDULER]),
     "plans": _rule(write=[SCHEDULER]),
     "doses": _rule(write=[RADIOPHARMACIST]),

@@ -23,6 +23,7 @@ from radiopharmacy.core.bounds import (
     BATCH_VOLUME_MAX_ML,
     ELUATE_VOLUME_MAX_ML,
     PRECURSOR_MASS_MAX_UG,
+    SYNTHESIS_SPAN_MAX,
 )
 from radiopharmacy.core.checks import bounded_text, not_future, positive_number, to_utc
 from radiopharmacy.core.errors import ApplicationError, StateConflict
@@ -136,6 +137,21 @@ def _validate(data: dict) -> tuple[list[Elution], dict[str, list[str]]]:
             times[field] = data[field] = value
     if "started_at" in times and "eos_at" in times and times["eos_at"] < times["started_at"]:
         add("eos_at", "End of synthesis is before the synthesis started.")
+    span = f"{SYNTHESIS_SPAN_MAX.total_seconds() / 3600:g} h"
+    if "started_at" in times and "eos_at" in times:
+        if times["eos_at"] - times["started_at"] > SYNTHESIS_SPAN_MAX:
+            add("eos_at", f"A synthesis does not last more than {span}.")
+    if "eos_at" in times and "measured_at" in times:
+        if abs(times["measured_at"] - times["eos_at"]) > SYNTHESIS_SPAN_MAX:
+            add("measured_at", f"The product is measured within {span} of the end of synthesis.")
+    if "started_at" in times:
+        for elution in elutions:
+            if times["started_at"] - elution.eluted_at > SYNTHESIS_SPAN_MAX:
+                add(
+                    "elutions",
+                    f"Elution {elution.pk} was eluted more than {span} before the synthesis "
+                    "started: its Ga-68 has decayed.",
+                )
     if "started_at" in times:
         for elution in elutions:
             if elution.eluted_at > times["started_at"]:
@@ -242,12 +258,21 @@ def _check_eluate_use(elutions, volumes: dict[int, float], *, batch_id, add) -> 
     volume it used (and so must the first), and the volumes add up to at most the eluate's."""
     if not elutions:
         return
-    uses = BatchElution.objects.filter(elution__in=elutions).select_related("batch")
+    # A corrected elution is the same eluate: its earlier versions' uses count too.
+    eluate_of: dict[int, int] = {}
+    for elution in elutions:
+        version = elution.pk
+        while version is not None and version not in eluate_of:
+            eluate_of[version] = elution.pk
+            version = (
+                Elution.objects.filter(pk=version).values_list("supersedes_id", flat=True).first()
+            )
+    uses = BatchElution.objects.filter(elution_id__in=list(eluate_of)).select_related("batch")
     if batch_id is not None:
         uses = uses.exclude(batch_id=batch_id)
     others: dict[int, list[BatchElution]] = {}
     for use in uses:
-        others.setdefault(use.elution_id, []).append(use)
+        others.setdefault(eluate_of[use.elution_id], []).append(use)
     for elution in elutions:
         mine = volumes.get(elution.pk)
         used = others.get(elution.pk, [])

@@ -40,8 +40,24 @@ class PlanRunSerializer(serializers.Serializer):
     expiry_at = serializers.DateTimeField()
     ga68_on_column_mbq = serializers.FloatField()
     expected_eluate_mbq = serializers.FloatField()
+    module = serializers.IntegerField()
+    mean_activity_at_eos_mbq = serializers.FloatField()
+    needed_at_eos_mbq = serializers.FloatField()
+    margin_mbq = serializers.FloatField()
+    margin_percent = serializers.FloatField()
+    probability_all_served = serializers.FloatField()
     wasted_activity_mbq = serializers.FloatField()
     explanation = serializers.ListField(child=serializers.CharField())
+
+
+class PlanStockSerializer(serializers.Serializer):
+    batch = serializers.IntegerField()
+    label = serializers.CharField()
+    available_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    activity_mbq = serializers.FloatField()
+    activity_at = serializers.DateTimeField()
+    doses = PlanDoseSerializer(many=True)
 
 
 class PlanUnservedSerializer(serializers.Serializer):
@@ -53,7 +69,22 @@ class PlanUnservedSerializer(serializers.Serializer):
 class PlanObjectiveSerializer(serializers.Serializer):
     served = serializers.IntegerField()
     runs = serializers.IntegerField()
+    smallest_margin_percent = serializers.FloatField(allow_null=True)
     wasted_activity_mbq = serializers.FloatField()
+
+
+class PlanBoundSerializer(serializers.Serializer):
+    served_at_most = serializers.IntegerField()
+
+
+class PlanChangesSerializer(serializers.Serializer):
+    accepted_plan = serializers.IntegerField()
+    runs_moved = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    runs_added = serializers.ListField(child=serializers.DateTimeField())
+    runs_dropped = serializers.ListField(child=serializers.DateTimeField())
+    bookings_moved = serializers.ListField(child=serializers.IntegerField())
+    bookings_newly_unserved = serializers.ListField(child=serializers.IntegerField())
+    unchanged = serializers.BooleanField()
 
 
 class PlannedRunSerializer(serializers.Serializer):
@@ -71,7 +102,11 @@ class ProductionPlanSerializer(serializers.ModelSerializer):
     status = status_field(PlanStatus)
     runs = PlanRunSerializer(source="result.runs", many=True, read_only=True)
     unserved = PlanUnservedSerializer(source="result.unserved", many=True, read_only=True)
+    stock = PlanStockSerializer(source="result.stock", many=True, read_only=True, default=list)
     objective = PlanObjectiveSerializer(source="result.objective", read_only=True)
+    optimal = serializers.BooleanField(source="result.optimal", read_only=True, default=True)
+    bound = PlanBoundSerializer(source="result.bound", read_only=True, default=None)
+    changes_from_accepted = serializers.SerializerMethodField()
     explanation = serializers.SerializerMethodField()
     planned_runs = PlannedRunSerializer(source="runs", many=True, read_only=True)
 
@@ -83,9 +118,15 @@ class ProductionPlanSerializer(serializers.ModelSerializer):
             "generator",
             "status",
             "stale",
+            "what_if",
+            "parameters",
             "runs",
+            "stock",
             "unserved",
             "objective",
+            "optimal",
+            "bound",
+            "changes_from_accepted",
             "explanation",
             "planned_runs",
             "created_by",
@@ -100,6 +141,14 @@ class ProductionPlanSerializer(serializers.ModelSerializer):
     def get_explanation(self, obj) -> list[str]:
         return services.plan_explanation(obj)
 
+    @extend_schema_field(PlanChangesSerializer(allow_null=True))
+    def get_changes_from_accepted(self, obj) -> dict | None:
+        accepted = self.context.get("accepted", {})
+        key = (obj.date, obj.generator_id)
+        if key not in accepted:
+            accepted[key] = services.accepted_plan_of(obj)
+        return services.plan_changes(obj, accepted[key])
+
 
 class ProductionPlanDetailSerializer(ProductionPlanSerializer):
     """One plan with the exact planner inputs it was computed from."""
@@ -111,9 +160,42 @@ class ProductionPlanDetailSerializer(ProductionPlanSerializer):
         read_only_fields = fields
 
 
+class PlanParametersSerializer(serializers.Serializer):
+    """Plan settings overridden for one what-if plan (SPEC §2.7); every field optional."""
+
+    synthesis_duration_min = serializers.IntegerField(min_value=1, max_value=240, required=False)
+    qc_duration_min = serializers.IntegerField(min_value=0, max_value=240, required=False)
+    shelf_life_min = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    draw_lead_time_min = serializers.IntegerField(min_value=0, max_value=120, required=False)
+    grid_min = serializers.IntegerField(min_value=1, max_value=60, required=False)
+    earliest_elution = serializers.TimeField(
+        format="%H:%M", input_formats=["%H:%M"], required=False, help_text="HH:MM, site zone"
+    )
+    working_end = serializers.TimeField(
+        format="%H:%M", input_formats=["%H:%M"], required=False, help_text="HH:MM, site zone"
+    )
+    synthesis_modules = serializers.IntegerField(min_value=1, max_value=4, required=False)
+    module_turnaround_min = serializers.IntegerField(min_value=0, max_value=240, required=False)
+    max_syntheses = serializers.IntegerField(min_value=1, max_value=12, required=False)
+    confidence = serializers.FloatField(min_value=0.5, max_value=0.999, required=False)
+    expected_yield_percent = serializers.FloatField(min_value=1, max_value=100, required=False)
+    efficiency_percent = serializers.FloatField(min_value=1, max_value=100, required=False)
+
+    def validate(self, attrs):
+        start, end = attrs.get("earliest_elution"), attrs.get("working_end")
+        if start is not None and end is not None and start >= end:
+            raise serializers.ValidationError(
+                {"working_end": ["The working day must end after the earliest elution."]}
+            )
+        return attrs
+
+
 class PlanCreateSerializer(serializers.Serializer):
     date = serializers.DateField(help_text="The day to plan, in the site's zone (YYYY-MM-DD).")
     generator = RecordIdField()
+    parameters = PlanParametersSerializer(
+        required=False, help_text="A what-if plan: settings overridden for this plan only."
+    )
 
 
 class PlanFilter(django_filters.FilterSet):
@@ -158,7 +240,10 @@ class PlanListCreate(generics.ListCreateAPIView):
     def post(self, request, *args, **kwargs):
         data = validated(PlanCreateSerializer, request.data)
         plan = services.plan_compute(
-            actor=request.user, date=data["date"], generator_id=data["generator"]
+            actor=request.user,
+            date=data["date"],
+            generator_id=data["generator"],
+            parameters=data.get("parameters") or None,
         )
         return Response(_plan_out(plan.pk), status=status.HTTP_201_CREATED)
 

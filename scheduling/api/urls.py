@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scheduling.api import batch_activity, bookings, doses, plans
+from scheduling.api import batch_activity, bookings, doses, instrument_files, plans
 
 urlpatterns = [
     path("bookings/", bookings.BookingListCreate.as_view(), name="api-bookings"),
@@ -27,6 +27,21 @@ urlpatterns = [
         name="api-dose-administration",
     ),
     path("doses/<id:pk>/cancel/", doses.DoseCancel.as_view(), name="api-dose-cancel"),
+    path(
+        "instrument-files/dose-calibrator/preview/",
+        instrument_files.DoseCalibratorPreview.as_view(),
+        name="api-dose-calibrator-preview",
+    ),
+    path(
+        "instrument-files/dose-calibrator/",
+        instrument_files.DoseCalibratorImport.as_view(),
+        name="api-dose-calibrator-import",
+    ),
+    path(
+        "instrument-files/dose-calibrator/<id:pk>/raw/",
+        instrument_files.DoseCalibratorRaw.as_view(),
+        name="api-dose-calibrator-raw",
+    ),
     path("plans/", plans.PlanListCreate.as_view(), name="api-plans"),
     path("plans/<id:pk>/", plans.PlanDetail.as_view(), name="api-plan"),
     path("plans/<id:pk>/accept/", plans.PlanAccept.as_view(), name="api-plan-accept"),

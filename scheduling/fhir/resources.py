@@ -247,9 +247,7 @@ def _quantity(value, units: dict[str, float], expression: str, what: str):
 def _contained(resource: dict, reference: str) -> dict | None:
     if not reference.startswith("#"):
         return None
-    return next(
-        (c for c in resource.get("contained") or [] if c.get("id") == reference[1:]), None
-    )
+    return next((c for c in resource.get("contained") or [] if c.get("id") == reference[1:]), None)
 
 
 def _weight_kg(resource: dict) -> float | None:

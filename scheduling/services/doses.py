@@ -14,7 +14,7 @@ from django.db.models import F
 from radiopharmacy import physics
 from radiopharmacy.core import audit
 from radiopharmacy.core.audit import AuditAction
-from radiopharmacy.core.bounds import SYRINGE_ACTIVITY_MAX_MBQ
+from radiopharmacy.core.bounds import SYNTHESIS_SPAN_MAX, SYRINGE_ACTIVITY_MAX_MBQ
 from radiopharmacy.core.checks import not_future, positive_number, required_text, to_utc
 from radiopharmacy.core.errors import ApplicationError, NotFound, StateConflict
 from radiopharmacy.core.sitetime import site_time
@@ -26,6 +26,10 @@ from scheduling.models import BatchAllocation, Booking, Dose
 from scheduling.selectors import batch_concentration_at
 
 # --- helpers ----------------------------------------------------------------------------------
+
+# A syringe is measured, injected and its residual read within hours of each other.
+SPAN_MINUTES = SYNTHESIS_SPAN_MAX.total_seconds() / 60
+SPAN_HOURS = f"{SYNTHESIS_SPAN_MAX.total_seconds() / 3600:g} h"
 
 
 def _lock_dose_and_booking(dose_id) -> tuple[Dose, Booking]:
@@ -263,6 +267,16 @@ def dose_measure(*, actor: User, dose_id: int, activity_mbq: float, measured_at:
                 ]
             },
         )
+    if abs(physics.elapsed_minutes(measured_at, booking.injection_at)) > SPAN_MINUTES:
+        raise ApplicationError(
+            "The syringe is measured within hours of the injection.",
+            fields={
+                "measured_at": [
+                    f"{site_time(measured_at)} is more than {SPAN_HOURS} away from the planned "
+                    f"injection at {site_time(booking.injection_at)}."
+                ]
+            },
+        )
     # Both moves are checked before anything is computed or saved; each record's audit entry
     # lists every field that changed.
     old_dose, old_booking = audit.snapshot(dose), audit.snapshot(booking)
@@ -338,6 +352,18 @@ def dose_administer(
             f"The residual was measured at {site_time(residual_measured_at)}, before the "
             f"injection at {site_time(injected_at)}."
         ]
+    # Ga-68 is gone after a day: an injection or residual reading days away is a typing error
+    # (and its decay correction would overflow).
+    if physics.elapsed_minutes(dose.measured_at, injected_at) > SPAN_MINUTES:
+        errors.setdefault("injected_at", []).append(
+            f"The injection at {site_time(injected_at)} is more than {SPAN_HOURS} after the "
+            f"syringe was measured at {site_time(dose.measured_at)}."
+        )
+    if physics.elapsed_minutes(injected_at, residual_measured_at) > SPAN_MINUTES:
+        errors.setdefault("residual_measured_at", []).append(
+            f"The residual measured at {site_time(residual_measured_at)} is more than "
+            f"{SPAN_HOURS} after the injection at {site_time(injected_at)}."
+        )
     if errors:
         raise ApplicationError("The administration has errors.", fields=errors)
     syringe = physics.decay_activity(

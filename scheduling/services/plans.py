@@ -9,6 +9,7 @@ transaction.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 from django.contrib.auth.models import User
@@ -22,7 +23,7 @@ from radiopharmacy.core.checks import DAY_MESSAGE, plausible_day
 from radiopharmacy.core.errors import ApplicationError, NotFound, StateConflict
 from radiopharmacy.core.sitetime import site_date, site_local, site_time
 from radiopharmacy.core.status import ensure_transition, transition
-from radiopharmacy.models import AuditEvent, Generator
+from radiopharmacy.models import Generator, OutboxJob
 from scheduling import planner
 from scheduling.choices import PlannedRunStatus, PlanStatus
 from scheduling.models import Booking, PlannedRun, ProductionPlan
@@ -71,22 +72,109 @@ def plan_explanation(plan: ProductionPlan) -> list[str]:
         else "the site's default, no released batch yet"
     )
     objective = result.get("objective", {})
+    sd_y = params.get("yield_sd_percent", 0.0)
+    sd_e = state.get("efficiency_sd_percent", 0.0)
+    margin = objective.get("smallest_margin_percent")
     lines = [
         f"Column at {_hm(state['at'])}: {state['ga68_on_column_mbq']:.1f} MBq Ga-68 "
         f"({column_source}; Ge-68 {state['ge68_activity_mbq']:.1f} MBq).",
-        f"Elution efficiency {state['efficiency_percent']:.1f} % ({eff_source}).",
-        f"Expected synthesis yield {params['expected_yield_percent']:.1f} % ({yield_source}).",
+        f"Elution efficiency {state['efficiency_percent']:.1f} % ± {sd_e:.1f} ({eff_source}).",
+        f"Expected synthesis yield {params['expected_yield_percent']:.1f} % ± {sd_y:.1f} "
+        f"({yield_source}); each run is planned for the activity reached with "
+        f"{100 * params.get('confidence', 0.5):.0f} % probability.",
         f"Synthesis {params['synthesis_duration_min']:g} min, QC {params['qc_duration_min']:g} "
         f"min, shelf life {params['shelf_life_min']:g} min, draw {params['draw_lead_time_min']:g} "
         f"min before injection; elutions every {params['grid_min']:g} min from "
-        f"{_hm(params['earliest_elution_at'])}, working day ends {_hm(params['working_end_at'])}.",
-        f"{len(inputs['bookings'])} booking(s): {objective.get('served', 0)} served by "
-        f"{objective.get('runs', 0)} run(s), {len(result.get('unserved', []))} unserved; "
-        f"{objective.get('wasted_activity_mbq', 0.0):.1f} MBq at EOS not needed by a dose.",
+        f"{_hm(params['earliest_elution_at'])}, working day ends {_hm(params['working_end_at'])}; "
+        f"{params.get('synthesis_modules', 1)} module(s) with "
+        f"{params.get('module_turnaround_min', 0):g} min turnaround, one QC bench, at most "
+        f"{params.get('max_syntheses', 0)} syntheses a day.",
+        f"{len(inputs['bookings'])} booking(s) to plan: {objective.get('served', 0)} served by "
+        f"{objective.get('runs', 0)} run(s)"
+        + (
+            f" and {sum(len(u['doses']) for u in result.get('stock', []))} from stock"
+            if result.get("stock")
+            else ""
+        )
+        + f", {len(result.get('unserved', []))} unserved"
+        + (f"; smallest margin {margin:.0f} %." if margin is not None else "."),
     ]
+    if not result.get("optimal", True):
+        lines.append(
+            "The search ran out of its time budget: this is the best plan found; no plan can "
+            f"serve more than {result.get('bound', {}).get('served_at_most', '?')} booking(s)."
+        )
+    if plan.what_if:
+        lines.append(
+            f"What-if plan with {', '.join(sorted(plan.parameters))} changed: it cannot be "
+            "accepted."
+        )
     if plan.stale:
         lines.append("Bookings changed after this plan was computed: see the newer draft.")
     return lines
+
+
+def _assignments(result: dict) -> dict[int, str]:
+    """booking id → where the plan serves it ("run at 07:40" or "batch GA68-…")."""
+    out = {}
+    for run in result.get("runs", []):
+        for dose in run["doses"]:
+            out[dose["booking"]] = run["elution_at"]
+    for use in result.get("stock", []):
+        for dose in use["doses"]:
+            out[dose["booking"]] = f"stock:{use['batch']}"
+    return out
+
+
+def plan_changes(plan: ProductionPlan, accepted: ProductionPlan | None) -> dict | None:
+    """What `plan` changes against the day's accepted plan (SPEC §2.7): runs moved, added or
+    dropped, bookings moved and bookings newly unserved; None without an accepted plan or for
+    the accepted plan itself. Runs are matched in time order."""
+    if accepted is None or accepted.pk == plan.pk:
+        return None
+    old_runs = [r["elution_at"] for r in accepted.result.get("runs", [])]
+    new_runs = [r["elution_at"] for r in plan.result.get("runs", [])]
+    moved = [
+        {"from": a, "to": b}
+        for a, b in zip(old_runs, new_runs, strict=False)
+        if parse_time(a) != parse_time(b)
+    ]
+    added = new_runs[len(old_runs) :]
+    dropped = old_runs[len(new_runs) :]
+    before, after = _assignments(accepted.result), _assignments(plan.result)
+    moved_bookings = sorted(
+        b
+        for b in set(before) & set(after)
+        if before[b] != after[b]
+        and not (
+            before[b] in old_runs
+            and after[b] in new_runs
+            and old_runs.index(before[b]) == new_runs.index(after[b])
+        )
+    )
+    newly_unserved = sorted(
+        u["booking"] for u in plan.result.get("unserved", []) if u["booking"] in before
+    )
+    return {
+        "accepted_plan": accepted.pk,
+        "runs_moved": moved,
+        "runs_added": added,
+        "runs_dropped": dropped,
+        "bookings_moved": moved_bookings,
+        "bookings_newly_unserved": newly_unserved,
+        "unchanged": not (moved or added or dropped or moved_bookings or newly_unserved),
+    }
+
+
+def accepted_plan_of(plan: ProductionPlan) -> ProductionPlan | None:
+    """The accepted plan of the plan's day and generator, if any."""
+    return (
+        ProductionPlan.objects.filter(
+            date=plan.date, generator_id=plan.generator_id, status=PlanStatus.ACCEPTED
+        )
+        .order_by("-id")
+        .first()
+    )
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -120,6 +208,8 @@ def _plan_summary(plan: ProductionPlan) -> dict:
             "accepted_by_id",
             "accepted_at",
             "superseded_by_id",
+            "what_if",
+            "parameters",
         ],
     )
     data["objective"] = audit.jsonable(plan.result.get("objective"))
@@ -151,12 +241,42 @@ def _supersede(plan: ProductionPlan, *, by: ProductionPlan, actor: User | None) 
     )
 
 
+def _compute_result(inputs: dict, *, day: date, generator_id: int) -> dict:
+    # Plan from the stored form of the inputs, so the result follows from what is saved.
+    try:
+        return planner.plan_day(
+            **planner_inputs(inputs), plan_date=day, generator_id=generator_id
+        ).to_dict()
+    except ValueError as exc:
+        raise ApplicationError(f"The plan cannot be computed: {exc}") from None
+
+
+def _comparable(inputs: dict) -> dict:
+    """The inputs without the time they were read: equal for an unchanged day."""
+    return {**inputs, "sources": {k: v for k, v in inputs["sources"].items() if k != "computed_at"}}
+
+
+def _result_core(result: dict) -> dict:
+    """The plan itself, without the search's statistics (nodes and CPU time vary)."""
+    return {k: v for k, v in result.items() if k not in ("search",)}
+
+
 @transaction.atomic
-def plan_compute(*, actor: User | None, date, generator_id, trigger: str = "") -> ProductionPlan:
+def plan_compute(
+    *,
+    actor: User | None,
+    date,
+    generator_id,
+    trigger: str = "",
+    parameters: dict | None = None,
+) -> ProductionPlan:
     """Compute and save a draft plan of `date` (site zone) for a generator in use.
 
-    Older drafts of that day and generator are superseded by it. 400 for an unknown generator
-    or a date that is not a date; 409 for a generator that is not in use.
+    Older drafts of that day and generator are superseded by it. An unchanged day (same
+    inputs, hence the same plan) returns the day's newest plan and saves nothing. With
+    `parameters` (plan settings overridden, SPEC §2.7) the plan is a what-if: stored with them,
+    never accepted, superseding nothing. 400 for an unknown generator or a date that is not a
+    date; 409 for a generator that is not in use.
     """
     day = date
     if not isinstance(day, _Date) or isinstance(day, datetime):
@@ -177,19 +297,17 @@ def plan_compute(*, actor: User | None, date, generator_id, trigger: str = "") -
             blocking=[f"generator status is {generator.get_status_display()}"],
         )
     now = timezone.now()
-    inputs = build_inputs(day=day, generator=generator, now=now)
-    # Plan from the stored form of the inputs, so the result follows from what is saved.
-    try:
-        state, requests, params = planner_inputs(inputs)
-        result = planner.plan_day(
-            generator_state=state,
-            bookings=requests,
-            params=params,
-            plan_date=day,
-            generator_id=generator.pk,
-        ).to_dict()
-    except ValueError as exc:
-        raise ApplicationError(f"The plan cannot be computed: {exc}") from None
+    what_if = bool(parameters)
+    inputs = build_inputs(day=day, generator=generator, now=now, overrides=parameters)
+    result = _compute_result(inputs, day=day, generator_id=generator.pk)
+    if not what_if:
+        newest = _open_plans(day).filter(generator=generator, what_if=False).order_by("-id").first()
+        if (
+            newest is not None
+            and _comparable(newest.inputs) == _comparable(inputs)
+            and _result_core(newest.result) == _result_core(result)
+        ):
+            return newest  # stable: an unchanged day gives the same plan, no new row
     plan = ProductionPlan.objects.create(
         date=day,
         generator=generator,
@@ -197,6 +315,8 @@ def plan_compute(*, actor: User | None, date, generator_id, trigger: str = "") -
         trigger=trigger,
         inputs=inputs,
         result=result,
+        what_if=what_if,
+        parameters=_jsonable_parameters(parameters or {}),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     audit.record(
@@ -204,14 +324,22 @@ def plan_compute(*, actor: User | None, date, generator_id, trigger: str = "") -
         action=AuditAction.CREATED,
         obj=plan,
         changes=audit.diff({}, _plan_summary(plan)),
-        reason=f"recomputed after a booking change ({trigger})" if trigger else "",
+        reason=f"recomputed after a change of the day ({trigger})" if trigger else "",
     )
+    if what_if:
+        return plan
     older = ProductionPlan.objects.filter(
-        date=day, generator=generator, status=PlanStatus.DRAFT
+        date=day, generator=generator, status=PlanStatus.DRAFT, what_if=False
     ).exclude(pk=plan.pk)
     for draft in older.order_by("id"):
         _supersede(draft, by=plan, actor=actor)
     return plan
+
+
+def _jsonable_parameters(parameters: dict) -> dict:
+    return {
+        k: (v.strftime("%H:%M") if hasattr(v, "strftime") else v) for k, v in parameters.items()
+    }
 
 
 @transaction.atomic
@@ -224,6 +352,12 @@ def plan_accept(*, actor: User, plan_id) -> ProductionPlan:
         raise NotFound(f"No plan {plan_id}.")
     _generator_for_update(generator_id)  # same lock order as plan_compute
     plan = ProductionPlan.objects.select_for_update().get(pk=plan_id)
+    if plan.what_if:
+        raise StateConflict(
+            f"Plan {plan.pk} is a what-if plan (settings changed for it only); it cannot be "
+            "accepted. Compute the day's plan with the site's settings to accept one.",
+            blocking=["what-if plan"],
+        )
     if plan.status != PlanStatus.DRAFT:
         raise StateConflict(
             f"Only a draft plan can be accepted; plan {plan.pk} is "
@@ -267,7 +401,20 @@ def plan_accept(*, actor: User, plan_id) -> ProductionPlan:
 
 def _open_plans(day: date):
     return ProductionPlan.objects.filter(
-        date=day, status__in=(PlanStatus.DRAFT, PlanStatus.ACCEPTED)
+        date=day, status__in=(PlanStatus.DRAFT, PlanStatus.ACCEPTED), what_if=False
+    )
+
+
+def _mark_stale(accepted: ProductionPlan, *, actor: User | None, reason: str) -> None:
+    old = _plan_summary(accepted)
+    accepted.stale = True
+    accepted.save(update_fields=["stale"])
+    audit.record(
+        actor=actor,
+        action=AuditAction.MARKED_STALE,
+        obj=accepted,
+        changes=audit.diff(old, _plan_summary(accepted)),
+        reason=reason,
     )
 
 
@@ -275,7 +422,8 @@ def _open_plans(day: date):
 def plan_recompute(
     *, date, generator_id, actor: User | None = None, trigger: str = ""
 ) -> ProductionPlan | None:
-    """After a booking change: mark the day's accepted plan stale and compute a fresh draft.
+    """After a change of the day: compute a fresh draft; when it differs from the accepted
+    plan, that plan is marked stale. An unchanged day makes no new plan (stable re-planning).
 
     Safe to run twice: a `trigger` that already made a plan returns that plan. Returns None
     when the generator can no longer be planned (not in use).
@@ -287,20 +435,13 @@ def plan_recompute(
             return existing
     if generator.status != GeneratorStatus.IN_USE:
         return None
+    plan = plan_compute(actor=actor, date=date, generator_id=generator.pk, trigger=trigger)
     for accepted in _open_plans(date).filter(
         generator=generator, status=PlanStatus.ACCEPTED, stale=False
     ):
-        old = _plan_summary(accepted)
-        accepted.stale = True
-        accepted.save(update_fields=["stale"])
-        audit.record(
-            actor=actor,
-            action=AuditAction.MARKED_STALE,
-            obj=accepted,
-            changes=audit.diff(old, _plan_summary(accepted)),
-            reason="a booking of the day changed",
-        )
-    return plan_compute(actor=actor, date=date, generator_id=generator.pk, trigger=trigger)
+        if accepted.pk != plan.pk and _result_core(accepted.result) != _result_core(plan.result):
+            _mark_stale(accepted, actor=actor, reason="the day changed: see the newer draft")
+    return plan
 
 
 def plan_recompute_for_date(
@@ -317,39 +458,61 @@ def plan_recompute_for_date(
     return plans
 
 
+def _recompute_waiting(day: date, generator_id: int) -> bool:
+    """Whether a recompute of (day, generator) is queued and has not started: it will read the
+    day as it is when it runs, so one more change needs no job of its own."""
+    return OutboxJob.objects.filter(
+        task_name=RECOMPUTE_TASK,
+        status=OutboxJob.Status.PENDING,
+        kwargs__date=day.isoformat(),
+        kwargs__generator_id=generator_id,
+    ).exists()
+
+
+def queue_recompute(day: date, generator_id: int, *, reason: str, actor: User | None = None):
+    """Queue one recompute of (day, generator) unless one is waiting already (coalesced).
+
+    A job already sent to the broker may have started: it gets a successor, which the task
+    skips when a plan computed after this change exists (see `recompute_needed`).
+    """
+    if _recompute_waiting(day, generator_id):
+        return None
+    key = f"plan-recompute:{day.isoformat()}:{generator_id}:{uuid.uuid4().hex[:12]}"
+    return outbox.enqueue(
+        task_name=RECOMPUTE_TASK,
+        key=key,
+        kwargs={
+            "date": day.isoformat(),
+            "generator_id": generator_id,
+            "trigger": key,
+            "actor_id": getattr(actor, "pk", None),
+            "requested_at": timezone.now().isoformat(),
+            "reason": reason,
+        },
+    )
+
+
+def recompute_needed(*, date, generator_id, requested_at: datetime | None) -> bool:
+    """False when a plan of (date, generator) was computed after `requested_at` (a later job
+    read the day after this change had been made): the job has nothing left to do."""
+    if requested_at is None:
+        return True
+    return not any(
+        parse_time(plan.inputs["sources"]["computed_at"]) > requested_at
+        for plan in _open_plans(date).filter(generator_id=generator_id).order_by("-id")[:5]
+    )
+
+
 def queue_plan_recompute(
     booking: Booking, *, previous_injection_at=None, actor: User | None = None
 ) -> None:
     """Queue a recompute of the plans of the booking's day (and of its previous day when it was
-    moved), one outbox job per (day, generator, booking change). Call inside the booking
-    service's transaction: the jobs run after it commits."""
+    moved): one waiting job per (day, generator) however many bookings change. Call inside
+    the booking service's transaction: the jobs run after it commits."""
     days = {site_date(booking.injection_at)}
     if previous_injection_at is not None:
         days.add(site_date(previous_injection_at))
-    change_id = None
     for day in sorted(days):
         generator_ids = sorted(set(_open_plans(day).values_list("generator_id", flat=True)))
-        if not generator_ids:
-            continue
-        if change_id is None:
-            # The booking's latest audit entry names this change uniquely.
-            change_id = (
-                AuditEvent.objects.filter(
-                    object_type=audit.object_type_of(booking), object_id=str(booking.pk)
-                )
-                .order_by("-id")
-                .values_list("id", flat=True)
-                .first()
-            )
         for generator_id in generator_ids:
-            key = f"plan-recompute:{day.isoformat()}:{generator_id}:{booking.pk}:{change_id}"
-            outbox.enqueue(
-                task_name=RECOMPUTE_TASK,
-                key=key,
-                kwargs={
-                    "date": day.isoformat(),
-                    "generator_id": generator_id,
-                    "trigger": key,
-                    "actor_id": getattr(actor, "pk", None),
-                },
-            )
+            queue_recompute(day, generator_id, reason=f"booking {booking.pk} changed", actor=actor)

@@ -5,7 +5,7 @@ Every form calls the same service as the API; a refusal is shown with its reason
 keeps what was typed. Auditors (and other read-only roles) see no write control.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
+from radiopharmacy.core.sitetime import site_local
 from radiopharmacy.selectors.products import default_product
 from radiopharmacy.units import activity_unit, in_unit
 from radiopharmacy.web.forms.common import apply_service_error
@@ -100,6 +101,17 @@ class BookingCreateView(RoleRequiredMixin, View):
         return self._render(request, form)
 
 
+def _suggested_time(request) -> dict:
+    """The plan page's suggested injection time (`?suggested=ISO`), to prefill a reschedule."""
+    try:
+        moment = datetime.fromisoformat(request.GET.get("suggested", ""))
+    except ValueError:
+        return {}
+    if moment.tzinfo is None:
+        return {}
+    return {"injection_at": site_local(moment).replace(tzinfo=None, second=0, microsecond=0)}
+
+
 class BookingDetailView(RoleRequiredMixin, View):
     permission_resource = "bookings"
     template_name = "scheduling/booking_detail.html"
@@ -132,7 +144,8 @@ class BookingDetailView(RoleRequiredMixin, View):
                 "dose_info": dose_figures(dose, unit) if dose else None,
                 "doses": booking.doses.select_related("batch").order_by("id"),
                 "can_write": can(request.user, CHANGE, "bookings") and open_booking,
-                "reschedule_form": reschedule_form or RescheduleForm(),
+                "reschedule_form": reschedule_form
+                or RescheduleForm(initial=_suggested_time(request)),
                 "cancel_form": cancel_form or ReasonForm(),
                 "missed_form": missed_form or ReasonForm(),
             },

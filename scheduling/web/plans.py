@@ -140,7 +140,18 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
         if generator is None and generator_id:
             generator = Generator.objects.filter(pk=generator_id).first()
         if generator is None and generators:
-            generator = generators[0]
+            # Open on the generator that has the day's accepted plan, else any plan of the day.
+            open_plans = ProductionPlan.objects.filter(date=day, what_if=False).exclude(
+                status=PlanStatus.SUPERSEDED
+            )
+            accepted_ids = set(
+                open_plans.filter(status=PlanStatus.ACCEPTED).values_list("generator_id", flat=True)
+            )
+            planned_ids = set(open_plans.values_list("generator_id", flat=True))
+            chosen = next((g for g in generators if g.pk in accepted_ids), None) or next(
+                (g for g in generators if g.pk in planned_ids), None
+            )
+            generator = chosen or generators[0]
         plans = (
             list(
                 ProductionPlan.objects.filter(date=day, generator=generator)
@@ -154,6 +165,11 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
         draft = next((p for p in plans if p.status == PlanStatus.DRAFT), None)
         wanted = _int(request.GET.get("plan"))
         plan = next((p for p in plans if p.pk == wanted), None) or draft or accepted
+        planned_runs = {}
+        if plan is not None and plan.status == PlanStatus.ACCEPTED:
+            planned_runs = {
+                r.sequence: r for r in plan.runs.select_related("batch").order_by("sequence")
+            }
         booking_ids = set()
         if plan is not None:
             booking_ids = {b["booking_id"] for b in plan.inputs["bookings"]}
@@ -183,6 +199,11 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
                         "at_eos": in_unit(run["expected_activity_at_eos_mbq"], unit),
                         "eluate": in_unit(run["expected_eluate_mbq"], unit),
                         "wasted": in_unit(run["wasted_activity_mbq"], unit),
+                        "module": run.get("module", 1),
+                        "margin": in_unit(run.get("margin_mbq", run["wasted_activity_mbq"]), unit),
+                        "margin_percent": run.get("margin_percent"),
+                        "probability": run.get("probability_all_served"),
+                        "planned_run": planned_runs.get(n),
                         "doses": doses,
                         "explanation": run["explanation"],
                     }
@@ -209,12 +230,32 @@ class PlanDayView(RoleRequiredMixin, TemplateView):
             accepted=accepted,
             draft=draft,
             explanation=services.plan_explanation(plan) if plan else [],
+            changes=services.plan_changes(plan, accepted) if plan else None,
+            stock=[
+                {
+                    **use,
+                    "available": parse_time(use["available_at"]),
+                    "expires": parse_time(use["expires_at"]),
+                    "doses": [
+                        {
+                            **d,
+                            "booking_obj": bookings.get(d["booking"]),
+                            "injection": parse_time(d["injection_at"]),
+                        }
+                        for d in use["doses"]
+                    ],
+                }
+                for use in (plan.result.get("stock", []) if plan else [])
+            ],
             runs=runs,
             unserved=unserved,
             timeline=_timeline(day, plan, bookings),
             unit=unit,
             can_write=can_write,
-            can_accept=can_write and plan is not None and plan.status == PlanStatus.DRAFT,
+            can_accept=can_write
+            and plan is not None
+            and plan.status == PlanStatus.DRAFT
+            and not plan.what_if,
             **kwargs,
         )
 
@@ -241,9 +282,10 @@ class PlanComputeView(RoleRequiredMixin, View):
             messages.error(request, " ".join([exc.message, *details]))
             return HttpResponseRedirect(_page_url(day, generator_id))
         served = plan.result["objective"]["served"]
+        kind = "Plan unchanged" if plan.status != PlanStatus.DRAFT else "Draft plan computed"
         messages.success(
             request,
-            f"Draft plan computed: {len(plan.result['runs'])} run(s) serve {served} of "
+            f"{kind}: {len(plan.result['runs'])} run(s) serve {served} of "
             f"{len(plan.inputs['bookings'])} booking(s).",
         )
         return HttpResponseRedirect(_page_url(day, plan.generator_id, plan.pk))

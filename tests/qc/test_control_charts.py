@@ -1,6 +1,7 @@
 """I-MR limits and Nelson rules 1, 2, 3 and 5 on constructed series (qc.control_charts, pure)."""
 
 import random
+from datetime import timedelta
 
 import pytest
 
@@ -13,6 +14,7 @@ from qc.control_charts import (
     moving_ranges,
     violations,
 )
+from tests.factories import REFERENCE_TIME, BatchFactory, ReleasedBatchFactory, as_of
 
 UNIT = Limits(centre=0.0, sigma=1.0, mr_bar=D2)  # centre 0, sigma 1
 
@@ -121,3 +123,160 @@ def test_values_that_are_not_finite_are_refused():
         chart([1.0, float("nan")], baseline_points=2)
     with pytest.raises(ChartInputError):
         limits_from([1.0])
+
+
+# --- Out of trend: a new violation opens one `oot` event and one alert (qc.services.trends) ----
+
+
+def _baseline_batches(operator, *, count=20, rcp=None):
+    """`count` QC-pending batch rows on the days before REFERENCE_TIME, yields alternating
+    85 ± 0.7 % and, when given, RCP results (through the service) alternating over `rcp`."""
+    batches = []
+    for k in range(count):
+        batch = ReleasedBatchFactory(
+            operator=operator,
+            eos_at=REFERENCE_TIME - timedelta(days=count + 1 - k),
+            status="qc_pending",
+            yield_percent=85.0 + (0.7 if k % 2 else -0.7),
+        )
+        if rcp is not None:
+            _result(batch, "rcp_itlc", rcp[k % 2])
+        batches.append(batch)
+    return batches
+
+
+def _result(batch, test, value, reason=""):
+    from qc.services.results import qc_result_record
+
+    performed = batch.eos_at + timedelta(minutes=15)
+    with as_of(performed + timedelta(minutes=1)):
+        return qc_result_record(
+            actor=batch.operator,
+            batch_id=batch.pk,
+            test=test,
+            value=value,
+            performed_at=performed,
+            reason=reason,
+        )
+
+
+def _oot_events(batch):
+    from qc.models import Deviation
+
+    return list(Deviation.objects.filter(batch=batch, kind="oot"))
+
+
+def _oot_alerts():
+    from radiopharmacy.core.models import Alert
+
+    return list(Alert.objects.filter(kind="oot"))
+
+
+@pytest.mark.django_db
+def test_a_yield_breaking_rule_1_opens_one_oot_event_and_its_correction_no_second(
+    radiopharmacist,
+):
+    from qc.services import trends
+    from radiopharmacy.services.batches import batch_correct
+
+    baseline = _baseline_batches(radiopharmacist)
+    assert all(_oot_events(b) == [] for b in baseline)
+    eos = REFERENCE_TIME - timedelta(hours=20)
+    low = BatchFactory(
+        operator=radiopharmacist,
+        started_at=eos - timedelta(minutes=25),
+        eos_at=eos,
+        activity_mbq=500.0,  # yield about 71.5 %: far below the 3-sigma limit (about 82 %)
+        recorded_at=eos + timedelta(minutes=5),
+    )
+    _result(low, "ph", 6.5)  # QC entry judges the batch's yield
+
+    events = _oot_events(low)
+    assert len(events) == 1
+    assert "Synthesis yield" in events[0].description and "rule 1" in events[0].description
+    assert [a.object_id for a in _oot_alerts()] == [str(low.pk)]
+
+    # the same yield entered again as a correction, then judged by QC entry and the job
+    with as_of(eos + timedelta(minutes=40)):
+        batch_correct(
+            actor=radiopharmacist,
+            batch_id=low.pk,
+            changes={"activity_mbq": 502.0},
+            reason="Re-measured in the dose calibrator: 502 MBq",
+        )
+    _result(low, "appearance", "pass")
+    with as_of(eos + timedelta(hours=1)):
+        assert trends.oot_check_recent() == 0
+    assert len(_oot_events(low)) == 1
+    assert len(_oot_alerts()) == 1
+
+
+@pytest.mark.django_db
+def test_an_rcp_result_breaking_rule_1_opens_one_oot_event_and_a_correction_no_second(
+    radiopharmacist,
+):
+    _baseline_batches(radiopharmacist, rcp=(98.0, 98.4))
+    eos = REFERENCE_TIME - timedelta(hours=20)
+    batch = BatchFactory(
+        operator=radiopharmacist,
+        started_at=eos - timedelta(minutes=25),
+        eos_at=eos,
+        activity_mbq=600.0,
+        recorded_at=eos + timedelta(minutes=5),
+    )
+    first = _result(batch, "rcp_itlc", 96.0)  # passes the 95 % limit, but out of trend
+    assert first.passed
+    events = _oot_events(batch)
+    assert len(events) == 1
+    assert events[0].qc_result_id == first.pk
+    assert "Radiochemical purity" in events[0].description
+
+    _result(batch, "rcp_itlc", 96.0, reason="Re-read the scanner printout: 96.0 % confirmed")
+    assert len(_oot_events(batch)) == 1
+    assert len(_oot_alerts()) == 1
+
+
+@pytest.mark.django_db
+def test_an_rcp_out_of_specification_is_an_oos_not_an_oot(radiopharmacist):
+    _baseline_batches(radiopharmacist, rcp=(98.0, 98.4))
+    eos = REFERENCE_TIME - timedelta(hours=20)
+    batch = BatchFactory(
+        operator=radiopharmacist,
+        started_at=eos - timedelta(minutes=25),
+        eos_at=eos,
+        activity_mbq=600.0,
+        recorded_at=eos + timedelta(minutes=5),
+    )
+    _result(batch, "rcp_itlc", 93.0)
+    assert _oot_events(batch) == []
+    assert batch.deviations.filter(kind="oos").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_trends_api_returns_the_chart_with_its_limits_and_violations(radiopharmacist, api_as):
+    _baseline_batches(radiopharmacist, count=20)
+    eos = REFERENCE_TIME - timedelta(hours=20)
+    low = BatchFactory(
+        operator=radiopharmacist,
+        started_at=eos - timedelta(minutes=25),
+        eos_at=eos,
+        activity_mbq=500.0,
+        recorded_at=eos + timedelta(minutes=5),
+    )
+    client = api_as(radiopharmacist)
+    response = client.get(
+        "/api/v1/trends/",
+        {
+            "metric": "yield",
+            "from": (REFERENCE_TIME - timedelta(days=30)).isoformat(),
+            "to": REFERENCE_TIME.isoformat(),
+        },
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert len(body["points"]) == 21
+    assert body["centre_line"] == pytest.approx(low.yield_percent, abs=20)
+    assert body["lower_control_limit"] < body["centre_line"] < body["upper_control_limit"]
+    assert [(v["batch_number"], v["rule"]) for v in body["violations"]] == [(low.batch_number, 1)]
+    assert client.get("/api/v1/trends/", {"metric": "colour"}).status_code == 400
+    assert client.get("/api/v1/trends/", {"metric": "efficiency"}).status_code == 400

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from statistics import NormalDist
 
 # SPEC §2.1 (NNDC): Ga-68 67.71 min, Ge-68 270.95 d.
 LAMBDA_GA_PER_MIN = math.log(2) / 67.71
@@ -69,6 +70,15 @@ class Day:
         self.lead = timedelta(minutes=params.draw_lead_time_min)
         self.eta = state.efficiency_percent / 100.0
         self.y = params.expected_yield_percent / 100.0
+        # The planned factor: the `confidence` quantile of yield × efficiency (normal model),
+        # from the means and spreads: var(XY) = μx²σy² + μy²σx² + σx²σy².
+        sd_y = params.yield_sd_percent / 100.0
+        sd_e = state.efficiency_sd_percent / 100.0
+        mean = self.y * self.eta
+        sd = math.sqrt(self.y**2 * sd_e**2 + self.eta**2 * sd_y**2 + sd_y**2 * sd_e**2)
+        self.factor_mean, self.factor_sd = mean, sd
+        self.factor = max(mean * 1e-6, mean + NormalDist().inv_cdf(1 - params.confidence) * sd)
+        self.turn = timedelta(minutes=params.module_turnaround_min)
         self.end = params.working_end_at.astimezone(UTC)
         self.k_min = 0
         while self.slot(self.k_min) < state.at.astimezone(UTC):
@@ -104,10 +114,10 @@ class Day:
             at = self.slot(k)
             minutes = _minutes(last_at, at)
             column = column_after(ge_start_mbq=ge, residual_mbq=residual, minutes=minutes)
-            eluate = self.eta * column
-            out.append((column, self.y * ga_decay(eluate, self.params.synthesis_duration_min)))
+            planned = self.factor * ga_decay(column, self.params.synthesis_duration_min)
+            out.append((column, planned))
             ge = ge_decay(ge, minutes)
-            residual = column - eluate
+            residual = column - self.eta * column
             last_at = at
         return out
 
@@ -119,7 +129,66 @@ DOSE_KEYS = {"booking", "draw_at", "activity_to_draw_mbq", "activity_needed_at_e
 UNSERVED_KEYS = {"booking", "reason", "suggested_injection_at"}
 
 
-def check_plan(plan: dict, *, state, bookings, params) -> list[str]:
+def resources_ok(day: Day, slots, syntheses=(), modules_of=None) -> list[str]:
+    """Module, QC-bench, spacing and day-limit rules for runs at `slots` after `syntheses`."""
+    errors = []
+    params = day.params
+    if len(slots) + len(syntheses) > params.max_syntheses:
+        errors.append(f"{len(slots) + len(syntheses)} syntheses > max {params.max_syntheses}")
+    jobs = [
+        (s.elution_at.astimezone(UTC), s.eos_at.astimezone(UTC), s.release_at.astimezone(UTC))
+        for s in syntheses
+    ]
+    jobs += [(day.slot(k), day.slot(k) + day.syn, day.slot(k) + day.syn + day.qc) for k in slots]
+    jobs.sort()
+    # QC bench: one QC at a time.
+    for (_, eos_a, rel_a), (_, eos_b, rel_b) in zip(jobs, jobs[1:], strict=False):
+        if eos_b < rel_a and eos_a < rel_b:
+            errors.append(f"QC of the syntheses ending {eos_a} and {eos_b} overlap")
+    # Modules: at most `synthesis_modules` syntheses (each with its turnaround) at once.
+    for i, (start, _, _) in enumerate(jobs):
+        busy = sum(1 for _, e0, _ in jobs[:i] if e0 + day.turn > start)
+        if busy >= params.synthesis_modules:
+            errors.append(f"synthesis at {start} finds no free module")
+    for (a, _, _), (b, _, _) in zip(jobs, jobs[1:], strict=False):
+        if b - a < day.grid:
+            errors.append(f"elutions at {a} and {b} closer than the grid")
+    if modules_of is not None:
+        last_end: dict[int, datetime] = {}
+        for k, module in zip(slots, modules_of, strict=True):
+            if not 1 <= module <= params.synthesis_modules:
+                errors.append(f"run at slot {k} on module {module}")
+            if module in last_end and last_end[module] + day.turn > day.slot(k):
+                errors.append(f"run at slot {k} starts on module {module} before it is free")
+            last_end[module] = day.slot(k) + day.syn
+    return errors
+
+
+def check_stock(day: Day, uses, stock) -> list[str]:
+    """Doses served from stock: in time, within what the batch has left."""
+    errors = []
+    by_id = {s.batch_id: s for s in stock}
+    for use in uses:
+        batch = by_id.get(use["batch"])
+        if batch is None:
+            errors.append(f"stock use of unknown batch {use['batch']}")
+            continue
+        total = 0.0
+        for d in use["doses"]:
+            booking = day.bookings[d["booking"]]
+            inj = booking.injection_at.astimezone(UTC)
+            draw = inj - day.lead
+            if draw < batch.available_at.astimezone(UTC) or draw > day.end:
+                errors.append(f"booking {booking.booking_id}: stock drawn outside its window")
+            if inj > batch.expires_at.astimezone(UTC):
+                errors.append(f"booking {booking.booking_id}: stock expired at injection")
+            total += ga_decay(booking.prescribed_activity_mbq, -_minutes(batch.activity_at, inj))
+        if total > batch.activity_mbq * (1 + REL_TOL):
+            errors.append(f"batch {batch.batch_id}: doses need {total} > {batch.activity_mbq}")
+    return errors
+
+
+def check_plan(plan: dict, *, state, bookings, params, stock=(), syntheses=()) -> list[str]:
     """Every disagreement between `plan` (SPEC §3 dict) and the rules, as messages; [] if none."""
     errors: list[str] = []
     day = Day(state=state, bookings=bookings, params=params)
@@ -131,8 +200,6 @@ def check_plan(plan: dict, *, state, bookings, params) -> list[str]:
     seen: list[int] = []
     slots: list[int] = []
     runs = plan["runs"]
-    if len(runs) > params.max_runs:
-        errors.append(f"{len(runs)} runs > max_runs {params.max_runs}")
     for r, run in enumerate(runs):
         if not RUN_KEYS <= run.keys():
             errors.append(f"run {r} lacks {sorted(RUN_KEYS - run.keys())}")
@@ -162,6 +229,10 @@ def check_plan(plan: dict, *, state, bookings, params) -> list[str]:
             errors.append(f"run {r} has more than {params.max_doses_per_run} doses")
     if errors:
         return errors
+    errors += resources_ok(day, slots, syntheses, [run.get("module", 1) for run in runs])
+    for use in plan.get("stock", []):
+        seen.extend(d["booking"] for d in use["doses"])
+    errors += check_stock(day, plan.get("stock", []), stock)
     activities = day.activities(slots)
     for r, (run, k, (column, at_eos)) in enumerate(zip(runs, slots, activities, strict=True)):
         _close(run["expected_activity_at_eos_mbq"], at_eos, f"run {r} activity at EOS", errors)
@@ -207,14 +278,14 @@ def check_plan(plan: dict, *, state, bookings, params) -> list[str]:
             if abs(steps - round(steps)) > 1e-9:
                 errors.append(f"booking {u['booking']}: suggestion off the grid")
             booking = day.bookings[u["booking"]]
-            if not suggestion_works(day, slots, runs, booking, suggested):
+            if not suggestion_works(day, slots, runs, booking, suggested, syntheses):
                 errors.append(f"booking {u['booking']}: suggested {suggested} does not work")
     if sorted(seen) != sorted(day.bookings):
         errors.append(f"bookings served or unserved {sorted(seen)} != {sorted(day.bookings)}")
     return errors
 
 
-def suggestion_works(day: Day, slots, runs, booking, injection_at: datetime) -> bool:
+def suggestion_works(day: Day, slots, runs, booking, injection_at: datetime, syntheses=()) -> bool:
     """Whether `booking` moved to `injection_at` fits into the plan, the other doses unchanged."""
     loads = {
         k: [day.need_at_eos(day.bookings[d["booking"]], k) for d in run["doses"]]
@@ -228,9 +299,9 @@ def suggestion_works(day: Day, slots, runs, booking, injection_at: datetime) -> 
                 continue
             trial_slots = slots
         else:
-            if len(slots) >= day.params.max_runs:
-                continue
             trial_slots = sorted([*slots, k])
+            if resources_ok(day, trial_slots, syntheses):
+                continue
         acts = day.activities(trial_slots)
         ok = True
         for kk, (_, at_eos) in zip(trial_slots, acts, strict=True):
@@ -245,9 +316,11 @@ def suggestion_works(day: Day, slots, runs, booking, injection_at: datetime) -> 
     return False
 
 
-def assert_valid(plan: dict, *, state, bookings, params) -> None:
+def assert_valid(plan: dict, *, state, bookings, params, stock=(), syntheses=()) -> None:
     """Raise AssertionError listing every problem `check_plan` finds."""
-    errors = check_plan(plan, state=state, bookings=bookings, params=params)
+    errors = check_plan(
+        plan, state=state, bookings=bookings, params=params, stock=stock, syntheses=syntheses
+    )
     assert not errors, "\n".join(errors)
 
 
@@ -256,11 +329,11 @@ def assert_valid(plan: dict, *, state, bookings, params) -> None:
 
 @dataclass(frozen=True)
 class Optimum:
-    """Best (served, runs, waste) and one plan reaching it: ((slot, booking ids), ...)."""
+    """Best (served, runs, smallest margin) and one plan reaching it: ((slot, ids), ...)."""
 
     served: int
     runs: int
-    waste_mbq: float
+    margin: float
     plan: tuple[tuple[int, tuple[int, ...]], ...]
 
 
@@ -271,19 +344,23 @@ def _better(a: tuple[int, int, float], b: tuple[int, int, float] | None) -> bool
         return a[0] > b[0]
     if a[1] != b[1]:
         return a[1] < b[1]
-    return a[2] < b[2] - 1e-9
+    return a[2] > b[2] + 1e-12
 
 
-def exhaustive_optimum(*, state, bookings, params) -> Optimum:
-    """Best plan over every ordered assignment of bookings to runs (up to max_runs).
+def _margin(acts, loads) -> float:
+    return min(
+        (a / math.fsum(ld) - 1.0 for a, ld in zip(acts, loads, strict=True)), default=math.inf
+    )
 
-    Each run of an assignment elutes at the earliest slot after the previous run where its
-    bookings are in time and fit. That loses no optimum: for a fixed sequence of dose sets,
-    eluting a run earlier (i) leaves more Ga-68 for every later time, since with the affine
-    Bateman flow G ↦ aG + I, eluting before the flow gives (1−η)aG + I and after it
-    (1−η)(aG + I), η·I less; (ii) frees every later slot; (iii) wastes less, since the run's
-    activity decay-corrected to a fixed time grows with the ingrowth while the needs, so
-    corrected, do not. `exhaustive_all_slots` checks this on small days with every slot.
+
+def exhaustive_optimum(*, state, bookings, params, syntheses=()) -> Optimum:
+    """Most served, then fewest runs, over every ordered sequence of dose sets, each run at the
+    earliest slot after the previous where its bookings are in time, fit, and the modules and
+    the QC bench allow (its margin is not optimised: see `exhaustive_all_slots`).
+
+    Earliest slots lose no (served, runs) optimum: for fixed dose sets, eluting a run earlier
+    (i) leaves more Ga-68 for every later time (the affine Bateman flow G ↦ aG + I gives
+    (1−η)aG + I against (1−η)(aG + I)); (ii) frees the modules, the bench and every later slot.
     """
     day = Day(state=state, bookings=bookings, params=params)
     ids = sorted(day.bookings, key=lambda i: (day.bookings[i].injection_at, i))
@@ -292,13 +369,12 @@ def exhaustive_optimum(*, state, bookings, params) -> Optimum:
     best: list = [None, ()]
     limit = params.max_doses_per_run or n
 
-    def visit(last_at, ge, residual, prev_k, remaining, value, plan):
-        if _better(value, best[0]) or best[0] is None:
+    def visit(slots, remaining, value, plan):
+        if _better(value, best[0]):
             best[0], best[1] = value, plan
-        if value[1] >= params.max_runs:
+        if len(slots) + len(syntheses) >= params.max_syntheses:
             return
         rem = [i for i in ids if remaining >> ids.index(i) & 1]
-        # Every non-empty subset of the remaining bookings (by bitmask).
         m = len(rem)
         for mask in range(1, 1 << m):
             subset = [rem[j] for j in range(m) if mask >> j & 1]
@@ -307,57 +383,49 @@ def exhaustive_optimum(*, state, bookings, params) -> Optimum:
             common = set(elig[subset[0]])
             for i in subset[1:]:
                 common &= set(elig[i])
-            for k in sorted(c for c in common if c > prev_k):
-                at = day.slot(k)
-                minutes = _minutes(last_at, at)
-                column = column_after(ge_start_mbq=ge, residual_mbq=residual, minutes=minutes)
-                at_eos = day.y * ga_decay(day.eta * column, params.synthesis_duration_min)
+            for k in sorted(c for c in common if not slots or c > slots[-1]):
+                trial = [*slots, k]
+                if resources_ok(day, trial, syntheses):
+                    continue
+                at_eos = day.activities(trial)[-1][1]
                 need = math.fsum(day.need_at_eos(day.bookings[i], k) for i in subset)
                 if need <= at_eos:
                     new_remaining = remaining
                     for i in subset:
                         new_remaining &= ~(1 << ids.index(i))
                     visit(
-                        at,
-                        ge_decay(ge, minutes),
-                        column * (1 - day.eta),
-                        k,
+                        trial,
                         new_remaining,
-                        (value[0] + len(subset), value[1] + 1, value[2] + at_eos - need),
+                        (value[0] + len(subset), value[1] + 1, 0.0),
                         (*plan, (k, tuple(sorted(subset)))),
                     )
                     break  # the earliest feasible slot (see the docstring)
 
-    visit(
-        state.at,
-        state.ge68_activity_mbq,
-        state.ga68_on_column_mbq,
-        -1,
-        (1 << n) - 1,
-        (0, 0, 0.0),
-        (),
-    )
+    visit([], (1 << n) - 1, (0, 0, 0.0), ())
     value, plan = best
-    return Optimum(served=value[0], runs=value[1], waste_mbq=value[2], plan=plan)
+    return Optimum(served=value[0], runs=value[1], margin=math.nan, plan=plan)
 
 
-def exhaustive_all_slots(*, state, bookings, params) -> Optimum:
-    """Best plan over every increasing tuple of slots and every assignment (tiny days only)."""
+def exhaustive_all_slots(*, state, bookings, params, syntheses=()) -> Optimum:
+    """Best plan over every increasing tuple of allowed slots and every assignment (tiny days
+    only): most served, fewest runs, largest smallest relative margin."""
     day = Day(state=state, bookings=bookings, params=params)
     ids = sorted(day.bookings)
     limit = params.max_doses_per_run or len(ids)
     best: list = [None, ()]
 
-    def slot_tuples(start, count):
-        if count == 0:
-            yield ()
+    def slot_tuples(prefix, count):
+        if resources_ok(day, prefix, syntheses):
             return
+        if len(prefix) == count:
+            yield tuple(prefix)
+            return
+        start = prefix[-1] + 1 if prefix else day.k_min
         for k in range(start, day.k_last + 1):
-            for rest in slot_tuples(k + 1, count - 1):
-                yield (k, *rest)
+            yield from slot_tuples([*prefix, k], count)
 
-    for count in range(params.max_runs + 1):
-        for slots in slot_tuples(day.k_min, count):
+    for count in range(params.max_syntheses - len(syntheses) + 1):
+        for slots in slot_tuples([], count):
             acts = [a for _, a in day.activities(slots)]
             options = [
                 [r for r, k in enumerate(slots) if day.eligible(day.bookings[i], k)] for i in ids
@@ -369,8 +437,7 @@ def exhaustive_all_slots(*, state, bookings, params) -> Optimum:
                 if j == len(ids):
                     if any(c == 0 for c in counts):
                         return  # an empty run is never better than leaving it out
-                    waste = math.fsum(a - math.fsum(ld) for a, ld in zip(acts, loads, strict=True))
-                    value = (value_served, len(slots), waste)
+                    value = (value_served, len(slots), _margin(acts, loads))
                     if _better(value, best[0]):
                         plan = tuple(
                             (k, tuple(sorted(i for i, r2 in chosen if r2 == r)))
@@ -391,4 +458,4 @@ def exhaustive_all_slots(*, state, bookings, params) -> Optimum:
 
             assign(0, [[] for _ in slots], [0] * len(slots), 0, [])
     value, plan = best
-    return Optimum(served=value[0], runs=value[1], waste_mbq=value[2], plan=plan)
+    return Optimum(served=value[0], runs=value[1], margin=value[2], plan=plan)

@@ -101,7 +101,7 @@ def test_fresh_generator_serves_realistic_day_with_three_runs():
 
 def test_two_runs_cannot_serve_the_realistic_day():
     state, bookings = generator(age_days=0), realistic_bookings()
-    prm = params(max_runs=2)
+    prm = params(max_syntheses=2)
     plan = planned(state, bookings, prm)
     best = exhaustive_optimum(state=state, bookings=bookings, params=prm)
     # Not the planner's word alone: the exhaustive search agrees that two runs serve only six.
@@ -150,7 +150,7 @@ def test_reason_when_draw_after_working_hours():
 
 
 def test_reason_names_the_activity_when_the_run_is_too_small():
-    state, prm = generator(age_days=0), params(max_runs=1)
+    state, prm = generator(age_days=0), params(max_syntheses=1)
     bookings = [
         BookingRequest(booking_id=1, injection_at=at(8, 30), prescribed_activity_mbq=200.0),
         BookingRequest(booking_id=2, injection_at=at(8, 35), prescribed_activity_mbq=200.0),
@@ -160,12 +160,13 @@ def test_reason_names_the_activity_when_the_run_is_too_small():
     assert plan.served_count == 2
     (item,) = plan.unserved
     assert item.reason.startswith("not enough activity: needs ")
-    assert "best run offers" in item.reason
+    assert "the best run in time has" in item.reason
 
 
 def test_suggested_times_work_and_are_the_earliest_on_the_grid():
-    state = generator(age_days=335, efficiency_percent=60.0)
-    bookings, prm = realistic_bookings(), params()
+    state = generator(age_days=182, efficiency_percent=65.0)
+    too_early = BookingRequest(booking_id=10, injection_at=at(7, 40), prescribed_activity_mbq=150.0)
+    bookings, prm = [*realistic_bookings()[:6], too_early], params()
     plan = planned(state, bookings, prm)  # the checker verifies that each suggestion works
     data = plan.to_dict()
     day = Day(state=state, bookings=bookings, params=prm)
@@ -186,9 +187,9 @@ def test_max_doses_per_run_is_respected():
     plan = planned(state, bookings, prm)
     assert all(len(r.doses) <= 2 for r in plan.runs)
     best = exhaustive_optimum(
-        state=state, bookings=bookings[:6], params=params(max_doses_per_run=2, max_runs=3)
+        state=state, bookings=bookings[:6], params=params(max_doses_per_run=2, max_syntheses=3)
     )
-    small = planned(state, bookings[:6], params(max_doses_per_run=2, max_runs=3))
+    small = planned(state, bookings[:6], params(max_doses_per_run=2, max_syntheses=3))
     assert (small.served_count, len(small.runs)) == (best.served, best.runs)
 
 
@@ -202,7 +203,7 @@ def test_no_bookings_gives_an_empty_plan():
 
 
 def test_to_dict_has_the_spec_shape_with_iso_offsets():
-    state, bookings, prm = generator(age_days=0), realistic_bookings(), params(max_runs=2)
+    state, bookings, prm = generator(age_days=0), realistic_bookings(), params(max_syntheses=2)
     data = plan_day(
         generator_state=state, bookings=bookings, params=prm, plan_date=DAY.date(), generator_id=4
     ).to_dict()
@@ -301,7 +302,7 @@ def test_naive_datetimes_are_refused():
         {"synthesis_duration_min": -1},
         {"expected_yield_percent": 0},
         {"expected_yield_percent": 120},
-        {"max_runs": -1},
+        {"max_syntheses": -1},
         {"max_doses_per_run": 0},
         {"shelf_life_min": float("nan")},
     ],
@@ -388,7 +389,7 @@ def test_random_days_pass_the_checker(size, age_days, efficiency):
     extra_mbq=st.integers(min_value=50, max_value=250),
 )
 def test_adding_a_booking_never_serves_fewer(seed, size, age, extra_minute, extra_mbq):
-    state, bookings, prm = random_day(seed=seed, bookings=size, age_days=age, max_runs=4)
+    state, bookings, prm = random_day(seed=seed, bookings=size, age_days=age, max_syntheses=4)
     before = plan_day(generator_state=state, bookings=bookings, params=prm)
     extra = BookingRequest(
         booking_id=999,
@@ -403,9 +404,9 @@ def test_adding_a_booking_never_serves_fewer(seed, size, age, extra_minute, extr
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=10_000), size=st.integers(min_value=1, max_value=12))
 def test_more_runs_allowed_never_serves_fewer(seed, size):
-    state, bookings, prm = random_day(seed=seed, bookings=size, max_runs=2)
+    state, bookings, prm = random_day(seed=seed, bookings=size, max_syntheses=2)
     fewer = plan_day(generator_state=state, bookings=bookings, params=prm)
     more = plan_day(
-        generator_state=state, bookings=bookings, params=dataclasses.replace(prm, max_runs=3)
+        generator_state=state, bookings=bookings, params=dataclasses.replace(prm, max_syntheses=3)
     )
     assert more.served_count >= fewer.served_count

@@ -1,8 +1,10 @@
-"""The planner against exhaustive searches: same number served, same runs, same waste.
+"""The planner against exhaustive searches, on one and two modules with a turnaround.
 
-`exhaustive_optimum` tries every ordered assignment of bookings to runs; `exhaustive_all_slots`
-tries every increasing tuple of grid slots and every assignment, which also checks the
-earliest-slot argument both the planner and `exhaustive_optimum` rely on.
+`exhaustive_optimum` tries every ordered sequence of dose sets at their earliest allowed slots
+(most served, fewest runs); `exhaustive_all_slots` tries every allowed tuple of slots and every
+assignment, so it also finds the largest smallest margin and checks the earliest-slot argument.
+Every plan also passes the independent checker (modules, QC bench, max_syntheses, activity with
+decay, expiry, draw lead time).
 """
 
 from __future__ import annotations
@@ -11,165 +13,127 @@ import dataclasses
 
 import pytest
 
-from scheduling import planner
-from scheduling.planner import BookingRequest, plan_day
+from scheduling.planner import MARGIN_RESOLUTION, plan_day
 from tests.bench.planner import random_day
 from tests.scheduling.plan_checker import (
+    Day,
     assert_valid,
     exhaustive_all_slots,
     exhaustive_optimum,
+    resources_ok,
 )
 
-WASTE_TOLERANCE_MBQ = 1e-6
-
-# (seed, bookings, generator age in days, efficiency %, max runs): 24 days of 3-10 bookings.
+# (seed, bookings, generator age in days, efficiency %, modules, max syntheses): small days.
 DAYS = [
-    (seed, 3 + seed % 8, (0, 182, 335)[seed % 3], (70.0, 65.0, 60.0)[seed % 3], 3 + (seed % 4 == 0))
-    for seed in range(24)
+    (
+        seed,
+        3 + seed % 5,
+        (0, 182, 335)[seed % 3],
+        (70.0, 65.0, 60.0)[seed % 3],
+        1 + seed % 2,
+        2 + seed % 3,
+    )
+    for seed in range(16)
 ]
 
 
-def _compare(state, bookings, prm, best) -> None:
+def _plan(state, bookings, prm):
     plan = plan_day(generator_state=state, bookings=bookings, params=prm)
     assert_valid(plan.to_dict(), state=state, bookings=bookings, params=prm)
-    assert plan.served_count == best.served
-    assert len(plan.runs) == best.runs
-    assert plan.wasted_activity_mbq == pytest.approx(best.waste_mbq, abs=WASTE_TOLERANCE_MBQ)
+    assert plan.optimal
+    return plan
 
 
-@pytest.mark.parametrize(("seed", "size", "age_days", "efficiency", "max_runs"), DAYS)
-def test_planner_matches_exhaustive_search(seed, size, age_days, efficiency, max_runs):
-    state, bookings, prm = random_day(
-        seed=seed,
-        bookings=size,
-        age_days=age_days,
-        efficiency_percent=efficiency,
-        max_runs=max_runs,
-        # A busy morning: windows overlap, so bookings can go to either run.
-        first_injection_hour=8,
-        last_injection_hour=13,
-    )
-    best = exhaustive_optimum(state=state, bookings=bookings, params=prm)
-    _compare(state, bookings, prm, best)
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_planner_matches_every_slot_search_on_tiny_days(seed):
-    state, bookings, prm = random_day(
-        seed=500 + seed,
-        bookings=3 + seed % 2,
-        age_days=(0, 335)[seed % 2],
-        max_runs=2,
-        first_injection_hour=8,
-        last_injection_hour=10,
-    )
-    # Working day cut short so that every slot pair can be tried.
-    prm = dataclasses.replace(prm, working_end_at=prm.earliest_elution_at.replace(hour=11))
-    best = exhaustive_all_slots(state=state, bookings=bookings, params=prm)
-    assert best == exhaustive_optimum(state=state, bookings=bookings, params=prm) or (
-        (best.served, best.runs)
-        == _key(exhaustive_optimum(state=state, bookings=bookings, params=prm))
-    )
-    _compare(state, bookings, prm, best)
-
-
-def _key(optimum):
-    return optimum.served, optimum.runs
-
-
-def test_tiny_prescriptions_use_every_slot_and_stay_optimal():
-    # Doses of 0.05 MBq make the earliest slot not always the least wasteful (F3 fails): the
-    # planner must then try every slot.
-    state, bookings, prm = random_day(
-        seed=42, bookings=3, max_runs=2, first_injection_hour=8, last_injection_hour=10
-    )
-    bookings = [dataclasses.replace(b, prescribed_activity_mbq=0.05) for b in bookings]
-    prm = dataclasses.replace(prm, working_end_at=prm.earliest_elution_at.replace(hour=11))
-    best = exhaustive_all_slots(state=state, bookings=bookings, params=prm)
-    _compare(state, bookings, prm, best)
-
-
-def test_overlapping_windows_need_crossed_assignment():
-    # Crafted so the later patient must go to the earlier run: a heavy early dose only fits the
-    # second run. Served-in-time-order heuristics miss this; the planner must not.
-    state, bookings, prm = random_day(seed=0, bookings=0, max_runs=2)
-    start = prm.earliest_elution_at
-    bookings = [
-        BookingRequest(
-            booking_id=1,
-            injection_at=start.replace(hour=9, minute=50),
-            prescribed_activity_mbq=400.0,
-        ),
-        BookingRequest(
-            booking_id=2,
-            injection_at=start.replace(hour=10, minute=0),
-            prescribed_activity_mbq=60.0,
-        ),
-        BookingRequest(
-            booking_id=3,
-            injection_at=start.replace(hour=8, minute=20),
-            prescribed_activity_mbq=200.0,
-        ),
-    ]
-    best = exhaustive_optimum(state=state, bookings=bookings, params=prm)
-    _compare(state, bookings, prm, best)
-
-
-# Overbooked mornings where activity, not time, limits the day: prescriptions scaled so that
-# the generator serves about half. The activity bound and the children's pretest bind here.
-# (seed, bookings, generator age in days, efficiency %, prescription scale, max runs)
-OVERBOOKED_DAYS = [
-    (900, 8, 0, 70.0, 1.0, 3),
-    (903, 8, 0, 70.0, 1.4, 3),
-    (904, 9, 182, 65.0, 1.0, 3),
-    (905, 10, 335, 60.0, 0.7, 3),
-    (906, 8, 0, 70.0, 1.0, 4),
-    (909, 8, 0, 70.0, 1.4, 4),
-    (910, 9, 182, 65.0, 1.0, 4),
-    (912, 8, 0, 70.0, 1.0, 3),
-    (916, 9, 182, 65.0, 1.0, 3),
-]
-
-
-@pytest.mark.parametrize(
-    ("seed", "size", "age_days", "efficiency", "scale", "max_runs"), OVERBOOKED_DAYS
-)
-def test_planner_matches_exhaustive_search_on_overbooked_days(
-    seed, size, age_days, efficiency, scale, max_runs
+@pytest.mark.parametrize(("seed", "size", "age_days", "efficiency", "modules", "limit"), DAYS)
+def test_planner_serves_the_exhaustive_optimum_with_the_fewest_syntheses(
+    seed, size, age_days, efficiency, modules, limit
 ):
     state, bookings, prm = random_day(
         seed=seed,
         bookings=size,
         age_days=age_days,
         efficiency_percent=efficiency,
-        max_runs=max_runs,
+        synthesis_modules=modules,
+        max_syntheses=limit,
+        # A busy morning: windows overlap, so bookings can go to either run.
         first_injection_hour=8,
-        last_injection_hour=12,
+        last_injection_hour=13,
     )
-    bookings = [
-        dataclasses.replace(b, prescribed_activity_mbq=b.prescribed_activity_mbq * scale)
-        for b in bookings
-    ]
     best = exhaustive_optimum(state=state, bookings=bookings, params=prm)
-    _compare(state, bookings, prm, best)
+    plan = _plan(state, bookings, prm)
+    assert (plan.served_count, len(plan.runs)) == (best.served, best.runs)
 
 
-@pytest.mark.parametrize("size", [15, 20])
-@pytest.mark.parametrize(("age_days", "efficiency"), [(0, 70.0), (182, 65.0), (335, 60.0)])
-@pytest.mark.parametrize("seed", range(2))
-def test_fast_rules_change_no_plan_on_large_days(monkeypatch, seed, size, age_days, efficiency):
-    # Too large for the exhaustive searches: the search with its time-saving rules (activity
-    # bound, children tested before they are built, ...) must give the very plan the plain
-    # branch and bound gives.
+@pytest.mark.parametrize("seed", range(8))
+def test_planner_matches_every_slot_search_including_the_margin(seed):
+    modules = 1 + seed % 2
     state, bookings, prm = random_day(
-        seed=4242 + 7 * seed + size,
-        bookings=size,
-        age_days=age_days,
-        efficiency_percent=efficiency,
-        max_runs=5 + seed,
+        seed=500 + seed,
+        bookings=3 + seed % 2,
+        age_days=(0, 335)[seed % 2],
+        synthesis_modules=modules,
+        module_turnaround_min=(10, 30)[seed % 2],
+        max_syntheses=2,
+        first_injection_hour=8,
+        last_injection_hour=10,
+        yield_sd_percent=(0.0, 5.0)[seed % 2],
     )
-    fast = plan_day(generator_state=state, bookings=bookings, params=prm)
-    assert_valid(fast.to_dict(), state=state, bookings=bookings, params=prm)
-    monkeypatch.setattr(planner._Search, "fast_rules", False)
-    plain = plan_day(generator_state=state, bookings=bookings, params=prm)
-    assert fast.to_dict() == plain.to_dict()
+    # Working day cut short so that every slot pair can be tried.
+    prm = dataclasses.replace(prm, working_end_at=prm.earliest_elution_at.replace(hour=11))
+    best = exhaustive_all_slots(state=state, bookings=bookings, params=prm)
+    earliest = exhaustive_optimum(state=state, bookings=bookings, params=prm)
+    assert (best.served, best.runs) == (earliest.served, earliest.runs)
+    plan = _plan(state, bookings, prm)
+    assert (plan.served_count, len(plan.runs)) == (best.served, best.runs)
+    if plan.runs:
+        margin = plan.smallest_margin_percent / 100
+        # Never better than the true optimum, and within the planner's stated resolution.
+        assert margin <= best.margin + 1e-6
+        assert margin >= best.margin - MARGIN_RESOLUTION - 1e-6
+
+
+def test_two_modules_overlap_syntheses_but_never_their_qc():
+    state, bookings, prm = random_day(
+        seed=3, bookings=12, synthesis_modules=2, first_injection_hour=8, last_injection_hour=11
+    )
+    plan = _plan(state, bookings, prm)
+    eos = [run.eos_at for run in plan.runs]
+    for a, b in zip(plan.runs, plan.runs[1:], strict=False):
+        assert b.eos_at >= a.release_at  # one QC bench
+    assert len(set(eos)) == len(eos)
+    day = Day(state=state, bookings=bookings, params=prm)
+    slots = [round((r.elution_at - day.t0) / day.grid) for r in plan.runs]
+    assert not resources_ok(day, slots, (), [r.module for r in plan.runs])
+
+
+def test_one_module_waits_for_the_previous_synthesis_and_its_turnaround():
+    state, bookings, prm = random_day(
+        seed=11, bookings=14, first_injection_hour=8, last_injection_hour=12
+    )
+    plan = _plan(state, bookings, prm)
+    turnaround = prm.module_turnaround_min
+    for a, b in zip(plan.runs, plan.runs[1:], strict=False):
+        assert (b.elution_at - a.eos_at).total_seconds() / 60 >= turnaround
+    assert len(plan.runs) <= prm.max_syntheses
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_never_more_than_max_syntheses(limit):
+    state, bookings, prm = random_day(seed=21, bookings=20, max_syntheses=limit)
+    plan = _plan(state, bookings, prm)
+    assert len(plan.runs) <= limit
+    more = plan_day(
+        generator_state=state, bookings=bookings, params=dataclasses.replace(prm, max_syntheses=4)
+    )
+    assert more.served_count >= plan.served_count
+
+
+def test_the_budget_returns_the_best_plan_found_with_its_bound():
+    state, bookings, prm = random_day(seed=60, bookings=60, synthesis_modules=2)
+    prm = dataclasses.replace(prm, time_budget_s=0.05)
+    plan = plan_day(generator_state=state, bookings=bookings, params=prm)
+    assert_valid(plan.to_dict(), state=state, bookings=bookings, params=prm)
+    assert not plan.optimal
+    assert plan.to_dict()["optimal"] is False
+    assert plan.bound_served >= plan.served_count
+    assert plan.cpu_ms < 1000

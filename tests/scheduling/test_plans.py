@@ -31,8 +31,8 @@ def at(hhmm: str, day: date = DAY) -> datetime:
 
 @pytest.fixture
 def early(time_machine):
-    """It is 06:30 on the planned day: the plan starts at the working day's start (07:00)."""
-    time_machine.move_to(at("06:30"), tick=False)
+    """It is 05:30 on the planned day: the plan starts at the earliest elution (06:00)."""
+    time_machine.move_to(at("05:30"), tick=False)
 
 
 @pytest.fixture
@@ -48,8 +48,15 @@ def book(*times: str, mbq: float = 150.0, day: date = DAY, **kw):
 
 def checked(plan: ProductionPlan) -> list[str]:
     """The independent checker's complaints about a saved plan, from what it stored."""
-    state, requests, params = plan_inputs.planner_inputs(plan.inputs)
-    return check_plan(plan.result, state=state, bookings=requests, params=params)
+    kwargs = plan_inputs.planner_inputs(plan.inputs)
+    return check_plan(
+        plan.result,
+        state=kwargs["generator_state"],
+        bookings=kwargs["bookings"],
+        params=kwargs["params"],
+        stock=kwargs["stock"],
+        syntheses=kwargs["syntheses"],
+    )
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -63,12 +70,12 @@ def test_inputs_without_history_use_nominal_efficiency_default_yield_and_equilib
     assert state["efficiency_percent"] == 65.0
     assert params["expected_yield_percent"] == 80.0
     ge = physics.ge68_activity_mbq(
-        nominal_activity_mbq=1850.0, calibrated_at=generator.calibrated_at, at=at("07:00")
+        nominal_activity_mbq=1850.0, calibrated_at=generator.calibrated_at, at=at("06:00")
     )
     assert math.isclose(state["ge68_activity_mbq"], ge, rel_tol=1e-12)
     assert math.isclose(state["ga68_on_column_mbq"], physics.equilibrium_ga68_mbq(ge))
     assert plan.inputs["sources"]["last_elution_at"] is None
-    assert params["earliest_elution_at"] == at("07:00").isoformat()
+    assert params["earliest_elution_at"] == at("06:00").isoformat()
     assert params["working_end_at"] == at("17:00").isoformat()
     assert (params["synthesis_duration_min"], params["qc_duration_min"]) == (25.0, 25.0)
     assert (params["shelf_life_min"], params["draw_lead_time_min"]) == (240.0, 10.0)
@@ -153,7 +160,7 @@ def test_another_day_starts_at_the_working_day_start(scheduler, generator, time_
     time_machine.move_to(at("15:00"), tick=False)
     for day in (DAY + timedelta(days=1), DAY - timedelta(days=1)):
         plan = services_plans.plan_compute(actor=scheduler, date=day, generator_id=generator.pk)
-        assert plan.inputs["parameters"]["earliest_elution_at"] == at("07:00", day).isoformat()
+        assert plan.inputs["parameters"]["earliest_elution_at"] == at("06:00", day).isoformat()
 
 
 def test_only_active_bookings_of_the_day_are_planned(scheduler, generator, early):
@@ -163,7 +170,9 @@ def test_only_active_bookings_of_the_day_are_planned(scheduler, generator, early
         book("12:00", status=status)
     book("10:00", day=DAY + timedelta(days=1))
     plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
-    assert [b["booking_id"] for b in plan.inputs["bookings"]] == [booked.pk, assigned.pk]
+    # A booking with a dose has its activity set aside in its batch already.
+    assert [b["booking_id"] for b in plan.inputs["bookings"]] == [booked.pk]
+    assert assigned.pk not in {b["booking_id"] for b in plan.inputs["bookings"]}
     assert plan.inputs["bookings"][0] == {
         "booking_id": booked.pk,
         "injection_at": at("10:00").isoformat(),
@@ -198,12 +207,12 @@ def test_a_busy_day_is_served_and_explained(scheduler, generator, early):
     book("09:00", "09:45", "10:30", "11:15", "12:00", "13:30", "14:45", "15:30")
     plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     served = plan.result["objective"]["served"]
-    assert served >= 6 and served + len(plan.result["unserved"]) == 8
+    assert served >= 5 and served + len(plan.result["unserved"]) == 8
     assert all(run["explanation"] for run in plan.result["runs"])
     lines = services_plans.plan_explanation(plan)
     assert any("nominal efficiency" in line for line in lines)
     assert any("default" in line for line in lines)
-    assert f"8 booking(s): {served} served" in lines[-1]
+    assert any(f"8 booking(s) to plan: {served} served" in line for line in lines)
 
 
 def test_a_plan_after_working_hours_serves_nobody_with_reasons(scheduler, generator, time_machine):
@@ -232,8 +241,23 @@ def test_a_generator_not_in_use_cannot_be_planned(scheduler, early, status):
     assert not ProductionPlan.objects.exists()
 
 
-def test_computing_again_supersedes_the_older_draft(scheduler, generator, early):
+def test_computing_an_unchanged_day_again_gives_the_same_plan_and_no_new_row(
+    scheduler, generator, early
+):
+    book("09:00", "13:30")
     first = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
+    again = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
+    assert again.pk == first.pk and ProductionPlan.objects.count() == 1
+    services_plans.plan_accept(actor=scheduler, plan_id=first.pk)
+    recomputed = services_plans.plan_recompute(date=DAY, generator_id=generator.pk)
+    assert recomputed.pk == first.pk and ProductionPlan.objects.count() == 1
+    first.refresh_from_db()
+    assert not first.stale
+
+
+def test_computing_a_changed_day_supersedes_the_older_draft(scheduler, generator, early):
+    first = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
+    book("09:00")
     second = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     first.refresh_from_db()
     assert (first.status, first.superseded_by_id) == ("superseded", second.pk)
@@ -268,6 +292,7 @@ def test_accepting_a_new_plan_supersedes_the_accepted_one_and_cancels_its_runs(
     book("09:00", "13:30")
     first = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     services_plans.plan_accept(actor=scheduler, plan_id=first.pk)
+    book("11:00")  # the day changes, so the plan does
     second = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     services_plans.plan_accept(actor=scheduler, plan_id=second.pk)
     first.refresh_from_db()
@@ -282,6 +307,7 @@ def test_only_a_draft_can_be_accepted(scheduler, generator, early, target):
     plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     services_plans.plan_accept(actor=scheduler, plan_id=plan.pk)
     if target == "superseded":
+        book("11:00")
         newer = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
         services_plans.plan_accept(actor=scheduler, plan_id=newer.pk)
     runs = PlannedRun.objects.count()
@@ -301,6 +327,7 @@ def test_compute_accept_and_supersede_are_audited(scheduler, generator, early):
     book("09:00")
     first = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     services_plans.plan_accept(actor=scheduler, plan_id=first.pk)
+    book("11:00")  # the day changes, so the plan does
     second = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     services_plans.plan_accept(actor=scheduler, plan_id=second.pk)
     plan_events = AuditEvent.objects.filter(object_type="scheduling.productionplan")
@@ -398,6 +425,7 @@ def test_a_booking_change_on_a_day_without_plans_queues_nothing(
 
 
 def test_the_recompute_task_run_twice_makes_one_plan(scheduler, generator, accepted):
+    book("11:00")  # a change the task has to plan for
     kwargs = {"date": DAY.isoformat(), "generator_id": generator.pk, "trigger": "k:1"}
     first = recompute_plan_task.apply(kwargs=kwargs).get()
     second = recompute_plan_task.apply(kwargs=kwargs).get()
@@ -409,6 +437,7 @@ def test_the_recompute_task_run_twice_makes_one_plan(scheduler, generator, accep
 def test_plan_recompute_for_date_recomputes_each_planned_generator(scheduler, accepted):
     other = GeneratorFactory()
     services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=other.pk)
+    book("11:00")
     plans = services_plans.plan_recompute_for_date(DAY, actor=scheduler)
     assert sorted(p.generator_id for p in plans) == sorted([accepted.generator_id, other.pk])
     assert all(p.status == "draft" for p in plans)
