@@ -207,7 +207,7 @@ def _story(review: dict, zone: tzinfo) -> list:
         for b in review["batches"]
     ]
     if review["batches"]:
-        story.append(_table(rows, [52 * mm, 32 * mm, 22 * mm, 16 * mm, 16 * mm, 32 * mm], styles))
+        story.append(_table(rows, [48 * mm, 32 * mm, 22 * mm, 16 * mm, 16 * mm, 40 * mm], styles))
     else:
         story.append(Paragraph("No batch in the period.", body))
 
@@ -229,7 +229,7 @@ def _story(review: dict, zone: tzinfo) -> list:
             ]
             for e in review["events"]
         ]
-        widths = [8 * mm, 20 * mm, 34 * mm, 26 * mm, 18 * mm, 22 * mm, 42 * mm]
+        widths = [8 * mm, 30 * mm, 40 * mm, 26 * mm, 18 * mm, 22 * mm, 30 * mm]
         story.append(_table(rows, widths, styles))
     else:
         story.append(Paragraph("No quality event was opened in the period.", body))

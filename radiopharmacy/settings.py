@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -218,8 +219,11 @@ CELERY_TIMEZONE = "UTC"
 # `certificates` (release certificates, never behind a plan). `make worker` serves all three;
 # one worker per queue: `celery -A radiopharmacy worker -Q plans` etc.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# A worker started without -Q consumes every queue listed here.
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("plans"), Queue("certificates")]
 CELERY_TASK_ROUTES = {
     "scheduling.recompute_plan": {"queue": "plans"},
+    "scheduling.sync_planned_runs": {"queue": "plans"},
     "qc.render_certificate": {"queue": "certificates"},
 }
 CELERY_BEAT_SCHEDULE: dict = {}  # filled in radiopharmacy/celery.py, next to the tasks it names
@@ -443,3 +447,8 @@ CELERY_BEAT_SCHEDULE.update(
         "qc-trends-check": {"task": "qc.trends_check", "schedule": 900.0},  # out of trend
     }
 )
+# Planned runs against the recorded batches; a failed run re-plans the day (scheduling/tasks.py).
+CELERY_BEAT_SCHEDULE["scheduling-sync-planned-runs"] = {
+    "task": "scheduling.sync_planned_runs",
+    "schedule": 300.0,
+}

@@ -50,21 +50,25 @@ depth-first search over runs in time order that branches on such sets finds it.
 
 Phase 1 (s = 1) maximises (served, −runs) by branch and bound: a completion can serve at most
 (i) the available bookings, (ii) r runs × the most bookings one run can take at any later slot
-with the column grown since the last elution, and (iii) the largest set that a single machine
-with processing times w_b and due dates C_none(hi_b)/η schedules (Moore-Hodgson), because the
-runs at slots ≤ q after the last elution offer Σ C ≤ C_none(q)/η: H = G·e^(λt) grows at the same
-rate λ·A_Ge·e^(λt) whatever it is and each elution takes η·H. Two partial plans with the same
-last slot, module and QC-bench state and the same still-open unserved bookings: the one with at
-least as much left on the column, as many served and as few runs dominates (it can copy the
-other's future). Phase 2 raises the margin: with the weights scaled by s = 1 + m it searches,
-in slot order, the first plan serving as many with as many runs; each plan found sets m to its
-own smallest margin (plus 1e-9) and the search repeats until none is found. The last plan found
-is the optimum, and the earliest in slot order among the plans with its margin.
+with the column grown since the last elution (a child run is tested this way before it is
+built), and (iii) the largest set that a single machine with processing times w_b and due dates
+C_none(hi_b)·(1 − (1 − η)^r)/η schedules (Moore-Hodgson): H = G·e^(λt) grows at the same rate
+λ·A_Ge·e^(λt) whatever it holds and each elution takes η·H, so r runs at slots ≤ q offer at most
+that much. Two partial plans with the same last slot, module and QC-bench state and the same
+still-open unserved bookings: the one with at least as much left on the column, as many served
+and as few runs dominates (it can copy the other's future). Phase 2 raises the margin: with the
+weights scaled by s = 1 + m it searches for a plan serving as many with as many runs (same
+bounds, targets instead of an incumbent); each plan found sets m to its own smallest margin
+plus MARGIN_RESOLUTION (0.2 percentage points) and the search repeats until none is found. So
+the smallest margin is the largest to within that resolution. Last, each run of the plan moves
+to the earliest slot where every run keeps that margin (F1-F3): earliest elutions.
 
-The search has a CPU budget (`time_budget_s`). When it runs out the best plan found is returned
-with `optimal = False` and what was proven: at most `bound_served` bookings can be served (and,
-when phase 1 finished, that this many need `runs` syntheses). `tests/scheduling` compare the
-planner with exhaustive searches and recompute every plan with an independent checker.
+The search has a CPU budget (`time_budget_s`; it also stops after 1.5 × as much wall time).
+When it runs out the best plan found is returned with `optimal = False` and what was proven:
+at most `bound_served` bookings can be served (when phase 1 finished: exactly as many as the
+plan serves, with its number of syntheses, and only the margin is unproven).
+`tests/scheduling` compare the planner with exhaustive searches (served, syntheses, margin) and
+recompute every plan with an independent checker.
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ _MARGIN_STEP = 1e-9  # a better margin must beat the incumbent's by this (float 
 # The smallest relative margin is maximised to within this (0.2 percentage points): finer
 # differences are far below what yield and efficiency vary by from run to run.
 MARGIN_RESOLUTION = 0.002
+WALL_FACTOR = 1.5  # the search also stops after 1.5 × its CPU budget of wall time
 _NEG = -(10**18)  # "long ago" in microseconds: a module or bench that was never busy
 
 
@@ -538,6 +543,7 @@ class _Day:
             bench = max(bench, self._to_us(s.release_at))
             last = max(last, self._to_us(s.elution_at))
         self.resources = _Resources(tuple(sorted(m[0] for m in self.modules)), bench, last)
+        self.syntheses = list(syntheses)
 
         servable = [b for b in self.bookings if b.servable]
         self.k_max = max((b.hi for b in servable), default=self.k_min - 1)
@@ -708,7 +714,9 @@ class _Search:
 
     def _tick(self) -> None:
         self.nodes += 1
-        if self.nodes % self.check_every == 0 and time.process_time() > self.deadline:
+        if self.nodes % self.check_every == 0 and (
+            time.process_time() > self.deadline or time.perf_counter() > self.wall_deadline
+        ):
             raise _Timeout
 
     def _expand(self, node: _Node, scale: float):
@@ -913,7 +921,15 @@ class _Search:
                 [bookings[i].request.booking_id for i in c[0]],
             )
         )
+        later = self._later_counts(start, caps)
+        n_avail = len(available)
         for subset, k, total in children:
+            # Cheap test before building the child (as in phase 1): the runs after it take at
+            # most `later` bookings each.
+            per_run = later[k - start + 1] if k - start + 1 < len(later) else 0
+            reach = len(subset) + min(n_avail - len(subset), (runs - node.runs - 1) * per_run)
+            if node.served + reach < target:
+                continue
             child = self._child(node, subset, k, total, columns, start, scale)
             if self._dominated(child, memo):
                 continue
@@ -924,6 +940,8 @@ class _Search:
 
     def run(self) -> _Best:
         self.deadline = time.process_time() + self.budget_s
+        # On a busy machine wall time runs ahead of CPU time: a request still returns in time.
+        self.wall_deadline = time.perf_counter() + WALL_FACTOR * self.budget_s
         root = self._root()
         start, _, caps, available = self._expand(root, 1.0)
         self.root_bound = self._bound(start, caps, available, self.day.max_runs)
@@ -1277,34 +1295,88 @@ def slots_for_new_booking(
     syntheses: Iterable[Synthesis] = (),
 ) -> tuple[list[datetime], list[datetime]]:
     """Booking assistant (SPEC §2.7): grid injection times at which a new booking of
-    `prescribed_activity_mbq` is served by the day's plan with no extra synthesis and nobody
-    unserved, and the times that need one more synthesis.
+    `prescribed_activity_mbq` is served with no extra synthesis and nobody unserved, and the
+    times that need one more synthesis.
 
-    A time is offered when the new dose fits a run of the optimal plan (or a new run), the
-    others unchanged: then re-planning with it serves one more booking with as many (or one
-    more) syntheses, since no plan of the day served more with fewer.
+    A time is offered when the new dose fits the optimal plan as it is (a run with room, the
+    stock, or one new run), or else when a search over the day with the new booking finds a plan
+    that serves everyone the optimal plan serves plus the new booking with as many (or one more)
+    syntheses. Such a plan serves one more than the optimum without it, so the new booking is in
+    it, and no plan serves as many with fewer. The searches share the CPU budget; times not
+    decided within it are not offered.
     """
     _number(prescribed_activity_mbq, "prescribed_activity_mbq", strict=True)
     stock = list(stock)
     syntheses = list(syntheses)
     requests = list(bookings)
     day = _Day(generator_state, requests, params, stock, syntheses)
-    best = _Search(day, params.time_budget_s).run()
+    search = _Search(day, params.time_budget_s)
+    best = search.run()
+    deadline = (search.deadline, search.wall_deadline)
+    served_total = best.served + sum(1 for b in day.bookings if b.stock is not None)
     fit = _Fit(day, best.plan)
     first = _ceil_div(day.k_min * day.grid_us + day.syn_us + day.qc_us + day.lead_us, day.grid_us)
     last = (day.end_us + day.lead_us) // day.grid_us
     same: list[datetime] = []
     more: list[datetime] = []
     zone = params.earliest_elution_at.tzinfo
+    new_id = max((r.booking_id for r in requests), default=0) + 1
+    searching = search.optimal  # an unproven optimum proves nothing about one more
+    # The trials keep everyone the plan serves (nobody is unserved) and add the new booking.
+    served_ids = {day.bookings[i].request.booking_id for _, m in best.plan for i in m} | {
+        b.request.booking_id for b in day.bookings if b.stock is not None
+    }
+    kept = [r for r in requests if r.booking_id in served_ids]
     for step in range(first, last + 1):
         inj_us = step * day.grid_us
         weight = decay_over_minutes(prescribed_activity_mbq, -inj_us / _US_PER_MIN)
         moment = (day.t0 + inj_us * _ONE_US).astimezone(zone)
         if _stock_fits(day, inj_us, weight) or fit.existing(inj_us, weight) is not None:
             same.append(moment)
-        elif fit.extra(inj_us, weight) is not None:
+            continue
+        if searching:
+            new = BookingRequest(
+                booking_id=new_id,
+                injection_at=moment,
+                prescribed_activity_mbq=prescribed_activity_mbq,
+            )
+            try:
+                if _serves_one_more(day, [*kept, new], served_total, best.runs, deadline):
+                    same.append(moment)
+                    continue
+            except _Timeout:
+                searching = False
+        if fit.extra(inj_us, weight) is not None:
             more.append(moment)
+        elif searching and best.runs < day.max_runs:
+            new = BookingRequest(
+                booking_id=new_id,
+                injection_at=moment,
+                prescribed_activity_mbq=prescribed_activity_mbq,
+            )
+            try:
+                if _serves_one_more(day, [*kept, new], served_total, best.runs + 1, deadline):
+                    more.append(moment)
+            except _Timeout:
+                searching = False
     return same, more
+
+
+def _serves_one_more(day: _Day, requests, served_total: int, runs: int, deadline) -> bool:
+    """Whether the day with `requests` (the served bookings and the new one) has a plan that
+    serves them all, served_total + 1, with ≤ runs runs."""
+    trial = _Day(day.state, requests, day.params, day.stock, _syntheses_of(day))
+    search = _Search(trial, 0.0)
+    search.deadline, search.wall_deadline = deadline
+    from_stock = sum(1 for b in trial.bookings if b.stock is not None)
+    search.best = _Best(served=served_total + 1 - from_stock, runs=runs)
+    if search.best.served <= 0:
+        return True
+    return search._phase2(search._root(), 1.0, {}) is not None
+
+
+def _syntheses_of(day: _Day) -> list[Synthesis]:
+    return day.syntheses
 
 
 def _stock_fits(day: _Day, inj_us: int, weight: float) -> bool:

@@ -45,5 +45,21 @@ def recompute_plan_task(
     return plan.pk if plan is not None else None
 
 
+@outbox_task(name="scheduling.sync_planned_runs", soft_time_limit=60, time_limit=90)
+def sync_planned_runs_task() -> int:
+    """Beat: link today's recorded batches to the accepted plans' runs, update their status,
+    and queue a re-plan of the day for each run that failed (SPEC §2.7). Returns runs changed."""
+    from radiopharmacy.core.sitetime import site_today
+    from scheduling.choices import PlanStatus
+    from scheduling.models import ProductionPlan
+    from scheduling.services.plans import planned_runs_sync
+
+    today = site_today()
+    generator_ids = ProductionPlan.objects.filter(
+        date=today, status=PlanStatus.ACCEPTED
+    ).values_list("generator_id", flat=True)
+    return sum(planned_runs_sync(day=today, generator_id=g) for g in sorted(set(generator_ids)))
+
+
 def _parse_date(value: str) -> date:
     return date.fromisoformat(value)

@@ -51,6 +51,8 @@ PAGES: list[tuple[str, dict, set[str]]] = [
     ("dose-assign", {}, {RP}),
     ("dose-detail", {"pk": "dose"}, EVERYONE),
     ("dose-label", {"pk": "dose"}, EVERYONE),
+    ("dose-calibrator-import", {}, {RP}),
+    ("qc-radio-tlc", {"pk": "pending"}, {RP}),
     ("audit-search", {}, {AUD, QP}),
     ("oos-recalls", {}, EVERYONE),
     ("qc-event", {"pk": "event"}, EVERYONE),

@@ -33,6 +33,8 @@ EXPECTED = {
     "capas": (EVERYONE, {RP, QP}),
     "recall": (EVERYONE, {QP}),
     "lookback": (EVERYONE, set()),
+    "trends": (EVERYONE, set()),
+    "quality_reviews": (EVERYONE, {RP, QP}),
 }
 
 # (method, path, resource). Paths with ids use 999999: permission is checked before the lookup.
@@ -92,6 +94,7 @@ ENDPOINTS = [
     ("post", "/api/v1/plans/", "plans"),
     ("get", "/api/v1/plans/999999/", "plans"),
     ("post", "/api/v1/plans/999999/accept/", "plans"),
+    ("get", "/api/v1/plans/slots/", "plans"),
     # Instrument files: dose calibrator (doses), radio-TLC (QC results)
     ("post", "/api/v1/instrument-files/dose-calibrator/preview/", "doses"),
     ("post", "/api/v1/instrument-files/dose-calibrator/", "doses"),
@@ -104,6 +107,13 @@ ENDPOINTS = [
     ("get", "/fhir/r4/MedicationAdministration/999999", "doses"),
     ("post", "/fhir/r4/ServiceRequest", "bookings"),
     ("get", "/fhir/r4/ServiceRequest/999999", "bookings"),
+    # Quality analytics (SPEC §2.9)
+    ("get", "/api/v1/trends/", "trends"),
+    ("get", "/api/v1/batches/999999/balance/", "batches"),
+    ("get", "/api/v1/generators/999999/forecast/", "generators"),
+    ("get", "/api/v1/quality-reviews/", "quality_reviews"),
+    ("post", "/api/v1/quality-reviews/", "quality_reviews"),
+    ("get", "/api/v1/quality-reviews/999999/pdf/", "quality_reviews"),
 ]
 
 

@@ -19,6 +19,8 @@ from radiopharmacy.core.apibase import (
     READ_ERRORS,
     WRITE_ERRORS,
     RecordIdFilter,
+    signature_otp_field,
+    signature_password_field,
 )
 from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from radiopharmacy.core.sitetime import site_today
@@ -152,17 +154,8 @@ class InvestigationInputSerializer(serializers.Serializer):
 class CloseInputSerializer(serializers.Serializer):
     conclusion = serializers.ChoiceField(choices=Deviation.Conclusion.choices)
     note = serializers.CharField(max_length=TEXT_MAX_LENGTH)
-    password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
-    )
-    otp_token = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=16,
-        write_only=True,
-        help_text="The qualified person's one-time code (TOTP) when the site requires it.",
-    )
+    password = signature_password_field()
+    otp_token = signature_otp_field()
 
 
 @extend_schema(tags=["quality events"])

@@ -15,7 +15,14 @@ from rest_framework.views import APIView
 
 from qc.api.release import ReleasedBatchSerializer
 from qc.services.recall import RECALL_DECISIONS, batch_recall, lookback
-from radiopharmacy.core.apibase import ERR_400, ERR_404, ERR_409, READ_ERRORS
+from radiopharmacy.core.apibase import (
+    ERR_400,
+    ERR_404,
+    ERR_409,
+    READ_ERRORS,
+    signature_otp_field,
+    signature_password_field,
+)
 from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.models import Batch
@@ -47,17 +54,8 @@ class CsvRenderer(JSONRenderer):
 class RecallInputSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=[(d.value, d.label) for d in RECALL_DECISIONS])
     reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
-    password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
-    )
-    otp_token = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=16,
-        write_only=True,
-        help_text="The qualified person's one-time code (TOTP) when the site requires it.",
-    )
+    password = signature_password_field()
+    otp_token = signature_otp_field()
 
 
 class LookbackRowSerializer(serializers.Serializer):

@@ -15,7 +15,12 @@ from qc.guards import release_blockers
 from qc.models import SignatureDecision
 from qc.services.certificates import release_signature
 from qc.services.release import batch_release
-from radiopharmacy.core.apibase import ERR_404, READ_ERRORS
+from radiopharmacy.core.apibase import (
+    ERR_404,
+    READ_ERRORS,
+    signature_otp_field,
+    signature_password_field,
+)
 from radiopharmacy.models import Batch
 
 DETAIL = inline_serializer("ReleaseDetail", {"detail": serializers.CharField()})
@@ -32,18 +37,9 @@ class ReleaseInputSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(
         choices=[(d.value, d.label) for d in (SignatureDecision.RELEASE, SignatureDecision.REJECT)]
     )
-    password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
-    )
+    password = signature_password_field()
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    otp_token = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=16,
-        write_only=True,
-        help_text="The qualified person's one-time code (TOTP) when the site requires it.",
-    )
+    otp_token = signature_otp_field()
 
 
 class SignatureSerializer(serializers.Serializer):

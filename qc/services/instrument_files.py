@@ -38,8 +38,9 @@ def radio_tlc_import(
         raise NotFound(f"No batch {batch_id}.")
     report = read_report(content)
     digest = sha256(content)
+    filename = (filename or "radio-tlc.csv").replace("\x00", "")[:200]
     details = (
-        f"radio-TLC report {filename or 'radio-tlc.csv'} (SHA-256 {digest}): "
+        f"radio-TLC report {filename} (SHA-256 {digest}): "
         + "; ".join(f"{p.region} {p.area:g} ({p.percent:.2f} %)" for p in report.peaks)
         + f"; total {report.total_area:g}"
     )
@@ -66,7 +67,7 @@ def radio_tlc_import(
         )
     file = RadioTlcFile.objects.create(
         batch_id=batch_id,
-        filename=(filename or "radio-tlc.csv")[:200],
+        filename=filename,
         content=content,
         sha256=digest,
         size_bytes=len(content),

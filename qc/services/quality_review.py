@@ -39,7 +39,9 @@ def _bad(field: str, message: str) -> ApplicationError:
 
 
 @transaction.atomic
-def quality_review_request(*, actor: User | None, period_from: date, period_to: date) -> QualityReview:
+def quality_review_request(
+    *, actor: User | None, period_from: date, period_to: date
+) -> QualityReview:
     """Store a request for the review of a period (site dates, both included) and queue its
     rendering. The period ends today at the latest and spans at most three years."""
     if period_from > period_to:

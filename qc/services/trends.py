@@ -202,7 +202,7 @@ def chart_as_dict(metric: Metric, points: list[Point], chart) -> dict:
         "metric": metric.code,
         "label": metric.label,
         "unit": metric.unit,
-        "baseline_points": chart.baseline_count,
+        "baseline_points": settings.TREND_BASELINE_POINTS,
         "rules": list(metric_rules(metric)),
         "centre_line": limits.centre if limits else None,
         "sigma": limits.sigma if limits else None,

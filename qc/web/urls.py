@@ -2,11 +2,30 @@
 
 from django.urls import path, re_path
 
-from qc.web import breakthrough, certificates, qc_entry, quality_events, recall, release
+from qc.web import (
+    breakthrough,
+    certificates,
+    instrument_files,
+    qc_entry,
+    quality_events,
+    recall,
+    release,
+    trends,
+)
 
 urlpatterns = [
     path("batches/<id:pk>/qc/", qc_entry.QcEntryView.as_view(), name="qc-entry"),
     path("batches/<id:pk>/qc/evaluate/", qc_entry.QcEvaluateView.as_view(), name="qc-evaluate"),
+    path(
+        "batches/<id:pk>/radio-tlc/",
+        instrument_files.RadioTlcView.as_view(),
+        name="qc-radio-tlc",
+    ),
+    path(
+        "radio-tlc-files/<id:pk>/",
+        instrument_files.RadioTlcFileView.as_view(),
+        name="qc-radio-tlc-file",
+    ),
     path("release/", release.AwaitingReleaseView.as_view(), name="qc-awaiting-release"),
     path("release/today/", release.ReleasedTodayView.as_view(), name="qc-released-today"),
     path("batches/<id:pk>/release/", release.ReleaseView.as_view(), name="qc-release"),
@@ -58,5 +77,13 @@ urlpatterns = [
         "elutions/<id:pk>/breakthrough/",
         breakthrough.BreakthroughCreateView.as_view(),
         name="elution-breakthrough",
+    ),
+    # quality analytics (SPEC §2.9)
+    path("trends/", trends.TrendsView.as_view(), name="qc-trends"),
+    path("quality-reviews/", trends.QualityReviewsView.as_view(), name="qc-quality-reviews"),
+    path(
+        "quality-reviews/<id:pk>/pdf/",
+        trends.QualityReviewPdfView.as_view(),
+        name="qc-quality-review-pdf",
     ),
 ]

@@ -44,6 +44,30 @@ NAIVE_DATETIME_MESSAGE = (
 MAX_RECORD_ID = 2**63 - 1
 
 
+# What a person types to sign (SPEC §2.5, §2.8), on every signing endpoint alike.
+PASSWORD_MAX_LENGTH = 4096
+
+
+def signature_password_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=PASSWORD_MAX_LENGTH,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
+
+
+def signature_otp_field() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16,
+        write_only=True,
+        help_text="The qualified person's one-time code (TOTP) when the site requires it.",
+    )
+
+
 class RecordIdField(serializers.IntegerField):
     """A record id in a request body: a whole number from 1 that the database can hold."""
 

@@ -31,7 +31,8 @@ class InstrumentUploadSerializer(serializers.Serializer):
             attrs["raw"] = upload.read()
             attrs["filename"] = attrs.get("filename") or upload.name
         else:
-            attrs["raw"] = attrs["content"].encode("utf-8")
+            # A lone surrogate from JSON stays as bytes that are not UTF-8: a 400 on line 1.
+            attrs["raw"] = attrs["content"].encode("utf-8", errors="surrogatepass")
         return attrs
 
 

@@ -72,7 +72,7 @@ class Row:
         text = self.values.get(column, "").replace("/", "-")
         try:
             value = parse_datetime(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             value = None
         if value is None:
             raise self.error(column, f"{text or 'nothing'!r} is not a date and time.")
@@ -95,6 +95,13 @@ def _local(value: datetime, zone: ZoneInfo, row: Row, column: str) -> datetime:
             "change; give the time with its UTC offset.",
         )
     return first
+
+
+def _cells(line: str, delimiter: str, number: int) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except csv.Error as exc:  # a NUL byte, an unclosed quote in strict mode
+        raise InstrumentFileError(f"Not a CSV line ({exc}).", line=number) from None
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,9 @@ def read_table(
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
         raise InstrumentFileError("The file is not UTF-8 text.", line=line) from None
+    if "\x00" in text:  # no database text column holds a NUL character
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InstrumentFileError("The file holds a NUL character: not a text export.", line=line)
     lines = [
         (number, line)
         for number, line in enumerate(text.splitlines(), start=1)
@@ -129,7 +139,7 @@ def read_table(
         raise InstrumentFileError("The file has no header line.")
     header_line, header = lines[0]
     delimiter = ";" if header.count(";") > header.count(",") else ","
-    names = [n.strip().lower() for n in next(csv.reader([header], delimiter=delimiter))]
+    names = [n.strip().lower() for n in _cells(header, delimiter, header_line)]
     aliases = {**required, **optional}
     positions: dict[str, int] = {}
     for index, name in enumerate(names):
@@ -153,7 +163,7 @@ def read_table(
         raise InstrumentFileError(f"The file has more than {MAX_ROWS} rows.")
     rows = []
     for number, line in lines[1:]:
-        cells = next(csv.reader([line], delimiter=delimiter))
+        cells = _cells(line, delimiter, number)
         if len(cells) > len(names) and any(c.strip() for c in cells[len(names) :]):
             raise InstrumentFileError(
                 f"{len(cells)} columns where the header has {len(names)}.", line=number

@@ -23,6 +23,7 @@ from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.models import AuditEvent, Batch
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
+from radiopharmacy.site.balance import batch_balance
 from radiopharmacy.units import activity_unit
 from scheduling.models import Dose
 from scheduling.selectors import batch_activity
@@ -99,6 +100,7 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             can_write=can(user, CHANGE, "batches"),
             can_write_qc=can(user, CHANGE, "qc_results"),
             can_open_event=can(user, CHANGE, "deviations"),
+            balance=batch_balance(batch),  # SPEC §2.9, radiopharmacy/site/balance.py
             **kwargs,
         )
 

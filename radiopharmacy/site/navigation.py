@@ -27,6 +27,7 @@ NAV_ITEMS: list[tuple] = [
     ("Doses", "dose-list", "doses"),
     ("OOS and recalls", "oos-recalls", "deviations", QUALITY_ROLES),
     ("CAPA", "qc-capas", "capas", QUALITY_ROLES),
+    ("Trends", "qc-trends", "trends"),
     ("Audit", "audit-search", "audit"),
 ]
 

@@ -16,10 +16,13 @@ from radiopharmacy.core.apibase import (
     RecordIdField,
     RecordIdFilter,
 )
+from radiopharmacy.core.checks import DAY_MESSAGE, plausible_day
+from radiopharmacy.selectors.products import default_product
 from scheduling.api.common import status_field, validated
 from scheduling.choices import PlannedRunStatus, PlanStatus
-from scheduling.models import ProductionPlan
+from scheduling.models import MAX_WEIGHT_KG, MIN_WEIGHT_KG, ProductionPlan
 from scheduling.services import plans as services
+from scheduling.services.bookings import prescribed_activity_for
 
 
 class PlanDoseSerializer(serializers.Serializer):
@@ -95,6 +98,22 @@ class PlannedRunSerializer(serializers.Serializer):
     batch = serializers.IntegerField(source="batch_id", allow_null=True)
 
 
+class _PlanListSerializer(serializers.ListSerializer):
+    """Reads the accepted plans of the listed days in one query (for changes_from_accepted)."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        dates = {p.date for p in items}
+        generators = {p.generator_id for p in items}
+        accepted = {(p.date, p.generator_id): None for p in items}
+        for plan in ProductionPlan.objects.filter(
+            status=PlanStatus.ACCEPTED, date__in=dates, generator_id__in=generators
+        ):
+            accepted[(plan.date, plan.generator_id)] = plan
+        self.child.context["accepted"] = accepted
+        return super().to_representation(items)
+
+
 class ProductionPlanSerializer(serializers.ModelSerializer):
     """A saved plan: SPEC §3 (`date`, `generator`, `runs`, `unserved`) plus its state, the
     explanation of its inputs and, once accepted, its planned batches."""
@@ -112,6 +131,7 @@ class ProductionPlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProductionPlan
+        list_serializer_class = _PlanListSerializer
         fields = [
             "id",
             "date",
@@ -270,3 +290,49 @@ class PlanAccept(APIView):
     def post(self, request, pk: int):
         services.plan_accept(actor=request.user, plan_id=pk)
         return Response(_plan_out(pk))
+
+
+class PlanSlotsQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The day, in the site's zone (YYYY-MM-DD).")
+    generator = RecordIdField()
+    prescribed_activity_mbq = serializers.FloatField(
+        min_value=0.001, max_value=10000, required=False
+    )
+    weight_kg = serializers.FloatField(
+        min_value=MIN_WEIGHT_KG, max_value=MAX_WEIGHT_KG, required=False
+    )
+
+    def validate(self, attrs):
+        if "prescribed_activity_mbq" not in attrs and "weight_kg" not in attrs:
+            raise serializers.ValidationError(
+                {"prescribed_activity_mbq": ["Give prescribed_activity_mbq or weight_kg."]}
+            )
+        if not plausible_day(attrs["date"]):
+            raise serializers.ValidationError({"date": [DAY_MESSAGE]})
+        return attrs
+
+
+class PlanSlotsSerializer(serializers.Serializer):
+    no_extra_synthesis = serializers.ListField(child=serializers.DateTimeField())
+    one_more_synthesis = serializers.ListField(child=serializers.DateTimeField())
+
+
+class PlanSlots(APIView):
+    """Booking assistant: injection times at which a new booking is served with no extra
+    synthesis (nobody unserved), and those that need one more synthesis."""
+
+    permission_resource = "plans"
+
+    @extend_schema(
+        parameters=[PlanSlotsQuerySerializer],
+        responses={200: PlanSlotsSerializer, 400: ERR_400, **READ_ERRORS},
+    )
+    def get(self, request):
+        data = validated(PlanSlotsQuerySerializer, request.query_params)
+        prescribed = data.get("prescribed_activity_mbq")
+        if prescribed is None:
+            prescribed = prescribed_activity_for(default_product(), data["weight_kg"])
+        result = services.plan_slots(
+            date=data["date"], generator_id=data["generator"], prescribed_activity_mbq=prescribed
+        )
+        return Response(PlanSlotsSerializer(result).data)

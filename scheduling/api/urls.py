@@ -43,6 +43,7 @@ urlpatterns = [
         name="api-dose-calibrator-raw",
     ),
     path("plans/", plans.PlanListCreate.as_view(), name="api-plans"),
+    path("plans/slots/", plans.PlanSlots.as_view(), name="api-plan-slots"),
     path("plans/<id:pk>/", plans.PlanDetail.as_view(), name="api-plan"),
     path("plans/<id:pk>/accept/", plans.PlanAccept.as_view(), name="api-plan-accept"),
     path(

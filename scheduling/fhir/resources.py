@@ -15,6 +15,7 @@ from fhir.resources.operationoutcome import OperationOutcome
 from fhir.resources.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
+from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
 from radiopharmacy.core.sitetime import site_local
 from scheduling.models import Booking, Dose
 
@@ -276,7 +277,7 @@ def _injection_time(resource: dict) -> datetime:
         raise InvalidResource([("Give the requested injection time (occurrenceDateTime).", "")])
     try:
         value = parse_datetime(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         value = None
     if value is None or value.tzinfo is None:
         raise InvalidResource(
@@ -343,6 +344,8 @@ def order_from_service_request(body) -> Order:
     notes = " ".join(n.get("text", "") for n in resource.get("note") or []).strip()
     if placer:
         notes = f"FHIR ServiceRequest {placer}. {notes}".strip()
+    # No database text column holds a NUL; the order's text is kept to the notes' length.
+    notes = notes.replace("\x00", "")[:TEXT_MAX_LENGTH]
     return Order(
         patient_ref=patient_ref,
         injection_at=injection_at,

@@ -106,7 +106,7 @@ def parse_search(params) -> Search:
                         f"{name}: patients are identified in {identifier_system('patient-ref')}.",
                         name,
                     )
-                if not ref:
+                if not ref or len(ref) > 40 or "\x00" in ref:
                     raise _bad(f"{name}: give the patient's identifier.", name)
                 search.patients.append(ref)
         elif name == "_count":

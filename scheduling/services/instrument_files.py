@@ -39,7 +39,7 @@ def dose_calibrator_import(
     chosen = check_confirmation(propose(readings), accept)
     digest = sha256(content)
     file = DoseCalibratorFile.objects.create(
-        filename=(filename or "dose-calibrator.csv")[:200],
+        filename=(filename or "dose-calibrator.csv").replace("\x00", "")[:200],
         content=content,
         sha256=digest,
         size_bytes=len(content),

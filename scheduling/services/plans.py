@@ -16,20 +16,21 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.choices import BatchStatus, GeneratorStatus
 from radiopharmacy.core import audit, outbox
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.checks import DAY_MESSAGE, plausible_day
 from radiopharmacy.core.errors import ApplicationError, NotFound, StateConflict
-from radiopharmacy.core.sitetime import site_date, site_local, site_time
-from radiopharmacy.core.status import ensure_transition, transition
-from radiopharmacy.models import Generator, OutboxJob
+from radiopharmacy.core.sitetime import site_date, site_day_bounds, site_local, site_time
+from radiopharmacy.core.status import TRANSITIONS, ensure_transition, transition
+from radiopharmacy.models import Batch, Generator, OutboxJob
 from scheduling import planner
 from scheduling.choices import PlannedRunStatus, PlanStatus
 from scheduling.models import Booking, PlannedRun, ProductionPlan
 from scheduling.plan_inputs import build_inputs, parse_time, planner_inputs
 
 RECOMPUTE_TASK = "scheduling.recompute_plan"
+TRANSITIONS_OF_RUN = TRANSITIONS[PlannedRunStatus]
 _Date = date  # the type, for functions whose `date` argument shadows it
 
 
@@ -296,8 +297,10 @@ def plan_compute(
             "only a generator in use can be planned.",
             blocking=[f"generator status is {generator.get_status_display()}"],
         )
-    now = timezone.now()
     what_if = bool(parameters)
+    if not what_if:
+        planned_runs_sync(day=day, generator_id=generator.pk, actor=actor)
+    now = timezone.now()
     inputs = build_inputs(day=day, generator=generator, now=now, overrides=parameters)
     result = _compute_result(inputs, day=day, generator_id=generator.pk)
     if not what_if:
@@ -516,3 +519,172 @@ def queue_plan_recompute(
         generator_ids = sorted(set(_open_plans(day).values_list("generator_id", flat=True)))
         for generator_id in generator_ids:
             queue_recompute(day, generator_id, reason=f"booking {booking.pk} changed", actor=actor)
+
+
+def plan_slots(*, date, generator_id, prescribed_activity_mbq: float) -> dict:
+    """Booking assistant (SPEC §2.7): the injection times of `date` at which a new booking of
+    `prescribed_activity_mbq` is served with no extra synthesis and nobody unserved, and those
+    that need one more synthesis. Reads only: nothing is saved. 400 for an unknown generator."""
+    generator = Generator.objects.filter(pk=generator_id).first()
+    if generator is None:
+        raise ApplicationError(
+            f"No generator {generator_id}.", fields={"generator": [f"No generator {generator_id}."]}
+        )
+    if generator.status != GeneratorStatus.IN_USE:
+        return {"no_extra_synthesis": [], "one_more_synthesis": []}
+    inputs = build_inputs(day=date, generator=generator, now=timezone.now())
+    try:
+        same, more = planner.slots_for_new_booking(
+            **planner_inputs(inputs), prescribed_activity_mbq=prescribed_activity_mbq
+        )
+    except ValueError as exc:
+        raise ApplicationError(f"The slots cannot be computed: {exc}") from None
+    return {
+        "no_extra_synthesis": [site_local(t) for t in same],
+        "one_more_synthesis": [site_local(t) for t in more],
+    }
+
+
+# --- the day as it happens: planned runs against recorded batches ------------------------------
+
+LINK_WINDOW_MIN = 60  # SPEC §2.7: a batch fulfils the planned run eluted within 60 min of it
+_FAILED_BATCH = (BatchStatus.REJECTED, BatchStatus.RECALLED, BatchStatus.ON_HOLD)
+
+
+def _batch_elution_at(batch: Batch) -> datetime:
+    return min((e.eluted_at for e in batch.elutions.all()), default=batch.started_at)
+
+
+def _run_target(run: PlannedRun) -> str | None:
+    """The status a linked run should have from its batch, or None to leave it."""
+    batch = run.batch
+    if batch is None:
+        return None
+    needed = sum(d.get("activity_needed_at_eos_mbq", 0.0) for d in run.doses)
+    if batch.status in _FAILED_BATCH:
+        return PlannedRunStatus.FAILED
+    if batch.activity_at_eos_mbq < needed:
+        return PlannedRunStatus.FAILED  # low yield: it cannot serve its doses
+    if batch.status == BatchStatus.RELEASED:
+        return PlannedRunStatus.DONE
+    return PlannedRunStatus.IN_PROGRESS
+
+
+def _failure_reason(run: PlannedRun) -> str:
+    batch = run.batch
+    if batch.status in _FAILED_BATCH:
+        return f"batch {batch.batch_number} is {batch.get_status_display().lower()}"
+    return f"batch {batch.batch_number} has too little activity at EOS for its doses (low yield)"
+
+
+def _set_run_status(run: PlannedRun, target: str, *, actor: User | None, reason: str) -> bool:
+    if run.status == target or target not in TRANSITIONS_OF_RUN.get(run.status, set()):
+        return False
+    transition(run, PlannedRunStatus(target), actor=actor, reason=reason)
+    return True
+
+
+@transaction.atomic
+def planned_run_link(*, actor: User, planned_run_id, batch_id) -> PlannedRun:
+    """Link a recorded batch to the planned run it fulfils (the user's choice), and set the
+    run's status from the batch. 400 when the batch is not of the run's generator and day; 409
+    when the run is cancelled or already linked to another batch."""
+    run = PlannedRun.objects.select_for_update().select_related("plan").filter(pk=planned_run_id)
+    run = run.first()
+    if run is None:
+        raise NotFound(f"No planned run {planned_run_id}.")
+    batch = (
+        Batch.objects.filter(pk=batch_id, elutions__generator_id=run.plan.generator_id)
+        .distinct()
+        .first()
+    )
+    if batch is None or site_date(batch.eos_at) != run.plan.date:
+        raise ApplicationError(
+            "The batch is not of this run's generator and day.",
+            fields={"batch": [f"No batch {batch_id} of this generator on {run.plan.date}."]},
+        )
+    if run.status == PlannedRunStatus.CANCELLED or (run.batch_id not in (None, batch.pk)):
+        raise StateConflict(
+            f"Planned run {run.pk} cannot take batch {batch.batch_number}.",
+            blocking=[f"run status {run.get_status_display()}, batch {run.batch_id or '—'}"],
+        )
+    _link(run, batch, actor=actor, reason="chosen by the user")
+    _after_link(run, actor=actor)
+    return run
+
+
+def _link(run: PlannedRun, batch: Batch, *, actor: User | None, reason: str) -> None:
+    before = audit.snapshot(run, ["batch"])
+    run.batch = batch
+    run.save(update_fields=["batch"])
+    audit.record_change(
+        actor=actor, action=AuditAction.CHANGED, obj=run, before=before, reason=reason
+    )
+
+
+def _after_link(run: PlannedRun, *, actor: User | None) -> bool:
+    """Status from the batch; True when the run has just failed."""
+    target = _run_target(run)
+    if target is None:
+        return False
+    if target == PlannedRunStatus.FAILED:
+        changed = _set_run_status(run, target, actor=actor, reason=_failure_reason(run))
+        if changed:
+            queue_recompute(
+                run.plan.date,
+                run.plan.generator_id,
+                reason=f"planned run {run.sequence} failed",
+                actor=actor,
+            )
+        return changed
+    _set_run_status(run, target, actor=actor, reason=f"batch {run.batch.batch_number}")
+    return False
+
+
+@transaction.atomic
+def planned_runs_sync(*, day: date, generator_id: int, actor: User | None = None) -> int:
+    """Link the day's recorded batches of the generator to the accepted plan's runs (same
+    generator, elution within 60 min of the planned one, the nearest first) and bring each
+    run's status up to date. A run that fails (batch rejected, recalled, on hold, or too little
+    activity) queues a re-plan of the rest of the day. Returns how many runs changed."""
+    plan = (
+        ProductionPlan.objects.filter(
+            date=day, generator_id=generator_id, status=PlanStatus.ACCEPTED
+        )
+        .order_by("-id")
+        .first()
+    )
+    if plan is None:
+        return 0
+    runs = list(plan.runs.select_for_update().select_related("batch", "plan").order_by("sequence"))
+    linked = {r.batch_id for r in runs if r.batch_id}
+    start, end = site_day_bounds(day)
+    batches = (
+        Batch.objects.filter(eos_at__gte=start, eos_at__lt=end, elutions__generator_id=generator_id)
+        .exclude(pk__in=linked)
+        .distinct()
+        .prefetch_related("elutions")
+        .order_by("eos_at", "id")
+    )
+    changed = 0
+    window = LINK_WINDOW_MIN * 60
+    for batch in batches:
+        eluted = _batch_elution_at(batch)
+        candidates = [
+            r
+            for r in runs
+            if r.batch_id is None
+            and r.status in (PlannedRunStatus.PLANNED, PlannedRunStatus.IN_PROGRESS)
+            and abs((r.elution_at - eluted).total_seconds()) <= window
+        ]
+        if not candidates:
+            continue
+        run = min(candidates, key=lambda r: (abs((r.elution_at - eluted).total_seconds()), r.pk))
+        _link(run, batch, actor=actor, reason="recorded batch within 60 min of the planned elution")
+        changed += 1
+    for run in runs:
+        if run.batch_id is not None:
+            status = run.status
+            _after_link(run, actor=actor)
+            changed += run.status != status
+    return changed

@@ -7,11 +7,13 @@ positioned by its minutes since the start of the working day (no script, CSP-saf
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
@@ -22,11 +24,13 @@ from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.models import Generator
+from radiopharmacy.selectors.products import default_product
 from radiopharmacy.units import activity_unit, in_unit
 from scheduling.choices import PlanStatus
-from scheduling.models import Booking, ProductionPlan
+from scheduling.models import MAX_WEIGHT_KG, MIN_WEIGHT_KG, Booking, ProductionPlan
 from scheduling.plan_inputs import parse_time, working_day
 from scheduling.services import plans as services
+from scheduling.services.bookings import prescribed_activity_for
 from scheduling.web.common import chosen_day
 
 
@@ -309,3 +313,72 @@ class PlanAcceptView(RoleRequiredMixin, View):
             request, f"Plan accepted: {len(plan.result['runs'])} planned batch(es) for the day."
         )
         return HttpResponseRedirect(_page_url(plan.date, plan.generator_id, plan.pk))
+
+
+class PlanSlotsFragmentView(RoleRequiredMixin, View):
+    """GET (htmx, the booking form): the injection times of the day typed in at which a new
+    booking is served with no extra synthesis, and those that need one more (SPEC §2.7)."""
+
+    permission_resource = "plans"
+    template_name = "scheduling/plan_slots.html"
+
+    def get(self, request):
+        context = {"same": [], "more": [], "why": ""}
+        raw = request.GET.get("injection_at", "")
+        try:
+            day = datetime.fromisoformat(raw).date() if raw else None
+        except ValueError:
+            day = None
+        unit = activity_unit(request)
+        prescribed = _float(request.GET.get("prescribed_activity_mbq"))
+        if prescribed is not None and unit == "mCi":
+            prescribed = physics.mci_to_mbq(prescribed)
+        weight = _float(request.GET.get("weight_kg"))
+        if prescribed is None and weight is not None and MIN_WEIGHT_KG <= weight <= MAX_WEIGHT_KG:
+            prescribed = prescribed_activity_for(default_product(), weight)
+        generator = _generator_of_day(day) if day else None
+        if day is None or prescribed is None or not 0 < prescribed <= 10000:
+            context["why"] = "Type the weight (or the activity) and the day to see free times."
+        elif generator is None:
+            context["why"] = "No generator in use."
+        else:
+            try:
+                result = services.plan_slots(
+                    date=day, generator_id=generator.pk, prescribed_activity_mbq=prescribed
+                )
+            except ApplicationError as exc:
+                context["why"] = exc.message
+            else:
+                context.update(
+                    same=result["no_extra_synthesis"],
+                    more=result["one_more_synthesis"],
+                    generator=generator,
+                    day=day,
+                    prescribed=prescribed,
+                )
+        return render(request, self.template_name, context)
+
+
+def _float(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _generator_of_day(day: date) -> Generator | None:
+    """The generator with the day's accepted plan, else the newest in use."""
+    accepted = (
+        ProductionPlan.objects.filter(date=day, status=PlanStatus.ACCEPTED, what_if=False)
+        .select_related("generator")
+        .order_by("-id")
+        .first()
+    )
+    if accepted is not None and accepted.generator.status == GeneratorStatus.IN_USE:
+        return accepted.generator
+    return (
+        Generator.objects.filter(status=GeneratorStatus.IN_USE)
+        .order_by("-calibrated_at", "id")
+        .first()
+    )

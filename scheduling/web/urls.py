@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scheduling.web import bookings, doses, plans
+from scheduling.web import bookings, doses, instrument_files, plans
 
 urlpatterns = [
     path("bookings/", bookings.BookingListView.as_view(), name="booking-list"),
@@ -17,6 +17,21 @@ urlpatterns = [
     path("bookings/<id:pk>/missed/", bookings.BookingMissedView.as_view(), name="booking-missed"),
     path("doses/", doses.DoseListView.as_view(), name="dose-list"),
     path("doses/assign/", doses.DoseAssignView.as_view(), name="dose-assign"),
+    path(
+        "doses/calibrator-import/",
+        instrument_files.DoseCalibratorImportView.as_view(),
+        name="dose-calibrator-import",
+    ),
+    path(
+        "doses/calibrator-import/confirm/",
+        instrument_files.DoseCalibratorConfirmView.as_view(),
+        name="dose-calibrator-confirm",
+    ),
+    path(
+        "doses/calibrator-files/<id:pk>/",
+        instrument_files.DoseCalibratorFileView.as_view(),
+        name="dose-calibrator-file",
+    ),
     path("doses/<id:pk>/", doses.DoseDetailView.as_view(), name="dose-detail"),
     path("doses/<id:pk>/measure/", doses.DoseMeasureView.as_view(), name="dose-measure"),
     path("doses/<id:pk>/administer/", doses.DoseAdministerView.as_view(), name="dose-administer"),
@@ -24,5 +39,6 @@ urlpatterns = [
     path("doses/<id:pk>/label/", doses.DoseLabelView.as_view(), name="dose-label"),
     path("plan/", plans.PlanDayView.as_view(), name="plan-day"),
     path("plan/compute/", plans.PlanComputeView.as_view(), name="plan-compute"),
+    path("plan/slots/", plans.PlanSlotsFragmentView.as_view(), name="plan-slots"),
     path("plan/<id:pk>/accept/", plans.PlanAcceptView.as_view(), name="plan-accept"),
 ]

@@ -165,7 +165,8 @@ def test_a_day_in_the_radiopharmacy(working_hours, page, staff, certificate_rend
     screenshot(page, "dashboard-radiopharmacist-doses")
 
     page.goto(f"{base}/doses/{dose.pk}/")
-    measured_at = timezone.now().replace(second=0, microsecond=0)
+    # Measured, injected and the residual read in the last minutes: nothing is in the future.
+    measured_at = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=2)
     # what the syringe holds now for the prescription at the injection time
     syringe = physics.decay_activity(
         booking.prescribed_activity_mbq, from_time=booking.injection_at, to_time=measured_at
@@ -173,11 +174,9 @@ def test_a_day_in_the_radiopharmacy(working_hours, page, staff, certificate_rend
     page.get_by_label("Syringe activity as measured (MBq)").fill(f"{syringe:.1f}")
     page.locator("#id_measured_at").fill(local(measured_at))
     page.get_by_role("button", name="Record measurement").click()
-    page.locator("#id_injected_at").fill(local(booking.injection_at))
+    page.locator("#id_injected_at").fill(local(measured_at + timedelta(minutes=1)))
     page.get_by_label("Residual activity in the syringe (MBq)").fill("2")
-    page.locator("#id_residual_measured_at").fill(
-        local(booking.injection_at + timedelta(minutes=5))
-    )
+    page.locator("#id_residual_measured_at").fill(local(measured_at + timedelta(minutes=2)))
     page.get_by_role("button", name="Record administration").click()
     dose.refresh_from_db()
     assert dose.status == "administered" and dose.administered_activity_mbq > 0

@@ -133,5 +133,64 @@ def test_report_as_json_text_and_a_naive_time_refused(client, batch):
 
 def test_only_a_radiopharmacist_imports_and_a_missing_batch_is_a_404(api_as, auditor, client):
     sample = SAMPLE.read_bytes()
-    assert upload(api_as(auditor), "/api/v1/batches/1/radio-tlc/preview/", sample).status_code == 403
+    refused = upload(api_as(auditor), "/api/v1/batches/1/radio-tlc/preview/", sample)
+    assert refused.status_code == 403
     assert upload(client, "/api/v1/batches/999999/radio-tlc/preview/", sample).status_code == 404
+
+
+# --- the review page ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def web(radiopharmacist, time_machine):
+    from django.test import Client
+
+    time_machine.move_to(QC_TIME + timedelta(minutes=5), tick=False)
+    browser = Client()
+    browser.force_login(radiopharmacist)
+    return browser
+
+
+def test_review_page_shows_the_percentages_and_confirming_records_them(web, batch):
+    import re
+
+    url = f"/batches/{batch.pk}/radio-tlc/"
+    assert web.get(url).status_code == 200
+    form = {"performed_at": "2026-11-24T08:50", "instrument": "scanner", "step": "review"}
+    sample = SimpleUploadedFile("scan.csv", SAMPLE.read_bytes(), content_type="text/csv")
+    review = web.post(url, {**form, "file": sample})
+    assert review.status_code == 200, review.content
+    html = review.content.decode()
+    assert "97.78" in html and "1.53" in html
+    assert not QcResult.objects.exists()
+    hidden = dict(re.findall(r'name="(content|sha256|filename)" value="([^"]*)"', html))
+    done = web.post(url, {**form, **hidden, "step": "confirm"}, follow=True)
+    assert done.status_code == 200
+    assert "rcp_itlc 97.78 %" in done.content.decode()
+    file = RadioTlcFile.objects.get()
+    assert file.results.count() == 2
+    assert f"/radio-tlc-files/{file.pk}/" in done.content.decode()  # listed on the QC page
+    assert web.get(f"/radio-tlc-files/{file.pk}/").content == SAMPLE.read_bytes()
+
+
+def test_review_page_shows_a_malformed_line(web, batch):
+    bad = SimpleUploadedFile("scan.csv", b"region,area\nGa-68 DOTATATE,abc\n")
+    form = {"performed_at": "2026-11-24T08:50", "step": "review", "file": bad}
+    page = web.post(f"/batches/{batch.pk}/radio-tlc/", form)
+    assert page.status_code == 400 and "Line 2, column" in page.content.decode()
+
+
+def test_the_attached_report_is_downloadable_from_the_batch_record(web, batch, radiopharmacist):
+    from qc.services.instrument_files import radio_tlc_import
+
+    file, _ = radio_tlc_import(
+        actor=radiopharmacist,
+        batch_id=batch.pk,
+        filename="scan.csv",
+        content=SAMPLE.read_bytes(),
+        performed_at=QC_TIME - timedelta(minutes=5),
+    )
+    page = web.get(f"/batches/{batch.pk}/")
+    assert page.status_code == 200
+    assert f"/radio-tlc-files/{file.pk}/" in page.content.decode()
+    assert file.sha256 in page.content.decode()

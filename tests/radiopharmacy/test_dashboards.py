@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from radiopharmacy.core.alerts import alert_raise
-from radiopharmacy.models import Alert, UserPreference
+from radiopharmacy.models import Alert, AuditEvent, UserPreference
 from radiopharmacy.site import dashboards
 from scheduling.services.bookings import booking_create
 from scheduling.services.doses import dose_assign
@@ -153,7 +153,11 @@ def test_audit_search_filters_by_record_and_reads_times_in_the_site_zone(client,
         url, {"object_type": "radiopharmacy.batch", "object_id": str(world.released.pk)}
     ).content.decode()
     assert "released" in html and "qc.qcresult" not in html.split("<tbody>")[1]
-    future = (timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    # after every entry (the fixture users' accounts are audited when they are made, before
+    # the world's clock)
+    last = AuditEvent.objects.order_by("-id").values_list("occurred_at", flat=True).first()
+    after = max(timezone.now(), last) + timedelta(hours=1)
+    future = timezone.localtime(after).strftime("%Y-%m-%dT%H:%M")
     html = client.get(url, {"since": future}).content.decode()
     assert "No entry matches." in html
 

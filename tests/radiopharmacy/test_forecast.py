@@ -167,3 +167,32 @@ def test_a_day_model_with_a_nonsense_setting_is_refused():
         forecast.DayModel(yield_percent=0)
     with pytest.raises(InputError):
         forecast.DayModel(patient_interval_min=0)
+
+
+@pytest.mark.django_db
+def test_the_forecast_api_gives_the_weeks_until_expiry_with_the_band(api_as, scheduler):
+    import time_machine
+
+    from tests.factories import REFERENCE_TIME, ElutionFactory, GeneratorFactory
+
+    generator = GeneratorFactory()
+    for day in range(1, 15):
+        at = REFERENCE_TIME - timedelta(days=day)
+        ElutionFactory(generator=generator, eluted_at=at, efficiency_percent=60.0 + 0.05 * day)
+    with time_machine.travel(REFERENCE_TIME + timedelta(hours=1), tick=False):  # a read only
+        client = api_as(scheduler)
+        response = client.get(f"/api/v1/generators/{generator.pk}/forecast/", {"days": 70})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert len(body["weeks"]) == 11
+        assert body["efficiency"]["points"] == 14
+        assert body["efficiency"]["slope_per_week"] == pytest.approx(-0.35, abs=1e-6)
+        week = body["weeks"][0]
+        assert week["efficiency_low_percent"] <= week["efficiency_percent"]
+        assert week["efficiency_percent"] <= week["efficiency_high_percent"]
+        assert body["daily_need_patients"] is None  # no bookings in the last 30 days
+        assert (
+            client.get(f"/api/v1/generators/{generator.pk}/forecast/", {"days": 0}).status_code
+            == 400
+        )
+        assert client.get("/api/v1/generators/999999/forecast/").status_code == 404

@@ -332,3 +332,29 @@ def test_only_a_scheduler_posts_orders(api_as, radiopharmacist, auditor):
         assert response.status_code == 403
         assert response.json()["issue"][0]["code"] == "forbidden"
     assert not Booking.objects.exists()
+
+
+def test_every_administration_of_the_demo_validates_and_each_day_search_is_exact(reader):
+    import io
+
+    from django.core.management import call_command
+
+    from radiopharmacy.core.sitetime import site_date
+
+    call_command("load_demo", stdout=io.StringIO())
+    given = list(_administered())
+    assert given, "the demo has administered doses"
+    body = reader.get(MA_URL, {"_count": 500}).json()
+    assert body["total"] == len(given)
+    for entry in body["entry"]:
+        resource = MedicationAdministration.parse_obj(entry["resource"])
+        assert resource.dosage.dose.code == "MBq" and resource.contained[0].batch.lotNumber
+    for day in {site_date(d.injected_at) for d in given}:
+        found = ids(reader.get(MA_URL, {"effective-time": day.isoformat()}).json())
+        assert sorted(found) == sorted(d.pk for d in given if site_date(d.injected_at) == day)
+
+
+def _administered():
+    from scheduling.models import Dose
+
+    return Dose.objects.filter(status="administered")

@@ -190,3 +190,61 @@ def test_a_refused_measurement_rolls_back_the_whole_import(client, world):
 def test_only_a_radiopharmacist_imports(api_as, scheduler, world):
     response = upload(api_as(scheduler), PREVIEW, SAMPLE.read_bytes())
     assert response.status_code == 403
+
+
+# --- the review pages --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def web(radiopharmacist):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(radiopharmacist)
+    return browser
+
+
+def test_review_page_lists_the_proposals_and_confirming_saves_the_ticked_ones(web, world):
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    page = web.get("/doses/calibrator-import/")
+    assert page.status_code == 200
+    sample = SimpleUploadedFile("crc.csv", SAMPLE.read_bytes(), content_type="text/csv")
+    review = web.post("/doses/calibrator-import/", {"file": sample})
+    assert review.status_code == 200
+    html = review.content.decode()
+    assert world["a"].booking.patient_ref in html and "not Ga-68" in html
+    assert not DoseCalibratorFile.objects.exists()
+    fields = dict(re.findall(r'name="(content|sha256|filename)" value="([^"]*)"', html))
+    accepted = re.findall(r'name="accept" value="([^"]+)"', html)
+    assert len(accepted) == 3
+    done = web.post(
+        "/doses/calibrator-import/confirm/", {**fields, "accept": accepted[1:2]}, follow=True
+    )
+    assert done.status_code == 200 and "1 measurement recorded" in done.content.decode()
+    assert DoseCalibratorReading.objects.get().dose_id == world["a"].pk
+    file = DoseCalibratorFile.objects.get()
+    assert web.get(f"/doses/calibrator-files/{file.pk}/").content == SAMPLE.read_bytes()
+
+
+def test_malformed_upload_shows_the_line_and_a_changed_file_is_refused(web, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = SimpleUploadedFile("x.csv", b"time,nuclide,activity,calibrator\nnow,Ga-68,1,C\n")
+    page = web.post("/doses/calibrator-import/", {"file": bad})
+    assert page.status_code == 400 and "Line 2, column" in page.content.decode()
+    import base64
+
+    forged = {"content": base64.b64encode(b"x").decode(), "sha256": "0" * 64, "accept": "2|dose:1"}
+    web.post("/doses/calibrator-import/confirm/", forged)
+    assert not DoseCalibratorFile.objects.exists()
+
+
+def test_the_import_page_is_for_radiopharmacists(make_user, world):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(make_user("auditor"))
+    assert browser.get("/doses/calibrator-import/").status_code == 403

@@ -31,7 +31,7 @@ def at(hhmm: str) -> datetime:
 
 @pytest.fixture(autouse=True)
 def early(time_machine):
-    time_machine.move_to(at("06:30"), tick=False)
+    time_machine.move_to(at("06:50"), tick=False)
 
 
 @pytest.fixture
@@ -45,7 +45,8 @@ def sched_client(api_as, scheduler):
 
 
 def day_with_bookings():
-    # Eight patients; one at 07:30 cannot be served (no run is released before 07:20 draw).
+    # Eight patients; one at 07:30 cannot be served (no run is released before its 07:20 draw:
+    # the first elution is at 06:50, now).
     for hhmm in ("07:30", "09:00", "09:45", "10:30", "12:00", "13:30", "14:45", "15:30"):
         BookingFactory(injection_at=at(hhmm), prescribed_activity_mbq=150.0)
 
@@ -73,8 +74,18 @@ def test_post_plan_returns_the_spec_shape(sched_client, generator):
     assert datetime.fromisoformat(body["runs"][0]["elution_at"]).utcoffset() is not None
     assert body["inputs"]["parameters"]["expected_yield_percent"] == 80.0
     plan = ProductionPlan.objects.get(pk=body["id"])
-    state, requests, params = plan_inputs.planner_inputs(plan.inputs)
-    assert check_plan(body, state=state, bookings=requests, params=params) == []
+    kwargs = plan_inputs.planner_inputs(plan.inputs)
+    assert (
+        check_plan(
+            body,
+            state=kwargs["generator_state"],
+            bookings=kwargs["bookings"],
+            params=kwargs["params"],
+        )
+        == []
+    )
+    assert body["optimal"] is True and body["what_if"] is False
+    assert body["changes_from_accepted"] is None
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ def at(hhmm: str) -> datetime:
 
 @pytest.fixture(autouse=True)
 def early(time_machine):
-    time_machine.move_to(at("06:30"), tick=False)
+    time_machine.move_to(at("06:50"), tick=False)
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_plan_page_shows_times_in_the_site_zone_and_the_explanations(client, sch
     elution = plan_inputs.parse_time(run["elution_at"]).astimezone(AMS)
     assert f"{elution:%H:%M} CET" in html
     assert run["explanation"][0].split(":")[0] in html
-    assert "Column at 07:00 CET" in html
+    assert "Column at 06:50 CET" in html
     unserved = draft.result["unserved"][0]
     assert unserved["reason"] in html
     assert "Reschedule" in html
