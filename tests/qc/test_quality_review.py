@@ -22,7 +22,7 @@ def _text(pdf: bytes) -> str:
 
 @pytest.mark.django_db
 def test_the_review_of_the_demo_week_lists_every_batch_and_draws_its_charts(
-    radiopharmacist, celery_eager, django_capture_on_commit_callbacks, api_as
+    radiopharmacist, celery_eager, django_capture_on_commit_callbacks, api_as, client
 ):
     call_command("load_demo", stdout=io.StringIO())
     batches = list(Batch.objects.order_by("eos_at"))
@@ -64,6 +64,11 @@ def test_the_review_of_the_demo_week_lists_every_batch_and_draws_its_charts(
         == b"%PDF-"
     )
     assert quality_review_render(review_id=review.pk).sha256 == review.sha256  # idempotent
+
+    # the demo week is shorter than a baseline: the Trends page draws provisional limits
+    client.force_login(radiopharmacist)
+    page = client.get("/trends/", {"metric": "yield", "from": f"{first:%Y-%m-%d}"})
+    assert page.status_code == 200 and b"provisional limits" in page.content
 
 
 @pytest.mark.django_db
