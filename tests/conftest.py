@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+import hypothesis
 import pytest
 import time_machine
 from django.conf import settings
@@ -28,6 +29,11 @@ settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *settings
 # Threads of the live server and the race tests would otherwise keep their PostgreSQL sessions
 # open for a minute, and the test database could not be dropped at the end of the run.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Property tests check results, not speed (timings are the benchmarks' business): on a loaded CI
+# machine an example may take longer than Hypothesis's default 200 ms deadline.
+hypothesis.settings.register_profile("gallium", deadline=None)
+hypothesis.settings.load_profile("gallium")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

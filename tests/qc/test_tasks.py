@@ -8,7 +8,7 @@ from qc import tasks
 from qc.services import monitoring
 from qc.services.results import qc_result_record
 from radiopharmacy.models import Alert, BreakthroughTest
-from tests.factories import BatchFactory
+from tests.factories import BatchFactory, as_of
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +26,15 @@ def test_sterility_not_started_within_30_h_raises_once(radiopharmacist):
 
 def test_sterility_started_raises_nothing(radiopharmacist):
     batch = BatchFactory(status="released")
-    qc_result_record(
-        actor=radiopharmacist,
-        batch_id=batch.pk,
-        test="sterility",
-        value="pass",
-        performed_at=batch.eos_at + timedelta(hours=20),
-    )
+    started = batch.eos_at + timedelta(hours=20)
+    with as_of(started + timedelta(minutes=1)):
+        qc_result_record(
+            actor=radiopharmacist,
+            batch_id=batch.pk,
+            test="sterility",
+            value="pass",
+            performed_at=started,
+        )
     assert monitoring.check_sterility_overdue(now=batch.eos_at + timedelta(hours=31)) == 0
 
 

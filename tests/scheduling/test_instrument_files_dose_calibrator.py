@@ -227,6 +227,8 @@ def test_review_page_lists_the_proposals_and_confirming_saves_the_ticked_ones(we
     assert DoseCalibratorReading.objects.get().dose_id == world["a"].pk
     file = DoseCalibratorFile.objects.get()
     assert web.get(f"/doses/calibrator-files/{file.pk}/").content == SAMPLE.read_bytes()
+    dose_page = web.get(f"/doses/{world['a'].pk}/").content.decode()
+    assert f"/doses/calibrator-files/{file.pk}/" in dose_page and "line 4" in dose_page
 
 
 def test_malformed_upload_shows_the_line_and_a_changed_file_is_refused(web, world):

@@ -16,7 +16,7 @@ AMS = ZoneInfo("Europe/Amsterdam")
 URL = "/api/v1/plans/slots/"
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(3))
 def test_every_slot_without_extra_synthesis_really_serves_the_new_booking(seed):
     state, bookings, prm = random_day(
         seed=900 + seed, bookings=4 + seed % 4, first_injection_hour=8, last_injection_hour=14

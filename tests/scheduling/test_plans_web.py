@@ -136,3 +136,28 @@ def test_other_roles_cannot_compute_or_accept(client, make_user, role, generator
 def test_anonymous_is_sent_to_login(client):
     response = client.get(reverse("plan-day"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_plan_page_opens_on_the_generator_with_the_days_accepted_plan(client, scheduler):
+    planned = GeneratorFactory()
+    GeneratorFactory()  # newer, without a plan
+    BookingFactory(injection_at=at("09:30"), prescribed_activity_mbq=150)
+    plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=planned.pk)
+    services_plans.plan_accept(actor=scheduler, plan_id=plan.pk)
+    client.force_login(scheduler)
+    response = client.get(reverse("plan-day"), {"date": "2026-11-24"})
+    assert response.context["generator"] == planned
+    assert f"Plan {plan.pk}" in response.content.decode()
+
+
+def test_reschedule_link_prefills_the_suggested_time(client, scheduler, draft):
+    client.force_login(scheduler)
+    html = client.get(reverse("plan-day"), {"date": "2026-11-24"}).content.decode()
+    unserved = next(u for u in draft.result["unserved"] if u["suggested_injection_at"])
+    suggested = plan_inputs.parse_time(unserved["suggested_injection_at"]).astimezone(AMS)
+    assert "?suggested=" in html
+    page = client.get(
+        reverse("booking-detail", args=[unserved["booking"]]),
+        {"suggested": unserved["suggested_injection_at"]},
+    ).content.decode()
+    assert f'value="{suggested:%Y-%m-%dT%H:%M}"' in page
