@@ -130,4 +130,3 @@ def test_a_hash_upgrade_at_log_in_is_not_a_password_change(api_client, auditor):
     assert not auditor.password.startswith("pbkdf2")
     assert AuditEvent.objects.filter(action="user_password_changed").count() == before
     assert calls_with(api_client, token) == 200
-
