@@ -2,13 +2,12 @@
 `plans` queue and certificates to `certificates`, so with 500 recomputes waiting a newly signed
 certificate is rendered at once, while the recomputes are still waiting."""
 
-from datetime import date
-
 import pytest
 import time_machine
 
 from qc.models import Certificate
 from radiopharmacy.celery import app
+from radiopharmacy.core.sitetime import site_date
 from tests.conftest import wait_for
 from tests.factories import (
     QC_TIME,
@@ -35,7 +34,7 @@ def test_a_certificate_is_rendered_while_500_plan_recomputes_wait(
     assert app.amqp.router.route({}, "scheduling.recompute_plan")["queue"].name == "plans"
     assert app.amqp.router.route({}, "qc.render_certificate")["queue"].name == "certificates"
     generator = GeneratorFactory()
-    day = date.today()
+    day = site_date(RELEASE_TIME)  # the bookings' day
     for hour in (9, 11, 13, 15):
         BookingFactory(injection_at=RELEASE_TIME.replace(hour=hour))
     for n in range(PENDING_RECOMPUTES):
