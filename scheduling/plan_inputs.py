@@ -1,9 +1,13 @@
 """The database as the pure planner's inputs (`scheduling.planner`), and back.
 
-`build_inputs` reads the generator's column, its efficiency, the expected synthesis yield, the
-site's parameters and the day's bookings into JSON-ready values, which a plan stores next to its
-result, so a saved plan explains its numbers and can be checked again from what it stored
-(`planner_inputs` turns them into the planner's dataclasses).
+`build_inputs` reads the generator's column, its efficiency (mean and spread of the last 5
+elutions), the expected synthesis yield (mean and spread of the last 10 released batches), the
+plan settings (`PlanSettings`, or a what-if plan's overrides), the day's batches of the
+generator (the stock still usable, and every synthesis made, which holds a module and the QC
+bench and counts towards the day's maximum) and the bookings still waiting for a dose, into
+JSON-ready values. A plan stores them next to its result, so a saved plan explains its numbers
+and can be checked again from what it stored (`planner_inputs` turns them back into the
+planner's arguments).
 """
 
 from __future__ import annotations
@@ -139,7 +143,7 @@ def _day_batches(day: date, generator: Generator):
 
 
 def _stock_and_syntheses(
-    day: date, generator: Generator, *, at: datetime, qc_min: float, syn_min: float
+    day: date, generator: Generator, *, at: datetime, qc_min: float
 ) -> tuple[list[dict], list[dict]]:
     """The day's batches of this generator: those released or in QC with activity left (the
     stock, decay-corrected to `at`, assigned doses subtracted), and every synthesis made (it
@@ -172,7 +176,6 @@ def _stock_and_syntheses(
                 "activity_at": _iso(site_local(at)),
             }
         )
-    del syn_min
     return stock, syntheses
 
 
@@ -228,7 +231,6 @@ def build_inputs(
         generator,
         at=earliest,
         qc_min=values["qc_duration_min"],
-        syn_min=values["synthesis_duration_min"],
     )
     start, end = site_day_bounds(day)
     bookings = Booking.objects.filter(

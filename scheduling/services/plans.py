@@ -656,7 +656,11 @@ def planned_runs_sync(*, day: date, generator_id: int, actor: User | None = None
     )
     if plan is None:
         return 0
-    runs = list(plan.runs.select_for_update().select_related("batch", "plan").order_by("sequence"))
+    runs = list(
+        plan.runs.select_for_update(of=("self",))
+        .select_related("batch", "plan")
+        .order_by("sequence")
+    )
     linked = {r.batch_id for r in runs if r.batch_id}
     start, end = site_day_bounds(day)
     batches = (
