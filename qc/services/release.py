@@ -69,7 +69,10 @@ def batch_record(batch) -> dict:
             "id": r.pk,
             "test_code": r.test_code,
             "value": j(r.value),
-            "value_display": r.value_text or fmt_value(r.value_number),
+            # a censored result is printed as entered: "< 2.0"
+            "value_display": r.value_text
+            or f"{r.value_qualifier} {fmt_value(r.value_number)}".lstrip(),
+            "value_qualifier": r.value_qualifier,
             "unit": r.unit,
             "limit": r.limit_text,
             "passed": r.passed,

@@ -455,3 +455,19 @@ def test_closing_needs_the_one_time_code_where_the_site_requires_it(
     body = {"conclusion": "invalidated", "note": "Typo", "password": TEST_PASSWORD}
     response = qp.post(f"{API}/deviations/{oos.pk}/close/", {**body, "otp_token": now})
     assert response.status_code == 201, response.content
+
+
+def test_the_certificate_prints_a_censored_result_as_entered(radiopharmacist, qualified_person):
+    from qc.services.release import batch_release
+    from tests.factories import PASSING_RELEASE_VALUES
+
+    values = {**PASSING_RELEASE_VALUES, "endotoxin": "< 2.0"}
+    batch = BatchFactory(operator=radiopharmacist, qc=values, recorded_at=QC_TIME)
+    with time_machine.travel(RELEASE_TIME, tick=False):
+        batch_release(
+            batch_id=batch.pk, actor=qualified_person, password=TEST_PASSWORD, decision="release"
+        )
+    signature = BatchSignature.objects.get(batch=batch, decision="release")
+    pdf = bytes(certificate_render(signature_id=signature.pk).pdf)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "< 2.0 IU/mL" in text
