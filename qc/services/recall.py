@@ -12,24 +12,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from qc.guards import result_blockers
-from qc.models import BatchSignature, Deviation, QcResult, SignatureDecision
+from qc.models import Deviation, QcResult, SignatureDecision
 from qc.models.release import SIGNATURE_MEANINGS
 from qc.models.specs import QcStage
 from qc.services.deviations import deviation_open
-from qc.services.release import (
-    canonical_batch_record,
-    ensure_qualified_person,
-    sha256_hex,
-    signed_changes,
-)
+from qc.services.release import ensure_qualified_person, sign_batch_record
 from radiopharmacy.choices import BatchStatus
-from radiopharmacy.core import audit
 from radiopharmacy.core.alerts import BATCH_ON_HOLD, BATCH_RECALLED, alert_raise
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.checks import required_text
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.models import Alert
-from radiopharmacy.core.signing import printed_name, require_signature
+from radiopharmacy.core.signing import require_signature
 from radiopharmacy.core.sitetime import site_time
 from radiopharmacy.core.status import transition
 from radiopharmacy.models import Batch
@@ -195,24 +189,8 @@ def _recall_sign(*, batch_id: int, actor: User, decision: str, reason: str, at=N
             )
         target, action = BatchStatus.RELEASED, AuditAction.HOLD_LIFTED
     transition(batch, target, actor=actor, action=action, reason=reason)
-    record = canonical_batch_record(batch)
-    signature = BatchSignature.objects.create(
-        batch=batch,
-        user=actor,
-        printed_name=printed_name(actor),
-        meaning=SIGNATURE_MEANINGS[decision],
-        decision=decision,
-        comment=reason,
-        signed_at=at or timezone.now(),
-        record_sha256=sha256_hex(record),
-        record_json=record.decode("utf-8"),
-    )
-    audit.record(
-        actor=actor,
-        action=AuditAction.SIGNED,
-        obj=signature,
-        changes=signed_changes(signature),
-        reason=reason,
+    signature = sign_batch_record(
+        batch, actor=actor, decision=decision, comment=reason, at=at or timezone.now()
     )
     if target == BatchStatus.RECALLED:
         headline = (

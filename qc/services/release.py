@@ -201,6 +201,35 @@ def signed_changes(signature: BatchSignature) -> dict:
     return audit.diff({}, audit.snapshot(signature, SIGNED_FIELDS))
 
 
+def sign_batch_record(batch, *, actor: User, decision: str, comment: str, at) -> BatchSignature:
+    """Store the actor's signature of `decision` on the batch record as it is now, with its
+    audit entry (in the caller's transaction, after re-authentication).
+
+    The record leaves the status out (the signature states the decision), so it reads the same
+    after the move.
+    """
+    record = canonical_batch_record(batch)
+    signature = BatchSignature.objects.create(
+        batch=batch,
+        user=actor,
+        printed_name=printed_name(actor),
+        meaning=SIGNATURE_MEANINGS[decision],
+        decision=decision,
+        comment=comment,
+        signed_at=at,
+        record_sha256=sha256_hex(record),
+        record_json=record.decode("utf-8"),
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.SIGNED,
+        obj=signature,
+        changes=signed_changes(signature),
+        reason=signature.comment,
+    )
+    return signature
+
+
 def ensure_qualified_person(actor: User) -> None:
     if not (getattr(actor, "is_authenticated", False) and has_role(actor, QUALIFIED_PERSON)):
         raise NotAllowed("Only a qualified person can release or reject a batch.")
@@ -283,26 +312,8 @@ def _batch_sign(*, batch_id: int, actor: User, decision: str, comment: str, at=N
         action=AuditAction.RELEASED if target == BatchStatus.RELEASED else AuditAction.REJECTED,
         reason=signed_comment,
     )
-    # The record leaves the status out (the signature states the decision), so it reads the same
-    # after the move.
-    record = canonical_batch_record(batch)
-    signature = BatchSignature.objects.create(
-        batch=batch,
-        user=actor,
-        printed_name=printed_name(actor),
-        meaning=SIGNATURE_MEANINGS[decision],
-        decision=decision,
-        comment=signed_comment,
-        signed_at=now,
-        record_sha256=sha256_hex(record),
-        record_json=record.decode("utf-8"),
-    )
-    audit.record(
-        actor=actor,
-        action=AuditAction.SIGNED,
-        obj=signature,
-        changes=signed_changes(signature),
-        reason=signature.comment,
+    signature = sign_batch_record(
+        batch, actor=actor, decision=decision, comment=signed_comment, at=now
     )
     if target == BatchStatus.RELEASED:
         outbox.enqueue(
