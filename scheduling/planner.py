@@ -59,9 +59,13 @@ still-open unserved bookings: the one with at least as much left on the column, 
 and as few runs dominates (it can copy the other's future). Phase 2 raises the margin: with the
 weights scaled by s = 1 + m it searches for a plan serving as many with as many runs (same
 bounds, targets instead of an incumbent); each plan found sets m to its own smallest margin
-plus MARGIN_RESOLUTION (0.2 percentage points) and the search repeats until none is found. So
-the smallest margin is the largest to within that resolution. Last, each run of the plan moves
-to the earliest slot where every run keeps that margin (F1-F3): earliest elutions.
+plus MARGIN_RESOLUTION (0.2 percentage points) and the search goes on from there, one branch
+and bound: a node whose runs so far fall below m is cut, a node re-lists its dose sets (maximal
+for the new s) when m rose under it, and a partial plan dominates another only with at least
+its smallest margin too (what it explored under a lower m covers the other's future at any
+higher m). So the smallest margin is the largest to within that resolution. Last, each run of
+the plan moves to the earliest slot where every run keeps that margin (F1-F3): earliest
+elutions.
 
 The search has a CPU budget (`time_budget_s`; it also stops after 1.5 × as much wall time).
 When it runs out the best plan found is returned with `optimal = False` and what was proven:
@@ -695,6 +699,14 @@ class _Search:
                 total += w
                 sums.append(total)
             self.prefix[k] = sums
+        # Per slot: the bookings in time there, lightest first (the maximality test of a set).
+        self.by_weight: dict[int, list[int]] = {
+            k: sorted(
+                (i for i in self.servable if self.lo[i] <= k <= self.hi[i]),
+                key=lambda i: (self.weights[i], i),
+            )
+            for k in range(day.k_min, day.k_max + 1)
+        }
         # Still-open bookings after an elution at p: the only ones the future depends on (F4).
         self.window_mask: dict[int, int] = {}
         for p in range(day.k_min, day.k_max + 1):
@@ -709,6 +721,8 @@ class _Search:
         self.phase1_done = False
         self.root_bound = 0
         self.margin_bound = math.inf
+        self.threshold = 0.0  # phase 2: the smallest margin asked of every run
+        self.first_only = False  # phase 2: stop at the first plan (a feasibility question)
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -766,14 +780,15 @@ class _Search:
             out[j] = max(out[j + 1], count)
         return out
 
-    def _children(self, start: int, available: list[int], caps: list[float]):
-        """Maximal dose sets (bookings indices) with their earliest slot where they fit."""
-        lo, hi, weights = self.lo, self.hi, self.weights
+    def _children(self, start: int, available: list[int], caps: list[float], mask: int):
+        """Maximal dose sets (bookings indices) with their earliest slot where they fit;
+        `mask` holds the bookings already served."""
+        lo, hi, weights, by_weight = self.lo, self.hi, self.weights, self.by_weight
         out: list[tuple[tuple[int, ...], int, float]] = []
         max_doses = self.day.max_doses
         n_avail = len(available)
 
-        def emit(subset: list[int], total: float, first_hi: int, last_lo: int) -> None:
+        def emit(subset: list[int], taken: int, total: float, first_hi: int, last_lo: int):
             k_from = max(start, last_lo)
             # F1: capacity grows with the slot, so the first slot that fits is found by bisection.
             idx = bisect.bisect_left(caps, total, lo=k_from - start, hi=first_hi - start + 1)
@@ -781,17 +796,20 @@ class _Search:
                 return
             k = start + idx
             if len(subset) < max_doses:
+                # Not maximal if the lightest booking in time at k that is neither served nor
+                # in the set fits: the superset at the same slot is as good. (A booking left
+                # out of `available` for its weight cannot fit here either: F1.)
                 room = caps[idx] - total
-                for j in available:
-                    if lo[j] > k:
+                for j in by_weight[k]:
+                    if weights[j] > room:
                         break
-                    if k <= hi[j] and weights[j] <= room and j not in subset:
-                        return  # not maximal: the superset at the same slot is as good
+                    if not (taken >> j) & 1:
+                        return
             out.append((tuple(subset), k, total))
 
-        def extend(pos: int, subset: list[int], total: float, first_hi: int, last_lo: int) -> None:
+        def extend(pos: int, subset: list[int], taken: int, total, first_hi, last_lo) -> None:
             self._tick()
-            emit(subset, total, first_hi, last_lo)
+            emit(subset, taken, total, first_hi, last_lo)
             if len(subset) >= max_doses:
                 return
             cap_limit = caps[first_hi - start]
@@ -803,14 +821,14 @@ class _Search:
                 if total + w > cap_limit:
                     continue
                 subset.append(j)
-                extend(q + 1, subset, total + w, first_hi, max(last_lo, lo[j]))
+                extend(q + 1, subset, taken | (1 << j), total + w, first_hi, max(last_lo, lo[j]))
                 subset.pop()
 
         for q, i in enumerate(available):
             first_hi = hi[i]
             if max(start, lo[i]) > first_hi:
                 continue
-            extend(q + 1, [i], weights[i], first_hi, lo[i])
+            extend(q + 1, [i], mask | (1 << i), weights[i], first_hi, lo[i])
         return out
 
     def _child(self, node: _Node, subset, k: int, total: float, columns, start, scale) -> _Node:
@@ -838,7 +856,8 @@ class _Search:
 
     def _record(self, node: _Node) -> None:
         best = self.best
-        if (node.served, -node.runs) > (best.served, -best.runs):
+        # The margin breaks ties: phase 2 starts from the best margin phase 1 met.
+        if (node.served, -node.runs, node.margin) > (best.served, -best.runs, best.margin):
             best.served, best.runs, best.margin, best.plan = (
                 node.served,
                 node.runs,
@@ -861,7 +880,7 @@ class _Search:
             return
         if self._hopeless(node, lambda r: self._bound(start, caps, available, r)):
             return
-        children = self._children(start, available, caps)
+        children = self._children(start, available, caps, node.mask)
         # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
         # early makes the bound prune more.
         children.sort(key=lambda c: (-len(c[0]), caps[c[1] - start] - c[2], c[1], c[0]))
@@ -884,59 +903,83 @@ class _Search:
                 continue
             self._phase1(child, memo)
 
-    def _dominated(self, node: _Node, memo: dict) -> bool:
+    def _dominated(self, node: _Node, memo: dict, margin: float = 0.0) -> bool:
+        """Whether a partial plan met before, in the same state with at least as much on the
+        column, as many served, as few runs and at least `margin` (the smallest margin so far,
+        where the search asks for it), can copy this one's future."""
         k, residual = node.previous
         key = (k, node.resources.key(), self.window_mask.get(k, 0) & ~node.mask)
         entries = memo.setdefault(key, [])
-        for g, s, r in entries:
-            if g >= residual and s >= node.served and r <= node.runs:
+        for g, s, r, m in entries:
+            if g >= residual and s >= node.served and r <= node.runs and m >= margin:
                 return True
-        entries.append((residual, node.served, node.runs))
+        entries.append((residual, node.served, node.runs, margin))
         return False
 
     # -- phase 2: the largest smallest margin --------------------------------------------------
 
-    def _phase2(self, node: _Node, scale: float, memo: dict) -> _Node | None:
-        """The first plan in slot order serving best.served with best.runs runs, every run
-        with a margin of at least scale − 1."""
+    def _phase2(self, node: _Node, memo: dict) -> _Node | None:
+        """Plans in slot order serving best.served with at most best.runs runs, every run with
+        a margin of at least `threshold`. With `first_only` the first one is returned. Else
+        each one found becomes the best and raises `threshold` to its own smallest margin plus
+        MARGIN_RESOLUTION, and the search goes on: one branch and bound instead of one search
+        per threshold, so what was explored under a lower threshold is not explored again."""
         self._tick()
         target, runs = self.best.served, self.best.runs
         if node.served >= target:
-            return node if node.runs <= runs else None
-        if node.runs >= runs:
+            if node.runs > runs:
+                return None
+            if self.first_only:
+                return node
+            self.best.margin, self.best.plan = node.margin, node.plan
+            self.threshold = node.margin + MARGIN_RESOLUTION
             return None
-        start, columns, caps, available = self._expand(node, scale)
-        if not available:
-            return None
-        if node.served + self._bound(start, caps, available, runs - node.runs) < target:
-            return None
-        children = self._children(start, available, caps)
-        # The roomiest run first (the plan found sets the next margin to beat), then the
-        # earliest slot and the lowest booking ids: deterministic.
         bookings = self.day.bookings
-        children.sort(
-            key=lambda c: (
-                -caps[c[1] - start] / c[2],
-                c[1],
-                [bookings[i].request.booking_id for i in c[0]],
+        while True:
+            if node.runs >= runs or node.margin < self.threshold - _MARGIN_STEP:
+                return None
+            scale = 1.0 + self.threshold
+            start, columns, caps, available = self._expand(node, scale)
+            if not available:
+                return None
+            if node.served + self._bound(start, caps, available, runs - node.runs) < target:
+                return None
+            children = self._children(start, available, caps, node.mask)
+            # The roomiest run first (a plan found early raises the margin to beat), then the
+            # earliest slot and the lowest booking ids: deterministic.
+            children.sort(
+                key=lambda c: (
+                    -caps[c[1] - start] / c[2],
+                    c[1],
+                    [bookings[i].request.booking_id for i in c[0]],
+                )
             )
-        )
-        later = self._later_counts(start, caps)
-        n_avail = len(available)
-        for subset, k, total in children:
-            # Cheap test before building the child (as in phase 1): the runs after it take at
-            # most `later` bookings each.
-            per_run = later[k - start + 1] if k - start + 1 < len(later) else 0
-            reach = len(subset) + min(n_avail - len(subset), (runs - node.runs - 1) * per_run)
-            if node.served + reach < target:
-                continue
-            child = self._child(node, subset, k, total, columns, start, scale)
-            if self._dominated(child, memo):
-                continue
-            found = self._phase2(child, scale, memo)
-            if found is not None:
-                return found
-        return None
+            later = self._later_counts(start, caps)
+            n_avail = len(available)
+            raised = False
+            for subset, k, total in children:
+                # Cheap test before building the child (as in phase 1): the runs after it take
+                # at most `later` bookings each.
+                per_run = later[k - start + 1] if k - start + 1 < len(later) else 0
+                reach = len(subset) + min(n_avail - len(subset), (runs - node.runs - 1) * per_run)
+                if node.served + reach < target:
+                    continue
+                child = self._child(node, subset, k, total, columns, start, scale)
+                # A partial plan explored before, under a threshold no higher than now,
+                # dominates only if its runs so far have at least this one's smallest margin.
+                if self._dominated(child, memo, 0.0 if self.first_only else child.margin):
+                    continue
+                found = self._phase2(child, memo)
+                if found is not None:
+                    return found
+                if 1.0 + self.threshold > scale:
+                    raised = True
+                    break
+            if not raised:
+                return None
+            # A plan was found below: the dose sets were maximal for the old threshold, and
+            # the new one needs its own (smaller) sets. List them again; those explored already
+            # are dominated by their own memo entries and skipped.
 
     def run(self) -> _Best:
         self.deadline = time.process_time() + self.budget_s
@@ -952,14 +995,9 @@ class _Search:
                 return self.best
             # The search was for counts: its margin is a start, not yet the largest. Ask for
             # MARGIN_RESOLUTION more than the best found until no plan has it.
-            threshold = self.best.margin + MARGIN_RESOLUTION
-            while True:
-                found = self._phase2(self._root(), 1.0 + threshold, {})
-                if found is None:
-                    break
-                self.best.margin, self.best.plan = found.margin, found.plan
-                threshold = found.margin + MARGIN_RESOLUTION
-            self.margin_bound = threshold
+            self.threshold = self.best.margin + MARGIN_RESOLUTION
+            self._phase2(self._root(), {})
+            self.margin_bound = self.threshold
         except _Timeout:
             self.optimal = False
         self._compact()
@@ -1372,7 +1410,8 @@ def _serves_one_more(day: _Day, requests, served_total: int, runs: int, deadline
     search.best = _Best(served=served_total + 1 - from_stock, runs=runs)
     if search.best.served <= 0:
         return True
-    return search._phase2(search._root(), 1.0, {}) is not None
+    search.threshold, search.first_only = 0.0, True
+    return search._phase2(search._root(), {}) is not None
 
 
 def _syntheses_of(day: _Day) -> list[Synthesis]:
