@@ -5,9 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address printed in certificates and their QR codes: the one `make run` serves on.
+SITE_URL ?= http://$(HOST):$(PORT)
 PYTEST_ARGS ?=
+# `make test` keeps the run's results here; `manage.py validation_report --junit` reads them.
+JUNIT ?= test-artifacts/junit/suite.xml
 
-.PHONY: run test test-clocks lint worker beat install install-dev migrate demo clean bench db-roles
+.PHONY: run test test-clocks lint worker beat install install-dev migrate demo clean bench db-roles validate bench-certificate bench-audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,14 +41,14 @@ db-roles: install
 	$(BIN)/python manage.py db_roles $(DB_ROLES_ARGS)
 
 demo: migrate
-	$(BIN)/python manage.py load_demo
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py load_demo
 
 run: demo
 	@echo
 	@echo "Gallium is starting at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	@echo "Log in with one of the demo users printed above. Stop with Ctrl-C."
 	@echo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -54,7 +58,14 @@ lint: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --junitxml=$(JUNIT) $(PYTEST_ARGS)
+
+# The traceability matrix (SPEC §2.10): runs the tests that declare requirements and writes
+# var/validation/traceability-matrix.html and .pdf with the gaps. VALIDATE_ARGS="--junit FILE"
+# reads a run's results instead.
+VALIDATE_ARGS ?=
+validate: install-dev
+	$(BIN)/python manage.py validation_report $(VALIDATE_ARGS)
 
 # The suite at clocks that have broken date-dependent code before: early morning (before the day's
 # first elution), a DST switch day's afternoon (23-hour day) and the other's late evening (25-hour
@@ -76,6 +87,37 @@ beat: install
 
 bench: install-dev
 	$(BIN)/python -m tests.bench.planner
+
+# CPU time of the release certificate: render, PAdES signature, and the two together.
+bench-certificate: install-dev
+	$(BIN)/python -m tests.bench.certificate
+
+# verify_audit's entries per second, full and from the last checkpoint, on 200,000 entries.
+bench-audit: install-dev
+	$(BIN)/python -m tests.bench.audit
+
+# N working days of activity ending today, through the services, into DATABASE_URL's database
+# (fresh: refused on one that holds bench data). See the README, "Performance".
+.PHONY: bench-data loadtest serve
+DAYS ?= 250
+bench-data: install-dev
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python -m tests.bench.loader --days $(DAYS)
+
+# Locust against gunicorn on PostgreSQL, loopback only: a per-role mix on the five-year database,
+# then closed-loop throughput on it and on the demo database (tests/bench/loadtest/run.py).
+loadtest: install-dev
+	$(BIN)/python -m tests.bench.loadtest.run
+
+# Production server: gunicorn with the settings from the environment (DEBUG off unless set;
+# SECRET_KEY, AUDIT_HMAC_KEY, ALLOWED_HOSTS required then). Static files are collected and
+# served by whitenoise. Migrate first (`make migrate`, as the owner role).
+WEB_CONCURRENCY ?= 3
+serve: install
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py collectstatic --noinput -v 0
+	DEBUG=$${DEBUG:-0} $(BIN)/gunicorn radiopharmacy.wsgi:application --bind $(HOST):$(PORT) \
+	  --workers $(WEB_CONCURRENCY) --access-logfile - \
+	  --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -12,6 +12,8 @@ from qc.selectors import applicable_tests, latest_results, limit_for, spec_for_b
 from qc.specs import failure_text
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.sitetime import site_time
+from radiopharmacy.models import BreakthroughTest, SiteSettings
+from radiopharmacy.services.elutions import batch_eluate_flags
 
 
 def _invalidated_result_ids(events) -> set[int]:
@@ -83,3 +85,38 @@ def release_blockers(batch, *, at=None) -> list[str]:
         blocking.append(f"Batch expired at {site_time(batch.expires_at)}")
     blocking += event_blockers(batch)
     return blocking
+
+
+def generators_breakthrough_passed(batches) -> set[int]:
+    """Ids of the generators of `batches` that have passed a Ge-68 breakthrough test (one
+    query, for a list of batches)."""
+    ids = {e.generator_id for b in batches for e in b.elutions.all()}
+    return set(
+        BreakthroughTest.objects.filter(elution__generator_id__in=ids, passed=True)
+        .values_list("elution__generator_id", flat=True)
+        .distinct()
+    )
+
+
+def release_warnings(batch, *, site=None, breakthrough_passed: set[int] | None = None) -> list[str]:
+    """What the qualified person should know but that does not block release (SPEC §2.2): a
+    generator of the batch that has never passed a Ge-68 breakthrough test (the first result
+    comes 48 h after the first elution), an eluate of low efficiency, an eluate corrected after
+    the batch was made. For a list, pass `breakthrough_passed` (generators_breakthrough_passed).
+    """
+    site = site or SiteSettings.current()
+    warnings: list[str] = []
+    generators = {e.generator_id: e.generator for e in batch.elutions.all()}
+    tested = (
+        generators_breakthrough_passed([batch])
+        if breakthrough_passed is None
+        else breakthrough_passed
+    )
+    for generator_id, generator in generators.items():
+        if generator_id not in tested:
+            warnings.append(
+                f"Generator {generator.serial_number} has no passed Ge-68 breakthrough result "
+                "yet: the first comes 48 h after its first elution."
+            )
+    warnings += batch_eluate_flags(batch, min_efficiency_percent=site.min_efficiency_percent)
+    return warnings

@@ -42,7 +42,8 @@ def trends_check_task() -> int:
 
 @outbox_task(name=CERTIFICATE_TASK)
 def render_certificate_task(signature_id: int) -> int:
-    """Render the certificate of release signature `signature_id`; returns the certificate id.
+    """Render the certificate of release signature `signature_id`, sign it (PAdES, the site's
+    key) and store it as a file; returns the certificate id.
 
     A second run (redelivery, sweeper) finds the stored certificate and does nothing more.
     """

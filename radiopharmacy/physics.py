@@ -251,44 +251,136 @@ def _sorted_elutions(elutions: Iterable[ElutionRecord]) -> list[ElutionRecord]:
     return sorted(records, key=lambda r: r.eluted_at.astimezone(UTC))
 
 
+@dataclass(frozen=True)
+class ElutionState:
+    """The column right after one elution: all a later prediction needs (SPEC §2.2).
+
+    `on_column_mbq` is G(t_e) just before the elution, `residual_mbq` the R it left behind.
+    Stored with each elution, so that a prediction starts from the latest one instead of
+    replaying the whole history; `elution_states` derives it with the replay's own arithmetic.
+    """
+
+    eluted_at: datetime
+    on_column_mbq: float
+    residual_mbq: float
+
+
+def _step(
+    nominal_activity_mbq: float,
+    calibrated_at: datetime,
+    last: ElutionState | None,
+    record: ElutionRecord,
+) -> ElutionState:
+    """The state after `record`, from the state after the elution before it (None: the first)."""
+    if last is None:
+        # No earlier elution recorded: the column has been sitting in equilibrium.
+        on_column = equilibrium_ga68_mbq(
+            ge68_activity_mbq(
+                nominal_activity_mbq=nominal_activity_mbq,
+                calibrated_at=calibrated_at,
+                at=record.eluted_at,
+            )
+        )
+    else:
+        ge68_then = ge68_activity_mbq(
+            nominal_activity_mbq=nominal_activity_mbq,
+            calibrated_at=calibrated_at,
+            at=last.eluted_at,
+        )
+        on_column = ingrowth_ga68_mbq(
+            ge68_at_start_mbq=ge68_then,
+            residual_mbq=last.residual_mbq,
+            minutes=elapsed_minutes(last.eluted_at, record.eluted_at),
+        )
+    # An eluate larger than the model's content (measurement error, model drift) cannot leave
+    # a negative amount behind.
+    return ElutionState(
+        eluted_at=record.eluted_at,
+        on_column_mbq=on_column,
+        residual_mbq=max(0.0, on_column - record.activity_at_elution_mbq),
+    )
+
+
 def _walk(
     nominal_activity_mbq: float,
     calibrated_at: datetime,
     elutions: list[ElutionRecord],
-) -> tuple[list[float], ElutionRecord | None, float]:
-    """G(t_i) just before each elution, the last elution and its residual.
+    last: ElutionState | None = None,
+) -> list[ElutionState]:
+    """The state after each elution, in order, continuing from `last` (None: from the start).
 
-    Preconditions: `elutions` validated and sorted by time.
+    Preconditions: `elutions` validated and sorted by time, none before `last`.
     """
-    before: list[float] = []
-    last: ElutionRecord | None = None
-    residual_mbq = 0.0
+    states: list[ElutionState] = []
     for record in elutions:
-        ge68_now = ge68_activity_mbq(
-            nominal_activity_mbq=nominal_activity_mbq,
-            calibrated_at=calibrated_at,
-            at=record.eluted_at,
+        last = _step(nominal_activity_mbq, calibrated_at, last, record)
+        states.append(last)
+    return states
+
+
+def elution_states(
+    *,
+    nominal_activity_mbq: float,
+    calibrated_at: datetime,
+    elutions: Iterable[ElutionRecord],
+    after: ElutionState | None = None,
+) -> list[ElutionState]:
+    """The column state right after each elution, in time order (stable for equal times).
+
+    Continues from `after`, the state of the elution just before the first of `elutions`
+    (None: they are the generator's whole history). The last state with `column_state_after`
+    gives exactly what `column_state` computes from the whole history.
+    Preconditions: as for `column_state`; no elution before `after.eluted_at`.
+    """
+    nominal_activity_mbq = _non_negative(nominal_activity_mbq, "nominal_activity_mbq")
+    require_aware(calibrated_at, "calibrated_at")
+    records = _sorted_elutions(elutions)
+    if after is not None and records:
+        if records[0].eluted_at.astimezone(UTC) < _utc(after.eluted_at, "after.eluted_at"):
+            raise InputError("elution_states: an elution is before the state it continues from")
+    return _walk(nominal_activity_mbq, calibrated_at, records, after)
+
+
+def column_state_after(
+    *,
+    nominal_activity_mbq: float,
+    calibrated_at: datetime,
+    last: ElutionState | None,
+    at: datetime,
+) -> ColumnState:
+    """The column at `at` from the state after the last elution before `at` (None: no elution).
+
+    Preconditions: nominal activity finite and ≥ 0; datetimes aware; `last` before `at`.
+    """
+    nominal_activity_mbq = _non_negative(nominal_activity_mbq, "nominal_activity_mbq")
+    require_aware(calibrated_at, "calibrated_at")
+    require_aware(at, "at")
+    ge68_now = ge68_activity_mbq(
+        nominal_activity_mbq=nominal_activity_mbq, calibrated_at=calibrated_at, at=at
+    )
+    if last is None:
+        return ColumnState(
+            at=at,
+            ge68_activity_mbq=ge68_now,
+            ga68_on_column_mbq=equilibrium_ga68_mbq(ge68_now),
+            last_elution_at=None,
+            residual_mbq=0.0,
         )
-        if last is None:
-            # No earlier elution recorded: the column has been sitting in equilibrium.
-            on_column = equilibrium_ga68_mbq(ge68_now)
-        else:
-            ge68_then = ge68_activity_mbq(
-                nominal_activity_mbq=nominal_activity_mbq,
-                calibrated_at=calibrated_at,
-                at=last.eluted_at,
-            )
-            on_column = ingrowth_ga68_mbq(
-                ge68_at_start_mbq=ge68_then,
-                residual_mbq=residual_mbq,
-                minutes=elapsed_minutes(last.eluted_at, record.eluted_at),
-            )
-        before.append(on_column)
-        # An eluate larger than the model's content (measurement error, model drift) cannot leave
-        # a negative amount behind.
-        residual_mbq = max(0.0, on_column - record.activity_at_elution_mbq)
-        last = record
-    return before, last, residual_mbq
+    ge68_then = ge68_activity_mbq(
+        nominal_activity_mbq=nominal_activity_mbq, calibrated_at=calibrated_at, at=last.eluted_at
+    )
+    on_column = ingrowth_ga68_mbq(
+        ge68_at_start_mbq=ge68_then,
+        residual_mbq=last.residual_mbq,
+        minutes=elapsed_minutes(last.eluted_at, at),
+    )
+    return ColumnState(
+        at=at,
+        ge68_activity_mbq=ge68_now,
+        ga68_on_column_mbq=on_column,
+        last_elution_at=last.eluted_at,
+        residual_mbq=last.residual_mbq,
+    )
 
 
 def column_state(
@@ -307,32 +399,12 @@ def column_state(
     require_aware(calibrated_at, "calibrated_at")
     at_utc = _utc(at, "at")
     history = [r for r in _sorted_elutions(elutions) if r.eluted_at.astimezone(UTC) < at_utc]
-    ge68_now = ge68_activity_mbq(
-        nominal_activity_mbq=nominal_activity_mbq, calibrated_at=calibrated_at, at=at
-    )
-    _, last, residual_mbq = _walk(nominal_activity_mbq, calibrated_at, history)
-    if last is None:
-        return ColumnState(
-            at=at,
-            ge68_activity_mbq=ge68_now,
-            ga68_on_column_mbq=equilibrium_ga68_mbq(ge68_now),
-            last_elution_at=None,
-            residual_mbq=0.0,
-        )
-    ge68_then = ge68_activity_mbq(
-        nominal_activity_mbq=nominal_activity_mbq, calibrated_at=calibrated_at, at=last.eluted_at
-    )
-    on_column = ingrowth_ga68_mbq(
-        ge68_at_start_mbq=ge68_then,
-        residual_mbq=residual_mbq,
-        minutes=elapsed_minutes(last.eluted_at, at),
-    )
-    return ColumnState(
+    states = _walk(nominal_activity_mbq, calibrated_at, history)
+    return column_state_after(
+        nominal_activity_mbq=nominal_activity_mbq,
+        calibrated_at=calibrated_at,
+        last=states[-1] if states else None,
         at=at,
-        ge68_activity_mbq=ge68_now,
-        ga68_on_column_mbq=on_column,
-        last_elution_at=last.eluted_at,
-        residual_mbq=residual_mbq,
     )
 
 
@@ -349,8 +421,8 @@ def columns_at_elutions(
     """
     nominal_activity_mbq = _non_negative(nominal_activity_mbq, "nominal_activity_mbq")
     require_aware(calibrated_at, "calibrated_at")
-    before, _, _ = _walk(nominal_activity_mbq, calibrated_at, _sorted_elutions(elutions))
-    return before
+    states = _walk(nominal_activity_mbq, calibrated_at, _sorted_elutions(elutions))
+    return [state.on_column_mbq for state in states]
 
 
 def column_advance(state: ColumnState, *, to: datetime) -> ColumnState:
@@ -406,6 +478,33 @@ def efficiency_estimate_percent(
         return nominal_percent
     recent = values[-window:]
     return math.fsum(recent) / len(recent)
+
+
+# SPEC §2.2: η is the mean efficiency of the last 5 elutions.
+EFFICIENCY_WINDOW = 5
+
+
+def running_efficiency_estimates(
+    efficiencies_percent: Sequence[float],
+    *,
+    before: Sequence[float] = (),
+    nominal_percent: float = 65.0,
+    window: int = EFFICIENCY_WINDOW,
+) -> list[float]:
+    """η right after each of `efficiencies_percent` (oldest first), the elutions `before` them
+    (oldest first; only the last `window` − 1 matter) counting in the first windows.
+
+    Each value is exactly `efficiency_estimate_percent` of the history up to that elution.
+    Preconditions: as for `efficiency_estimate_percent`.
+    """
+    history = list(before)[-window:]
+    estimates = []
+    for value in efficiencies_percent:
+        history = [*history, value][-window:]
+        estimates.append(
+            efficiency_estimate_percent(history, nominal_percent=nominal_percent, window=window)
+        )
+    return estimates
 
 
 def expected_eluate_mbq(*, ga68_on_column_mbq: float, efficiency_percent: float) -> float:

@@ -30,6 +30,26 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The address people reach Gallium at, printed in certificates' QR codes for verification.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The manufacturing site as its release certificates name it, with SITE_NAME below (SPEC §2.5);
+# demo values by default.
+SITE_ADDRESS = env.str(
+    "SITE_ADDRESS", default="Department of Nuclear Medicine, 1 Demo Street, 1000 AA Amsterdam"
+)
+SITE_LICENCE = env.str("SITE_LICENCE", default="MIA-DEMO-0000 (demo)")
+# The site's PAdES signing key and certificate (PEM; the certificate file may carry its chain)
+# and the root a verifier trusts. Unset: a self-signed demo root and signing pair are made once
+# in CERTIFICATE_SIGNING_DIR at the first certificate (qc/certificate_signing.py).
+CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default="")
+CERTIFICATE_SIGNING_CERT = env.str("CERTIFICATE_SIGNING_CERT", default="")
+CERTIFICATE_SIGNING_KEY_PASSWORD = env.str("CERTIFICATE_SIGNING_KEY_PASSWORD", default="")
+CERTIFICATE_TRUST_ROOT = env.str("CERTIFICATE_TRUST_ROOT", default="")
+CERTIFICATE_SIGNING_DIR = Path(
+    env.str("CERTIFICATE_SIGNING_DIR", default=str(VAR_DIR / "certificate-signing"))
+)
+if bool(CERTIFICATE_SIGNING_KEY) != bool(CERTIFICATE_SIGNING_CERT):
+    raise ImproperlyConfigured("Set CERTIFICATE_SIGNING_KEY and CERTIFICATE_SIGNING_CERT together.")
+# The radiopharmacy's name, printed on syringe labels and printouts.
+SITE_NAME = env.str("SITE_NAME", default="Gallium radiopharmacy")
 SITE_TIME_ZONE = env.str("SITE_TIME_ZONE", default="Europe/Amsterdam")
 try:
     from zoneinfo import ZoneInfo
@@ -173,6 +193,9 @@ AUDIT_CHECKPOINT_DIR = Path(
 )
 # A checkpoint is written after every this many entries (and by beat, and on demand).
 AUDIT_CHECKPOINT_EVERY = 100
+# A period of the trail is reviewed and signed within this many days (SPEC §2.8): beyond it, the
+# beat job `radiopharmacy.audit_review_overdue` raises one alert.
+AUDIT_REVIEW_INTERVAL_DAYS = env.int("AUDIT_REVIEW_INTERVAL_DAYS", default=30)
 # RFC 3161 timestamps of checkpoints: not available (no time-stamping client among the
 # dependencies); setting it is refused rather than silently ignored.
 AUDIT_TSA_URL = env.str("AUDIT_TSA_URL", default="")
@@ -307,8 +330,10 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads nothing from it: the token is in a me
 
 # --- Security (production: DEBUG off) -------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Cookies go over HTTPS only in production; SECURE_COOKIES=0 lets a loopback HTTP client log in
+# with DEBUG off (the load test against gunicorn, `make loadtest`), never a deployment.
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -432,9 +457,16 @@ LOGGING = {
 # the whole schedule is in code and changes go through git.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "radiopharmacy.outbox_sweep", "schedule": 60.0},
+    # Hourly the entries since the latest signed checkpoint, daily the whole chain.
     "audit-verify": {"task": "radiopharmacy.audit_verify", "schedule": 3600.0},
+    "audit-verify-full": {
+        "task": "radiopharmacy.audit_verify",
+        "schedule": 86400.0,
+        "kwargs": {"full": True},
+    },
     # A signed checkpoint of the audit chain's head, outside the database (when it moved).
     "audit-checkpoint": {"task": "radiopharmacy.audit_checkpoint", "schedule": 600.0},
+    "audit-review-overdue": {"task": "radiopharmacy.audit_review_overdue", "schedule": 3600.0},
     "generator-warnings": {"task": "radiopharmacy.generator_warnings", "schedule": 3600.0},
 }
 # QC deadlines and batch expiry (qc/tasks.py).

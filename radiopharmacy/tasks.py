@@ -5,6 +5,7 @@ from celery import shared_task
 from radiopharmacy.core import outbox
 from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.core.audit import checkpoint_write, verify_chain
+from radiopharmacy.core.audit_review import audit_review_overdue_alerts
 from radiopharmacy.core.outbox import outbox_task
 
 
@@ -14,9 +15,12 @@ def outbox_sweep_task() -> int:
 
 
 @outbox_task(name="radiopharmacy.audit_verify")
-def audit_verify_task() -> bool:
-    """Check the audit chain; a broken chain raises a critical alert (once per broken entry)."""
-    report = verify_chain()
+def audit_verify_task(full: bool = False) -> bool:
+    """Check the audit chain; a broken chain raises a critical alert (once per broken entry).
+
+    Hourly it checks the entries since the latest signed checkpoint (and that checkpoint);
+    `full` (daily) the whole chain."""
+    report = verify_chain(since_checkpoint=not full)
     if not report.ok:
         where = report.first_broken_id if report.first_broken_id is not None else "checkpoints"
         alert_raise(
@@ -59,3 +63,9 @@ def generator_warnings_task() -> int:
     from radiopharmacy.services.generators import generator_warnings_raise
 
     return generator_warnings_raise()
+
+
+@outbox_task(name="radiopharmacy.audit_review_overdue")
+def audit_review_overdue_task() -> int:
+    """Raise one alert when the audit trail has gone unreviewed beyond its interval (beat)."""
+    return audit_review_overdue_alerts()

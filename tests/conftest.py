@@ -1,9 +1,12 @@
 """Fixtures shared by the whole suite: users per role, API clients, the release clock, services,
 a real worker."""
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,12 +33,22 @@ settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *settings
 # open for a minute, and the test database could not be dropped at the end of the run.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Certificate files (MEDIA_ROOT) and the demo signing key and certificate made at the first
+# certificate stay out of var/: one directory per test process, the real worker's included.
+_TEST_FILES = Path(tempfile.mkdtemp(prefix="gallium-test-files-"))
+settings.MEDIA_ROOT = _TEST_FILES / "media"
+settings.CERTIFICATE_SIGNING_DIR = _TEST_FILES / "certificate-signing"
+atexit.register(shutil.rmtree, _TEST_FILES, ignore_errors=True)
+
 # Property tests check results, not speed (timings are the benchmarks' business): on a loaded CI
 # machine an example may take longer than Hypothesis's default 200 ms deadline.
 hypothesis.settings.register_profile("gallium", deadline=None)
 hypothesis.settings.load_profile("gallium")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+# Requirement markers, checked against docs/requirements.yaml (SPEC §2.10).
+pytest_plugins = ["tests.requirements_plugin"]
 
 
 def pytest_addoption(parser):
@@ -289,6 +302,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     )
     # Its checkpoints (every 100 entries) go to a directory of its own.
     env["AUDIT_CHECKPOINT_DIR"] = str(tmp_path_factory.mktemp("worker-audit-checkpoints"))
+    # The certificates it renders are read back by the tests: the same files, the same key.
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    env["CERTIFICATE_SIGNING_DIR"] = str(settings.CERTIFICATE_SIGNING_DIR)
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "celery-worker.log"
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"

@@ -10,7 +10,7 @@ from qc.services.certificates import certificate_render
 from qc.services.release import batch_release
 from radiopharmacy.core.alerts import alert_raise
 from radiopharmacy.services.elutions import elution_record
-from radiopharmacy.services.generators import generator_register
+from radiopharmacy.services.generators import generator_accept, generator_register
 from scheduling.services.bookings import booking_create
 from scheduling.services.doses import dose_assign
 from tests.factories import TEST_PASSWORD, BatchFactory
@@ -39,6 +39,14 @@ def build_world(*, radiopharmacist, qualified_person, scheduler) -> World:
         nominal_activity_mbq=3700.0,
         calibrated_at=now - timedelta(days=60),
         received_at=now - timedelta(days=58),
+    )
+    generator = generator_accept(  # a new generator starts in quarantine (SPEC §2.2)
+        actor=radiopharmacist,
+        generator_id=generator.pk,
+        note="Receipt check done.",
+        documents_checked=True,
+        certificate_activity_checked=True,
+        first_eluate_checked=True,
     )
     elution = elution_record(
         actor=radiopharmacist,

@@ -72,6 +72,10 @@ class GeneratorFactory(factory.django.DjangoModelFactory):
     nominal_efficiency_percent = 65.0
     status = "in_use"
     registered_by = factory.SubFactory(UserFactory, role="radiopharmacist")
+    # Accepted into use on receipt (SPEC §2.2); pass accepted_at=None for one awaiting it.
+    accepted_at = factory.LazyAttribute(lambda o: o.received_at)
+    accepted_by = factory.LazyAttribute(lambda o: o.registered_by)
+    acceptance_note = "Receipt check: documents, certificate activity and first eluate checked."
 
 
 class ElutionFactory(factory.django.DjangoModelFactory):
@@ -90,6 +94,25 @@ class ElutionFactory(factory.django.DjangoModelFactory):
         lambda o: 100.0 * o.activity_at_elution_mbq / o.predicted_on_column_mbq
     )
     performed_by = factory.SubFactory(UserFactory, role="radiopharmacist")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # The stored column state follows the history, as when the service records it: derive
+        # it for this elution and the ones after it (placeholders until then).
+        from radiopharmacy.services.elutions import STATE_FIELDS, elution_states_refresh
+
+        derive = not any(field in kwargs for field in STATE_FIELDS)
+        kwargs.setdefault("column_residual_mbq", 0.0)
+        kwargs.setdefault("efficiency_estimate_percent", 0.0)
+        kwargs.setdefault("elution_number", 0)
+        elution = super()._create(model_class, *args, **kwargs)
+        if derive:
+            since = elution.eluted_at
+            if elution.supersedes_id is not None:
+                since = min(since, elution.supersedes.eluted_at)
+            elution_states_refresh(generator=elution.generator, since=since)
+            elution.refresh_from_db(fields=STATE_FIELDS)
+        return elution
 
 
 # --- QC results ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from radiopharmacy.core.apibase import AwareDateTimeField
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.requirement("API-02")
 def test_malformed_json_is_a_400(api_client):
     response = api_client.generic(
         "POST",
@@ -27,6 +28,7 @@ class _Probe(serializers.Serializer):
 
 
 @pytest.mark.parametrize("value", ["2026-11-24T08:00:00", "2026-11-24 08:00"])
+@pytest.mark.requirement("API-01", "PHY-03")
 def test_naive_datetime_is_refused_with_a_field_message(value):
     probe = _Probe(data={"at": value})
     assert not probe.is_valid()
@@ -34,6 +36,7 @@ def test_naive_datetime_is_refused_with_a_field_message(value):
 
 
 @pytest.mark.parametrize("value", ["2026-11-24T08:00:00+01:00", "2026-11-24T07:00:00Z"])
+@pytest.mark.requirement("API-01", "PHY-03")
 def test_datetime_with_offset_is_accepted_as_the_same_instant(value):
     probe = _Probe(data={"at": value})
     assert probe.is_valid(), probe.errors
@@ -42,6 +45,7 @@ def test_datetime_with_offset_is_accepted_as_the_same_instant(value):
     assert probe.validated_data["at"].isoformat() == "2026-11-24T07:00:00+00:00"
 
 
+@pytest.mark.requirement("API-02")
 def test_domain_errors_map_to_status_codes():
     from radiopharmacy.core.apibase import exception_handler
     from radiopharmacy.core.errors import (
@@ -90,11 +94,13 @@ def test_a_server_error_is_a_500_logged_with_its_traceback(client, auditor, capl
     assert logged and logged[0].exc_info and "a bug, not bad input" in str(logged[0].exc_info[1])
 
 
+@pytest.mark.requirement("API-04")
 def test_openapi_schema_is_valid_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yaml"))
     assert "/api/v1/audit/" in (tmp_path / "s.yaml").read_text()
 
 
+@pytest.mark.requirement("API-04")
 def test_schema_and_docs_are_served_offline(client, auditor):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
@@ -103,6 +109,7 @@ def test_schema_and_docs_are_served_offline(client, auditor):
     assert "http://" not in body.replace("http://testserver", "") and "https://" not in body
 
 
+@pytest.mark.requirement("API-02")
 def test_ids_too_large_for_the_database_are_bad_input_not_a_server_error(api_as, radiopharmacist):
     client = api_as(radiopharmacist)
     huge = 10**30

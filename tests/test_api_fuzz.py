@@ -39,6 +39,7 @@ def keep_test_connection():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("keep_test_connection")
 @pytest.mark.parametrize("username", [*WRITERS, "auditor", "admin"])  # every role, the superuser
+@pytest.mark.requirement("API-02")
 def test_no_generated_request_is_answered_with_a_server_error(username):
     # The app runs in-process on this test's connection, so it sees the demo data of this
     # transaction, and everything the fuzzing writes is rolled back afterwards.

@@ -7,12 +7,14 @@ from tests.factories import TEST_PASSWORD
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_production_hasher_is_argon2():
     from radiopharmacy import settings as production
 
     assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
 
 
+@pytest.mark.requirement("API-05")
 def test_token_for_valid_credentials_authenticates_api_calls(api_client, auditor):
     response = api_client.post(
         "/api/v1/auth/token/", {"username": auditor.username, "password": TEST_PASSWORD}
@@ -23,10 +25,12 @@ def test_token_for_valid_credentials_authenticates_api_calls(api_client, auditor
     assert api_client.get("/api/v1/audit/").status_code == 200
 
 
+@pytest.mark.requirement("API-05", "P11-11.10(d)")
 def test_api_without_credentials_is_401(api_client):
     assert api_client.get("/api/v1/audit/").status_code == 401
 
 
+@pytest.mark.requirement("API-05", "P11-11.10(d)")
 def test_token_refused_for_wrong_password(api_client, auditor):
     response = api_client.post(
         "/api/v1/auth/token/", {"username": auditor.username, "password": "nope"}
@@ -34,6 +38,7 @@ def test_token_refused_for_wrong_password(api_client, auditor):
     assert response.status_code == 400
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_api_lockout_after_five_failed_logins(api_client, auditor):
     for _ in range(5):
         api_client.post("/api/v1/auth/token/", {"username": auditor.username, "password": "x"})
@@ -44,6 +49,7 @@ def test_api_lockout_after_five_failed_logins(api_client, auditor):
     assert "token" not in response.json()
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_web_lockout_after_five_failed_logins(client, radiopharmacist):
     url = reverse("login")
     for _ in range(4):
@@ -74,6 +80,7 @@ def test_api_lockout_answers_json(api_client, auditor):
     assert "locked" in response.json()["detail"]
 
 
+@pytest.mark.requirement("P11-11.10(d)")
 def test_web_logout_ends_the_session(client, radiopharmacist):
     client.force_login(radiopharmacist)
     assert client.post(reverse("logout")).status_code == 302
@@ -102,6 +109,7 @@ def sign(client, batch, password):
     )
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_six_wrong_passwords_on_the_release_page_lock_the_account(signing_setup):
     from qc.models import BatchSignature
     from radiopharmacy.models import AuditEvent
@@ -133,6 +141,7 @@ def test_six_wrong_passwords_on_the_release_page_lock_the_account(signing_setup)
     assert AuditEvent.objects.filter(action="account_locked", object_id=str(qp.pk)).count() == 1
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_signature_failures_and_login_failures_count_together(signing_setup):
     client, batch, qp = signing_setup
     for _ in range(3):
@@ -155,6 +164,7 @@ def test_signature_with_the_right_password_after_failures_signs(signing_setup):
     assert BatchSignature.objects.filter(batch=batch).count() == 1
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_wrong_passwords_on_the_release_api_lock_the_account(
     api_as, radiopharmacist, qualified_person, at_release_time
 ):

@@ -35,6 +35,7 @@ def _given_dose(concentration, volume_ml, *, drawn_min, injected_min, residue_mb
     }
 
 
+@pytest.mark.requirement("ANA-03")
 def test_a_balance_of_known_activities_closes():
     eluted = EOS - timedelta(minutes=35)
     result = activity_balance(
@@ -68,6 +69,7 @@ def test_a_balance_of_known_activities_closes():
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-03")
 def test_the_balance_of_a_batch_built_with_known_activities_closes_to_1e_9(api_as, auditor):
     batch = BatchFactory(recorded_at=EOS + timedelta(minutes=5))  # 700 MBq in 10 mL at EOS
     concentration = batch.activity_at_eos_mbq / batch.volume_ml
@@ -110,6 +112,7 @@ def test_the_balance_of_a_batch_built_with_known_activities_closes_to_1e_9(api_a
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-03")
 def test_a_missing_50_mbq_shows_as_unaccounted_and_is_flagged(api_as, radiopharmacist):
     batch = BatchFactory(recorded_at=EOS + timedelta(minutes=5))
     concentration = batch.activity_at_eos_mbq / batch.volume_ml

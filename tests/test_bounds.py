@@ -86,6 +86,7 @@ def assert_400_on(response, field: str) -> dict:
 
 
 @pytest.mark.parametrize("field", ["started_at", "eos_at", "measured_at"])
+@pytest.mark.requirement("QC-07")
 def test_a_batch_3_hours_in_the_future_is_a_400_and_nothing_is_saved(rp, field):
     later = NOW + timedelta(hours=3)
     response = rp.post("/api/v1/batches/", batch_body([an_elution()], **{field: iso(later)}))
@@ -95,6 +96,7 @@ def test_a_batch_3_hours_in_the_future_is_a_400_and_nothing_is_saved(rp, field):
 
 
 @pytest.mark.parametrize("field", ["eluted_at", "measured_at"])
+@pytest.mark.requirement("QC-07")
 def test_an_elution_in_the_future_is_a_400(rp, field):
     generator = GeneratorFactory()
     data = {
@@ -111,6 +113,7 @@ def test_an_elution_in_the_future_is_a_400(rp, field):
     assert not Elution.objects.exists()
 
 
+@pytest.mark.requirement("QC-07")
 def test_one_minute_of_clock_skew_is_allowed_two_are_not(rp):
     generator = GeneratorFactory()
 
@@ -143,6 +146,7 @@ def dose(radiopharmacist):
     )
 
 
+@pytest.mark.requirement("QC-07", "DOS-07")
 def test_a_syringe_measured_in_the_future_is_a_400(rp, dose):
     response = rp.post(
         f"/api/v1/doses/{dose.pk}/measurement/",
@@ -153,6 +157,7 @@ def test_a_syringe_measured_in_the_future_is_a_400(rp, dose):
 
 
 @pytest.mark.parametrize("field", ["injected_at", "residual_measured_at"])
+@pytest.mark.requirement("QC-07", "DOS-07")
 def test_an_injection_or_residual_in_the_future_is_a_400(rp, dose, field):
     measured = rp.post(
         f"/api/v1/doses/{dose.pk}/measurement/",
@@ -245,6 +250,7 @@ def test_the_booking_service_refuses_year_0001_too(scheduler):
 @pytest.mark.parametrize(
     "value", ["2026-11-24T08:00:00+16:00", "2026-11-24T08:00:00-15:30", "0001-01-01T00:00+14:00"]
 )
+@pytest.mark.requirement("API-01")
 def test_a_query_time_with_an_impossible_offset_or_year_is_a_400(
     api_as, auditor, url, param, value
 ):
@@ -257,6 +263,7 @@ def test_a_query_time_with_an_impossible_offset_or_year_is_a_400(
     assert api_as(auditor).get(url, {param: "2026-11-24T23:00:00+14:00"}).status_code == 200
 
 
+@pytest.mark.requirement("API-01")
 def test_datetimes_reach_the_services_in_utc():
     value = AwareDateTimeField().run_validation("2026-11-24T13:35:00+05:00")
     assert value.utcoffset() == timedelta(0)
@@ -276,6 +283,7 @@ def test_datetimes_reach_the_services_in_utc():
 # --- An elution feeds one batch, unless split explicitly by volume ----------------------------
 
 
+@pytest.mark.requirement("P11-11.10(f)")
 def test_a_second_batch_from_the_same_eluate_is_a_400(rp):
     elution = an_elution(activity_mbq=2000)
     assert rp.post("/api/v1/batches/", batch_body([elution])).status_code == 201
@@ -285,6 +293,7 @@ def test_a_second_batch_from_the_same_eluate_is_a_400(rp):
     assert Batch.objects.count() == 1 and BatchElution.objects.count() == 1
 
 
+@pytest.mark.requirement("P11-11.10(f)")
 def test_an_eluate_split_by_volume_feeds_two_batches_and_no_more_than_its_volume(rp):
     elution = an_elution(activity_mbq=2000, volume_ml=5.0)
 
@@ -459,6 +468,7 @@ def test_over_long_reagent_lots_and_eluent_lot_are_a_400(rp):
     assert_400_on(response, "eluent_lot")
 
 
+@pytest.mark.requirement("API-02")
 def test_a_megabyte_of_text_in_a_reason_is_a_400(rp, sched):
     generator = GeneratorFactory()
     assert_400_on(
@@ -512,6 +522,7 @@ def test_over_long_qc_result_text_is_a_400(rp, field, length):
     assert not QcResult.objects.exists()
 
 
+@pytest.mark.requirement("API-02")
 def test_over_long_text_in_web_forms_is_a_field_error_not_a_500(client, radiopharmacist, scheduler):
     elution = an_elution()
     client.force_login(radiopharmacist)

@@ -8,6 +8,7 @@ from radiopharmacy.demo.users import DEMO_USERS
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("OPS-01")
 def test_load_demo_creates_one_user_per_role_and_is_rerunnable(capsys):
     call_command("load_demo")
     first_counts = _counts()

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
         ("get", "/api/v1/generators"),  # without its slash
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_an_unknown_api_path_is_a_json_404(api_as, auditor, method, path):
     for client in (APIClient(), api_as(auditor)):
         response = getattr(client, method)(path)
@@ -32,6 +33,7 @@ def test_an_unknown_api_path_is_a_json_404(api_as, auditor, method, path):
         assert "detail" in response.json()
 
 
+@pytest.mark.requirement("API-02")
 def test_the_404_handler_answers_json_under_api_and_html_elsewhere(rf):
     response = apibase.page_not_found(rf.get("/api/v1/x/"))
     assert response.status_code == 404 and response["Content-Type"] == "application/json"

@@ -28,6 +28,8 @@ EXPECTED = {
     "doses": (EVERYONE, {RP}),
     "alerts": (EVERYONE, {RP, QP, SCH}),
     "audit": ({AUD, QP}, set()),
+    "audit_reviews": ({AUD, QP}, {AUD, QP}),  # SPEC §2.8: they sign the review
+    "inspector_export": ({AUD, QP}, set()),  # SPEC §2.10
     "deviations": (EVERYONE, {RP, QP}),
     "deviation_close": (EVERYONE, {QP}),
     "capas": (EVERYONE, {RP, QP}),
@@ -40,11 +42,16 @@ EXPECTED = {
 # (method, path, resource). Paths with ids use 999999: permission is checked before the lookup.
 ENDPOINTS = [
     ("get", "/api/v1/audit/", "audit"),
+    ("get", "/api/v1/audit/export/", "audit"),
+    ("get", "/api/v1/audit-reviews/", "audit_reviews"),
+    ("post", "/api/v1/audit-reviews/", "audit_reviews"),
+    ("get", "/api/v1/batches/999999/inspector-export/", "inspector_export"),
     ("get", "/api/v1/decay/", "decay"),
     ("get", "/api/v1/generators/", "generators"),
     ("post", "/api/v1/generators/", "generators"),
     ("get", "/api/v1/generators/999999/", "generators"),
     ("post", "/api/v1/generators/999999/status/", "generators"),
+    ("post", "/api/v1/generators/999999/accept/", "generators"),
     ("get", "/api/v1/generators/999999/prediction/", "generators"),
     ("get", "/api/v1/elutions/", "elutions"),
     ("post", "/api/v1/elutions/", "elutions"),
@@ -124,6 +131,7 @@ def test_matrix_covers_exactly_the_expected_resources():
 @pytest.mark.django_db
 @pytest.mark.parametrize("resource", sorted(EXPECTED))
 @pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.requirement("API-07", "P11-11.10(d)", "P11-11.10(g)", "A11-12")
 def test_role_permissions_match_the_spec(make_user, role, resource):
     user = make_user(role)
     readers, writers = EXPECTED[resource]
@@ -145,6 +153,7 @@ def _endpoint_cases():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "path", "resource", "role"), list(_endpoint_cases()))
+@pytest.mark.requirement("API-07", "P11-11.10(d)", "P11-11.10(g)", "A11-12")
 def test_endpoint_allows_and_forbids_by_role(api_as, make_user, method, path, resource, role):
     readers, writers = EXPECTED[resource]
     allowed = role in (readers if method == "get" else writers)
@@ -157,12 +166,14 @@ def test_endpoint_allows_and_forbids_by_role(api_as, make_user, method, path, re
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "path", "resource"), ENDPOINTS)
+@pytest.mark.requirement("P11-11.10(d)")
 def test_endpoint_refuses_anonymous(api_client, method, path, resource):
     response = getattr(api_client, method)(path, {}, format="json")
     assert response.status_code in (401, 403)
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("API-07", "A11-12")
 def test_write_outside_role_is_logged_in_audit_trail(api_as, auditor, caplog):
     from django.test import RequestFactory
     from rest_framework.request import Request
@@ -192,6 +203,7 @@ ADMIN_ACCOUNTS = {
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", sorted(ADMIN_ACCOUNTS))
+@pytest.mark.requirement("P11-11.10(g)")
 def test_administrator_accounts_write_nothing_in_the_domain_even_with_every_role(kind):
     from django.contrib.auth.models import Group
 

@@ -37,6 +37,7 @@ def test_settings_idle_time_is_fifteen_minutes_and_not_renewed_by_every_request(
     assert settings.SESSION_SAVE_EVERY_REQUEST is False
 
 
+@pytest.mark.requirement("P11-11.10(d)", "P11-11.200")
 def test_session_ends_after_fifteen_idle_minutes(client, radiopharmacist, clock):
     log_in(client, radiopharmacist)
     assert client.get(reverse("home")).status_code == 200
@@ -102,6 +103,7 @@ def test_poll_marked_by_query_parameter_does_not_renew_either(
     assert reverse("login") in response["Location"]
 
 
+@pytest.mark.requirement("P11-11.10(d)", "P11-11.200")
 def test_idle_timeout_holds_even_if_the_stored_session_outlives_it(client, radiopharmacist, clock):
     """The last activity is checked on every request, whatever the session store's expiry."""
     log_in(client, radiopharmacist)

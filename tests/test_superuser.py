@@ -55,6 +55,7 @@ def verify_audit() -> str:
     return out.getvalue()
 
 
+@pytest.mark.requirement("A11-12")
 def test_adding_a_user_to_a_group_in_the_admin_is_an_audit_entry_in_the_chain(
     admin_client, admin_user
 ):
@@ -77,6 +78,7 @@ def test_adding_a_user_to_a_group_in_the_admin_is_an_audit_entry_in_the_chain(
     assert "intact" in verify_audit()
 
 
+@pytest.mark.requirement("A11-12")
 def test_a_group_change_from_the_group_side_is_audited_per_user(admin_user):
     person = UserFactory()
     Group.objects.get(name="auditor").user_set.add(person)
@@ -87,6 +89,7 @@ def test_a_group_change_from_the_group_side_is_audited_per_user(admin_user):
     assert event.changes["groups"] == {"old": ["auditor"], "new": []}
 
 
+@pytest.mark.requirement("A11-12")
 def test_creating_deactivating_and_renaming_a_user_in_the_admin_is_audited(
     admin_client, admin_user
 ):
@@ -148,6 +151,7 @@ def test_a_log_in_is_not_a_change_of_the_user(client):
     assert AuditEvent.objects.count() == before
 
 
+@pytest.mark.requirement("P11-11.100")
 def test_users_cannot_be_deleted_in_the_admin_and_the_attempt_is_logged(
     admin_client, admin_user, caplog
 ):
@@ -169,6 +173,7 @@ def test_users_cannot_be_deleted_in_the_admin_and_the_attempt_is_logged(
     assert "intact" in verify_audit()
 
 
+@pytest.mark.requirement("P11-11.100")
 def test_a_user_cannot_be_deleted_anywhere():
     from django.db import transaction
 

@@ -30,6 +30,7 @@ def calls_with(api_client, token) -> int:
     return api_client.get("/api/v1/audit/").status_code
 
 
+@pytest.mark.requirement("P11-11.300", "API-05")
 def test_token_is_stored_hashed_and_expires_after_the_ttl(api_client, auditor):
     assert settings.REST_KNOX["TOKEN_TTL"] == dt.timedelta(hours=10)
     start = timezone.now()
@@ -50,6 +51,7 @@ def test_token_is_stored_hashed_and_expires_after_the_ttl(api_client, auditor):
     assert not AuthToken.objects.filter(user=auditor).exists()
 
 
+@pytest.mark.requirement("P11-11.300", "API-05")
 def test_token_stops_working_after_logout(api_client, auditor):
     token = obtain(api_client, auditor)
     other = obtain(api_client, auditor)  # another device of the same person
@@ -63,6 +65,7 @@ def test_logout_without_credentials_is_401(api_client):
     assert api_client.post(LOGOUT_URL).status_code == 401
 
 
+@pytest.mark.requirement("P11-11.300", "API-05")
 def test_token_stops_working_after_a_password_change(api_client, auditor):
     token = obtain(api_client, auditor)
     assert calls_with(api_client, token) == 200
@@ -84,6 +87,7 @@ def test_saving_a_user_without_a_new_password_keeps_the_tokens(api_client, audit
     assert calls_with(api_client, token) == 200
 
 
+@pytest.mark.requirement("P11-11.300", "API-05")
 def test_token_stops_working_when_the_user_is_deactivated(api_client, auditor):
     token = obtain(api_client, auditor)
     auditor.is_active = False
@@ -91,6 +95,7 @@ def test_token_stops_working_when_the_user_is_deactivated(api_client, auditor):
     assert calls_with(api_client, token) == 401
 
 
+@pytest.mark.requirement("P11-11.300", "API-05")
 def test_lockout_revokes_the_tokens_of_the_account(api_client, auditor):
     token = obtain(api_client, auditor)
     for _ in range(settings.AXES_FAILURE_LIMIT):

@@ -69,12 +69,14 @@ def setting_in_a_fresh_process(**env) -> str:
 PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "s" * 50, "AUDIT_HMAC_KEY": "k" * 64}
 
 
+@pytest.mark.requirement("AUD-06", "P11-11.200")
 def test_second_factor_is_on_in_production_and_off_in_development():
     assert setting_in_a_fresh_process(**PRODUCTION) == "True"
     assert setting_in_a_fresh_process(DEBUG="1") == "False"
     assert setting_in_a_fresh_process(**PRODUCTION, SIGNATURE_OTP="0") == "False"
 
 
+@pytest.mark.requirement("AUD-06", "P11-11.200")
 def test_release_needs_a_valid_code_besides_the_password(
     otp_on, api_as, qualified_person, device, batch, at_release_time
 ):
@@ -93,6 +95,7 @@ def test_release_needs_a_valid_code_besides_the_password(
     assert BatchSignature.objects.filter(batch=batch).count() == 1
 
 
+@pytest.mark.requirement("AUD-06", "P11-11.200")
 def test_a_code_is_used_once(otp_on, api_as, qualified_person, device, radiopharmacist):
     api = api_as(qualified_person)
     first = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
@@ -109,6 +112,7 @@ def test_a_wrong_password_is_refused_before_the_code_is_looked_at(
     assert response.status_code == 403 and "password" in response.json()
 
 
+@pytest.mark.requirement("P11-11.300")
 def test_wrong_codes_count_towards_the_lockout(
     otp_on, api_as, qualified_person, device, batch, at_release_time
 ):
@@ -129,6 +133,7 @@ def test_a_qualified_person_without_an_authenticator_is_told_to_enrol(
     assert "enrol" in response.json()["detail"]
 
 
+@pytest.mark.requirement("AUD-06", "P11-11.200")
 def test_without_the_setting_the_password_alone_signs(api_as, qualified_person, batch, settings):
     assert settings.GALLIUM_SIGNATURE_OTP is False
     assert release(api_as(qualified_person), batch).status_code == 201

@@ -8,6 +8,7 @@ from radiopharmacy.core.roles import ALL_ROLES
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.requirement("WEB-01")
 def test_login_page_renders_with_labelled_fields(client):
     response = client.get(reverse("login"))
     assert response.status_code == 200
@@ -21,6 +22,7 @@ def test_home_redirects_anonymous_users_to_login(client):
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.requirement("WEB-01")
 def test_home_shows_the_users_role(client, make_user, role):
     client.force_login(make_user(role))
     response = client.get(reverse("home"))
@@ -45,6 +47,7 @@ def test_content_security_policy_allows_only_this_host(client):
     assert "default-src 'self'" in policy and "script-src 'self'" in policy
 
 
+@pytest.mark.requirement("WEB-04")
 def test_unit_switch_is_remembered_for_the_session(client, scheduler):
     client.force_login(scheduler)
     client.post(reverse("set-activity-unit"), {"unit": "mCi", "next": "/"})

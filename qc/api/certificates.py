@@ -13,6 +13,7 @@ from qc.api.release import DETAIL
 from qc.models import Certificate, SignatureDecision
 from qc.services.certificates import (
     SHA256_MESSAGE,
+    certificate_bytes,
     is_sha256,
     release_signature,
     verification_data,
@@ -53,6 +54,9 @@ class BatchCertificateView(APIView):
             401: OpenApiResponse(DETAIL, description="Not authenticated."),
             403: OpenApiResponse(DETAIL, description="Not allowed."),
             404: OpenApiResponse(DETAIL, description="No such batch, or not released."),
+            409: OpenApiResponse(
+                DETAIL, description="The stored file is missing or does not match its SHA-256."
+            ),
         },
     )
     def get(self, request, pk: int):
@@ -71,7 +75,8 @@ class BatchCertificateView(APIView):
 
 
 def certificate_response(certificate: Certificate, *, attachment: bool = False) -> HttpResponse:
-    response = HttpResponse(bytes(certificate.pdf), content_type="application/pdf")
+    # Read from its file and checked against the SHA-256 (a changed file is a 409, never served).
+    response = HttpResponse(certificate_bytes(certificate), content_type="application/pdf")
     disposition = "attachment" if attachment else "inline"
     response["Content-Disposition"] = (
         f'{disposition}; filename="{certificate.certificate_number}.pdf"'

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qc.guards import release_blockers
+from qc.guards import release_blockers, release_warnings
 from qc.models import SignatureDecision
 from qc.services.certificates import release_signature
 from qc.services.release import batch_release
@@ -81,6 +81,9 @@ class ReleasedBatchSerializer(serializers.ModelSerializer):
 class ReleaseCheckSerializer(serializers.Serializer):
     releasable = serializers.BooleanField()
     blocking = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(
+        child=serializers.CharField(), help_text="What does not block release (SPEC §2.2)."
+    )
 
 
 class BatchReleaseView(APIView):
@@ -133,4 +136,6 @@ class ReleaseCheck(APIView):
             pk=pk,
         )
         blocking = release_blockers(batch)
-        return Response({"releasable": not blocking, "blocking": blocking})
+        return Response(
+            {"releasable": not blocking, "blocking": blocking, "warnings": release_warnings(batch)}
+        )

@@ -17,7 +17,7 @@ from django.utils import timezone
 from qc.guards import release_blockers
 from qc.models import BatchSignature, SignatureDecision
 from qc.selectors import latest_results
-from qc.services.certificates import certificate_render
+from qc.services.certificates import certificate_render, signing_files
 from qc.services.release import _batch_sign, ensure_qualified_person
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.models import Batch
@@ -80,3 +80,5 @@ def load_releases(*, stdout) -> None:
     ):
         certificate_render(signature_id=signature.pk)
     stdout.write(f"Releases: {released} released, {rejected} rejected by {DEMO_QP}.")
+    if BatchSignature.objects.filter(decision=SignatureDecision.RELEASE).exists():
+        stdout.write(f"Certificates are PAdES-signed; their trust root: {signing_files().root}")

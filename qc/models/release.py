@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from qc import certificate_files
+
 
 class SignatureDecision(models.TextChoices):
     RELEASE = "release", "Release"
@@ -68,8 +70,8 @@ class Certificate(models.Model):
         BatchSignature, on_delete=models.PROTECT, related_name="certificate"
     )
     certificate_number = models.CharField(max_length=80, unique=True)
-    # Bytes in the database: written in the same transaction as the row, backed up with it.
-    pdf = models.BinaryField()
+    # The SHA-256 of the signed PDF, which is a file under MEDIA_ROOT at a path derived from it
+    # (qc/certificate_files.py): no list or page query loads the bytes.
     sha256 = models.CharField(max_length=64, unique=True)
     rendered_at = models.DateTimeField()
 
@@ -78,3 +80,8 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.certificate_number
+
+    @property
+    def pdf(self) -> bytes:
+        """The signed PDF, read from its file and checked against the SHA-256."""
+        return certificate_files.read(self.sha256)

@@ -1,18 +1,32 @@
-"""Release certificates (SPEC §2.5): render and store the PDF of a release once, and look up what
-a verification code names.
+"""Release certificates (SPEC §2.5): render, sign (PAdES) and store the PDF of a release once,
+and look up what a verification code names.
 
-The PDF itself is drawn by the pure renderer `qc.certificate_pdf` from the record as signed; this
-module checks that record against its hash and supplies the site's address and zone.
+The PDF itself is drawn by the pure renderer `qc.certificate_pdf` from the record as signed and
+signed by `qc.certificate_signing` with the site's key; this module checks the record against
+its hash, supplies the site, its address and zone and its signing files (settings), and keeps the
+signed PDF as a content-addressed file (`qc.certificate_files`) whose SHA-256 is in the database.
+
+For other areas (the inspector export): `certificate_bytes(certificate)` gives the stored PDF
+checked against its hash, `verify_pades(pdf_bytes, trust_root_pem)` checks its signature offline
+and `trust_root_pem()` is the site's trust root.
 """
 
 import json
 import re
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from qc.certificate_pdf import Signature, render_pdf
+from qc import certificate_files
+from qc.certificate_pdf import SIGNER_ROLE, Signature, Site, render_pdf
+from qc.certificate_signing import (
+    SigningFiles,
+    create_signing_files,
+    sign_pdf,
+    verify_pades,  # noqa: F401 - re-exported: the inspector export
+)
 from qc.models import BatchSignature, Certificate, SignatureDecision
 from qc.services.release import DISPOSITION_DECISIONS, sha256_hex
 from radiopharmacy.core import audit
@@ -59,7 +73,54 @@ def render_certificate(signature: BatchSignature, *, number: str) -> bytes:
         number=number,
         site_url=settings.SITE_URL,
         zone=site_zone(),
+        site=site(),
     )
+
+
+def site() -> Site:
+    """The issuing site as its settings name it."""
+    return Site(
+        name=settings.SITE_NAME, address=settings.SITE_ADDRESS, licence=settings.SITE_LICENCE
+    )
+
+
+def signing_files() -> SigningFiles:
+    """The site's signing key, certificate and trust root (settings); without a configured key,
+    the demo pair in CERTIFICATE_SIGNING_DIR, made at the first call."""
+    if settings.CERTIFICATE_SIGNING_KEY:
+        cert = Path(settings.CERTIFICATE_SIGNING_CERT)
+        password = settings.CERTIFICATE_SIGNING_KEY_PASSWORD
+        return SigningFiles(
+            key=Path(settings.CERTIFICATE_SIGNING_KEY),
+            cert=cert,
+            root=Path(settings.CERTIFICATE_TRUST_ROOT) if settings.CERTIFICATE_TRUST_ROOT else cert,
+            key_password=password.encode() if password else None,
+        )
+    return create_signing_files(
+        Path(settings.CERTIFICATE_SIGNING_DIR), organisation=settings.SITE_NAME, now=timezone.now()
+    )
+
+
+def trust_root_pem() -> bytes:
+    """The PEM root a verifier of this site's certificates trusts."""
+    return signing_files().root.read_bytes()
+
+
+def sign_certificate(pdf: bytes, signature: BatchSignature) -> bytes:
+    """The PAdES-signed certificate: signed at the release signature's time, in the qualified
+    person's printed name, with the reason "Batch release"."""
+    return sign_pdf(
+        pdf,
+        files=signing_files(),
+        signer_name=signature.printed_name,
+        signed_at=signature.signed_at,
+        location=settings.SITE_NAME,
+    )
+
+
+def certificate_bytes(certificate: Certificate) -> bytes:
+    """The stored (signed) PDF of a certificate, checked against its SHA-256 (409 otherwise)."""
+    return certificate_files.read(certificate.sha256)
 
 
 def certificate_render(*, signature_id: int) -> Certificate:
@@ -75,15 +136,17 @@ def certificate_render(*, signature_id: int) -> Certificate:
     if signature.decision != SignatureDecision.RELEASE:
         raise ApplicationError("Only a release has a certificate.")
     number = certificate_number(signature.batch.batch_number)
-    pdf = render_certificate(signature, number=number)
+    pdf = sign_certificate(render_certificate(signature, number=number), signature)
+    # The file first, then the row: a row always has its file. A rolled-back row leaves a file
+    # nothing names (the same bytes are stored under the same name when the job runs again).
+    sha256 = certificate_files.store(pdf)
     try:
         with transaction.atomic():
             certificate = Certificate.objects.create(
                 batch=signature.batch,
                 signature=signature,
                 certificate_number=number,
-                pdf=pdf,
-                sha256=sha256_hex(pdf),
+                sha256=sha256,
                 rendered_at=timezone.now(),
             )
             audit.record(
@@ -104,9 +167,8 @@ def certificate_render(*, signature_id: int) -> Certificate:
 
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 SHA256_MESSAGE = "Give the SHA-256 printed on the certificate: 64 hexadecimal characters."
-# Who signed, as the public check states it: the role, as printed on the certificate, never
-# the person's name (SPEC §2.5: anyone with the hash can verify).
-SIGNER_ROLE = "Qualified Person"
+# Who signed, as the public check states it: the role (SIGNER_ROLE), as printed on the
+# certificate, never the person's name (SPEC §2.5: anyone with the hash can verify).
 
 
 def is_sha256(code: str) -> bool:

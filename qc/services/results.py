@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Max, Subquery
 
 from qc.models import Deviation, QcResult
 from qc.models.specs import EarliestFrom, QcStage
@@ -188,3 +189,23 @@ def _on_failure(*, actor: User, batch: Batch, result: QcResult, limit, parsed) -
         actor=actor,
         qc_result=result,
     )
+
+
+def analyst_last_methods(*, analyst: User, test_codes) -> dict[str, dict[str, str]]:
+    """The instrument and method details each test was last entered with by this analyst
+    (any batch), to prefill the QC entry: a lab reuses the same HPLC or pH meter for weeks.
+    Remembered from the results themselves, so nothing is stored twice (one query)."""
+    last_ids = (
+        QcResult.objects.filter(analyst=analyst, test_code__in=list(test_codes))
+        .exclude(instrument="", method_details="")
+        .values("test_code")
+        .annotate(last_id=Max("id"))
+        .values("last_id")
+    )
+    rows = QcResult.objects.filter(id__in=Subquery(last_ids)).values_list(
+        "test_code", "instrument", "method_details"
+    )
+    return {
+        code: {"instrument": instrument, "method_details": method_details}
+        for code, instrument, method_details in rows
+    }

@@ -1,7 +1,7 @@
 """Certificate pages: the PDF download, and the public verification page that the address on a
 certificate and its QR code open (SPEC §2.5)."""
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -10,6 +10,7 @@ from qc.api.certificates import certificate_response
 from qc.models import Certificate, SignatureDecision
 from qc.services.certificates import SHA256_MESSAGE, is_sha256, verification_data
 from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.core.permissions import RoleRequiredMixin
 
 
@@ -20,7 +21,10 @@ class CertificateDownloadView(RoleRequiredMixin, View):
         certificate = Certificate.objects.filter(batch_id=pk).first()
         if certificate is None:
             raise Http404("No certificate (yet) for this batch.")
-        return certificate_response(certificate, attachment=True)
+        try:
+            return certificate_response(certificate, attachment=True)
+        except StateConflict as exc:  # its file is missing or changed: refused, never served
+            return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
 
 
 def verify(request, code: str = ""):

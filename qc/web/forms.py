@@ -24,6 +24,13 @@ class QcResultForm(forms.Form):
     )
 
 
+class QcEntryRowForm(QcResultForm):
+    """One row of the batch's QC form (prefix = the test code); a row left empty is skipped."""
+
+    test = None
+    value = forms.CharField(required=False, label="Value", max_length=40)
+
+
 class BreakthroughForm(forms.Form):
     ge68_activity_kbq = forms.FloatField(
         label="Ge-68 activity in the retained sample (kBq)", min_value=0

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 
-from qc.guards import release_blockers
+from qc.guards import generators_breakthrough_passed, release_blockers, release_warnings
 from qc.models import BatchSignature, Certificate, Deviation, QcResult
 from qc.record import qc_rows
 from qc.selectors import prime_specs_in_force
@@ -24,13 +24,17 @@ from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.core.signing import otp_required
 from radiopharmacy.core.sitetime import site_day_bounds, site_today
-from radiopharmacy.models import Batch
+from radiopharmacy.models import Batch, Elution, SiteSettings
 
 
 def _batches_with_qc():
     return Batch.objects.select_related("product", "operator").prefetch_related(
         Prefetch("qc_results", queryset=QcResult.objects.order_by("id")),
         Prefetch("deviations", queryset=Deviation.objects.order_by("id")),
+        Prefetch(
+            "elutions",
+            queryset=Elution.objects.select_related("generator", "superseded_by").order_by("id"),
+        ),
     )
 
 
@@ -43,7 +47,16 @@ class AwaitingReleaseView(RoleRequiredMixin, View):
         now = timezone.now()
         batches = list(_batches_with_qc().filter(status=BatchStatus.QC_PENDING).order_by("eos_at"))
         prime_specs_in_force(batches)
-        rows = [{"batch": b, "blocking": release_blockers(b, at=now)} for b in batches]
+        site = SiteSettings.current()
+        tested = generators_breakthrough_passed(batches)
+        rows = [
+            {
+                "batch": b,
+                "blocking": release_blockers(b, at=now),
+                "warnings": release_warnings(b, site=site, breakthrough_passed=tested),
+            }
+            for b in batches
+        ]
         return render(
             request,
             "qc/awaiting_release.html",
@@ -104,6 +117,7 @@ class ReleaseView(RoleRequiredMixin, View):
             "record": record,
             "qc": qc_rows(record),
             "blocking": blocking,
+            "warnings": release_warnings(batch) if batch.status == BatchStatus.QC_PENDING else [],
             "signature": signature,
             "certificate": certificate,
             "can_sign": can(request.user, CHANGE, "release")

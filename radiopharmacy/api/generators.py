@@ -64,12 +64,21 @@ class GeneratorSerializer(GalliumModelSerializer):
             "status",
             "registered_by",
             "created_at",
+            "accepted_at",
+            "accepted_by",
+            "acceptance_note",
             "elution_count",
             "efficiency_percent",
             "expected_eluate_now_mbq",
             "warnings",
         ]
-        read_only_fields = ["registered_by", "created_at"]
+        read_only_fields = [
+            "registered_by",
+            "created_at",
+            "accepted_at",
+            "accepted_by",
+            "acceptance_note",
+        ]
         # Uniqueness is the service's rule (one clear message); no extra query per row here.
         extra_kwargs = {
             "serial_number": {"validators": []},
@@ -80,7 +89,7 @@ class GeneratorSerializer(GalliumModelSerializer):
         return self.context.setdefault("now", timezone.now())
 
     def get_elution_count(self, obj) -> int:
-        return len(selectors.elutions_of(obj))
+        return selectors.elution_count(obj)
 
     def get_efficiency_percent(self, obj) -> float:
         return selectors.efficiency_percent(obj)
@@ -101,6 +110,19 @@ class GeneratorSerializer(GalliumModelSerializer):
 class GeneratorStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=GeneratorStatus.choices)
     reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+
+
+class GeneratorAcceptSerializer(serializers.Serializer):
+    """The receipt check (SPEC §2.2): every check confirmed, and a note."""
+
+    documents_checked = serializers.BooleanField(
+        help_text="The delivery documents and the certificate are checked."
+    )
+    certificate_activity_checked = serializers.BooleanField(
+        help_text="The Ge-68 activity on the certificate is checked."
+    )
+    first_eluate_checked = serializers.BooleanField(help_text="The first eluate is checked.")
+    note = serializers.CharField(max_length=TEXT_MAX_LENGTH)
 
 
 class PredictionSerializer(serializers.Serializer):
@@ -133,7 +155,7 @@ class GeneratorListCreate(generics.ListCreateAPIView):
     ordering_fields = ["calibrated_at", "serial_number", "id"]
 
     def get_queryset(self):
-        return selectors.generators_with_history()
+        return selectors.generators_with_state()
 
     @extend_schema(responses={200: GeneratorSerializer(many=True), 400: ERR_400, **READ_ERRORS})
     def get(self, request, *args, **kwargs):
@@ -159,7 +181,7 @@ class GeneratorDetail(generics.RetrieveAPIView):
     serializer_class = GeneratorSerializer
 
     def get_queryset(self):
-        return selectors.generators_with_history()
+        return selectors.generators_with_state()
 
 
 @extend_schema(
@@ -182,6 +204,24 @@ class GeneratorStatusChange(APIView):
 
 @extend_schema(
     tags=["generators"],
+    request=GeneratorAcceptSerializer,
+    responses={200: GeneratorSerializer, 404: ERR_404, 409: ERR_409, **WRITE_ERRORS},
+)
+class GeneratorAccept(APIView):
+    """Accept a generator in quarantine on receipt into use after its receipt check."""
+
+    permission_resource = "generators"
+
+    def post(self, request, pk: int):
+        get_object_or_404(Generator, pk=pk)
+        data = GeneratorAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.generator_accept(actor=request.user, generator_id=pk, **data.validated_data)
+        return Response(GeneratorSerializer(selectors.generator_get(generator_id=pk)).data)
+
+
+@extend_schema(
+    tags=["generators"],
     parameters=[
         OpenApiParameter(
             "at",
@@ -197,7 +237,7 @@ class GeneratorPrediction(APIView):
     permission_resource = "generators"
 
     def get(self, request, pk: int):
-        generator = get_object_or_404(selectors.generators_with_history(), pk=pk)
+        generator = get_object_or_404(selectors.generators_with_state(), pk=pk)
         at = query_datetime(request.query_params.get("at"), "at") or timezone.now()
         try:
             result = selectors.prediction(generator, at=at)

@@ -2,12 +2,11 @@
 
 from django.urls import path
 
-from radiopharmacy.api import audit, auth, batches, decay, elutions, generators
+from radiopharmacy.api import auth, batches, decay, elutions, generators
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtain.as_view(), name="api-token"),
     path("auth/logout/", auth.TokenLogout.as_view(), name="api-logout"),
-    path("audit/", audit.AuditEventList.as_view(), name="api-audit"),
     path("decay/", decay.Decay.as_view(), name="api-decay"),
     path("generators/", generators.GeneratorListCreate.as_view(), name="api-generators"),
     path("generators/<id:pk>/", generators.GeneratorDetail.as_view(), name="api-generator"),
@@ -15,6 +14,11 @@ urlpatterns = [
         "generators/<id:pk>/status/",
         generators.GeneratorStatusChange.as_view(),
         name="api-generator-status",
+    ),
+    path(
+        "generators/<id:pk>/accept/",
+        generators.GeneratorAccept.as_view(),
+        name="api-generator-accept",
     ),
     path(
         "generators/<id:pk>/prediction/",

@@ -7,10 +7,12 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import models
 from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
@@ -158,9 +160,101 @@ class GalliumModelSerializer(serializers.ModelSerializer):
     }
 
 
+# Lists count their rows up to this many, so a request never counts a whole table (five years of
+# elutions, audit entries, doses); past it, `count` says "at least this" (`count_exact` false)
+# and the pages still follow each other by `next`.
+COUNT_LIMIT = 1000
+
+
+class BoundedPage(Page):
+    """A page that knows whether another follows without knowing how many there are."""
+
+    def __init__(self, object_list, number, paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+
+class BoundedCountPaginator(Paginator):
+    """Django's paginator with the count bounded: `COUNT(*)` over at most COUNT_LIMIT + 1 rows
+    (a sliced subquery), then, beyond the limit, each page read with one row more to see if a
+    next one exists. The cost is the same whatever the size of the table."""
+
+    count_limit = COUNT_LIMIT
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if hasattr(rows, "query"):
+            return rows[: self.count_limit + 1].count()
+        return len(rows)
+
+    @property
+    def count_exact(self) -> bool:
+        return self.count <= self.count_limit
+
+    def validate_number(self, number):
+        if self.count_exact:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        if self.count_exact:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        return BoundedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
 class Pagination(PageNumberPagination):
+    """SPEC §3 pages (`count`, `next`, `previous`, `results`), with `count` exact up to
+    COUNT_LIMIT rows and `count_exact` false past it (then `count` is COUNT_LIMIT: "1000+")."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+    django_paginator_class = BoundedCountPaginator
+
+    def get_paginated_response(self, data):
+        paginator = self.page.paginator
+        return Response(
+            {
+                "count": min(paginator.count, paginator.count_limit),
+                "count_exact": paginator.count_exact,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        described = super().get_paginated_response_schema(schema)
+        properties = described["properties"]
+        properties["count"]["description"] = (
+            f"Number of results, counted up to {COUNT_LIMIT}; when `count_exact` is false there "
+            f"are more (show it as {COUNT_LIMIT}+) and the pages go on while `next` is set."
+        )
+        described["properties"] = {
+            "count": properties["count"],
+            "count_exact": {
+                "type": "boolean",
+                "example": True,
+                "description": f"False when there are more than {COUNT_LIMIT} results.",
+            },
+            **{k: v for k, v in properties.items() if k != "count"},
+        }
+        described["required"] = ["count", "count_exact", "results"]
+        return described
 
 
 def _field_errors(error: DjangoValidationError) -> dict:

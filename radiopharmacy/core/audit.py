@@ -57,6 +57,8 @@ class AuditAction(models.TextChoices):
     CAPA_COMPLETED = "capa_completed", "CAPA completed"
     CAPA_VERIFIED = "capa_verified", "CAPA verified"
     ALERT_ACKNOWLEDGED = "alert_acknowledged", "Alert acknowledged"
+    # the audit trail itself (radiopharmacy/core/audit_review.py)
+    AUDIT_REVIEWED = "audit_reviewed", "Audit trail reviewed"
     # bookings and doses
     CANCELLED = "cancelled", "Cancelled"
     RESCHEDULED = "rescheduled", "Rescheduled"
@@ -138,31 +140,81 @@ def object_type_of(instance: models.Model) -> str:
     return instance._meta.label_lower
 
 
-def content_hash(event: AuditEvent) -> str:
+# The fields an entry's hash covers, in the order of an entry row (`ENTRY_COLUMNS`).
+HASHED_FIELDS = (
+    "occurred_at",
+    "user_id",
+    "username",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "reason",
+    "prev_hash",
+)
+# An entry row: what `verify_entry_rows` checks, as stored (a tuple in this order or a mapping).
+ENTRY_COLUMNS = ("id", *HASHED_FIELDS, "hash", "hmac")
+# One encoder for the canonical form (json.dumps builds a new one at each call with options).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(
+    occurred_at: Any,
+    user_id: int | None,
+    username: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    object_repr: str,
+    changes: Any,
+    reason: str,
+    prev_hash: str,
+) -> str:
+    """The SHA-256 of an entry's canonical content: the one definition of what is hashed.
+
+    `occurred_at` is an aware datetime or its `jsonable` form; `changes` a value that JSON
+    round-trips unchanged (as stored: `jsonable` of a JSON-decoded value is that value)."""
     payload = {
-        "occurred_at": jsonable(event.occurred_at),
-        "user_id": event.user_id,
-        "username": event.username,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "changes": jsonable(event.changes),
-        "reason": event.reason,
-        "prev_hash": event.prev_hash,
+        "occurred_at": occurred_at if isinstance(occurred_at, str) else jsonable(occurred_at),
+        "user_id": user_id,
+        "username": username,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr,
+        "changes": changes,
+        "reason": reason,
+        "prev_hash": prev_hash,
     }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(payload).encode("utf-8")).hexdigest()
 
 
-def _mac(message: str) -> str:
-    key = settings.AUDIT_HMAC_KEY.encode("utf-8")
-    return hmac_lib.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+def content_hash(event: AuditEvent) -> str:
+    return entry_hash(
+        *(getattr(event, name) for name in HASHED_FIELDS[:7]),
+        jsonable(event.changes),
+        event.reason,
+        event.prev_hash,
+    )
 
 
-def entry_mac(entry_id: int, entry_hash: str) -> str:
-    """The HMAC of an entry: binds its hash (so its content and its link) to its position."""
-    return _mac(f"auditevent:{entry_id}:{entry_hash}")
+def _keyed(key: str | None = None) -> "hmac_lib.HMAC":
+    """An HMAC-SHA256 under the trail's key (settings.AUDIT_HMAC_KEY unless given), to copy."""
+    secret = settings.AUDIT_HMAC_KEY if key is None else key
+    return hmac_lib.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+
+
+def _mac(message: str, keyed: "hmac_lib.HMAC | None" = None) -> str:
+    mac = (keyed or _keyed()).copy()
+    mac.update(message.encode("utf-8"))
+    return mac.hexdigest()
+
+
+def entry_mac(entry_id: int, entry_hash: str, keyed: "hmac_lib.HMAC | None" = None) -> str:
+    """The HMAC of an entry: binds its hash (so its content and its link) to its position.
+    `keyed`: a `_keyed()` object made once for many entries (the verifier)."""
+    return _mac(f"auditevent:{entry_id}:{entry_hash}", keyed)
 
 
 def _lock_chain() -> None:
@@ -374,12 +426,16 @@ def load_checkpoints() -> tuple[list[Checkpoint], list[tuple[int | None, str]]]:
 
 @dataclass(frozen=True)
 class ChainReport:
-    checked: int
+    checked: int  # entries of the trail intact up to the end, or up to the first bad one
     first_broken_id: int | None
     problem: str
     problems: tuple[str, ...] = ()
     checkpoints: int = 0
     last_checkpoint: Checkpoint | None = None
+    # Incremental: the checkpoint the check started from (None: the whole chain was read), and
+    # how many entries this run read and hashed.
+    since: Checkpoint | None = None
+    read: int = 0
 
     @property
     def ok(self) -> bool:
@@ -390,13 +446,106 @@ def _range(first: int, last: int) -> str:
     return f"entry {first} is" if first == last else f"entries {first} to {last} are"
 
 
-def verify_chain() -> ChainReport:
+def entry_row_problem(row: tuple, keyed: "hmac_lib.HMAC | None" = None) -> str | None:
+    """What is wrong with one entry row on its own (`ENTRY_COLUMNS` order, `occurred_at` as an
+    aware datetime or its `jsonable` form, `changes` decoded or as JSON text): its content
+    against its stored hash, then, with `keyed` (`_keyed()`), its HMAC. None when it is intact."""
+    entry_id, *hashed, stored_hash, stored_mac = row
+    if isinstance(hashed[7], str):
+        hashed[7] = json.loads(hashed[7])
+    if entry_hash(*hashed) != stored_hash:
+        return f"entry {entry_id} was changed: its content no longer matches its hash"
+    if keyed is not None and not hmac_lib.compare_digest(
+        entry_mac(entry_id, stored_hash, keyed), stored_mac or ""
+    ):
+        return (
+            f"entry {entry_id} was rewritten: its signature (HMAC) does not match, so its hash "
+            "was recomputed or it was moved"
+        )
+    return None
+
+
+def verify_entry_rows(
+    rows: Iterable[tuple | Mapping[str, Any]], *, key: str | None = None, chained: bool = False
+) -> list[tuple[int, str]]:
+    """Check entry rows as stored, without the database (an export checked offline): each row's
+    content against its hash and, when `key` is given, its HMAC; `chained`: the rows are
+    consecutive entries, each must link to the one before it. Rows are tuples in
+    `ENTRY_COLUMNS` order or mappings with those keys. Returns (entry id, problem) pairs, empty
+    when every row is intact."""
+    keyed = _keyed(key) if key is not None else None
+    problems: list[tuple[int, str]] = []
+    previous: tuple | None = None
+    for raw in rows:
+        row = tuple(raw[c] for c in ENTRY_COLUMNS) if isinstance(raw, Mapping) else tuple(raw)
+        if chained and previous is not None and row[10] != previous[11]:
+            problems.append((row[0], f"entry {row[0]} does not link to entry {previous[0]}"))
+        elif problem := entry_row_problem(row, keyed):
+            problems.append((row[0], problem))
+        previous = row
+    return problems
+
+
+# Rows read per query by the verifier: keyset chunks (id > last), never OFFSET.
+VERIFY_CHUNK = 10_000
+
+
+def _stored_rows(after_id: int = 0) -> Iterable[tuple]:
+    """Entry rows with id > `after_id` in id order, as tuples (`ENTRY_COLUMNS`), `occurred_at`
+    in its `jsonable` form and `changes` as stored (JSON text): no model objects."""
+    quote = connection.ops.quote_name
+    meta = AuditEvent._meta
+    columns = [quote(meta.get_field(name).column) for name in ENTRY_COLUMNS]
+    # The time as text (ISO on both engines, parsed by datetime.fromisoformat in C): the
+    # drivers' converters to a datetime are Python code, the slowest step of the read.
+    columns[1] = f"CAST({columns[1]} AS TEXT)"
+    columns = ", ".join(columns)
+    sql = (
+        f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote('id')} > %s "
+        f"ORDER BY {quote('id')} LIMIT %s"
+    )
+    last = after_id
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(sql, [last, VERIFY_CHUNK])
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                occurred_at = row[1]
+                if isinstance(occurred_at, str):
+                    occurred_at = dt.datetime.fromisoformat(occurred_at)
+                if occurred_at.tzinfo is None:  # SQLite stores naive UTC; PostgreSQL "+00"
+                    occurred_at = occurred_at.replace(tzinfo=dt.UTC)
+                yield (row[0], jsonable(occurred_at), *row[2:])
+            last = rows[-1][0]
+
+
+def verify_chain(*, since_checkpoint: bool = False) -> ChainReport:
     """Check every entry (hash, link to the one before, HMAC) and the chain against every
-    checkpoint; name the first bad entry or the missing range, and list every problem found."""
+    checkpoint; name the first bad entry or the missing range, and list every problem found.
+
+    `since_checkpoint`: check only the entries from the latest signed checkpoint on, after
+    checking that checkpoint itself (its head entry's hash, content and HMAC, and the number of
+    entries up to it); the whole chain when there is no checkpoint yet."""
     checkpoints, problems = load_checkpoints()
-    pending = list(checkpoints)  # sorted by entry id
+    keyed = _keyed()
     expected_prev, prev_id, count = GENESIS_HASH, 0, 0
+    since = checkpoints[-1] if since_checkpoint and checkpoints else None
+    pending = list(checkpoints)  # sorted by entry id
+    if since is not None:
+        # The entry before the checkpoint's head is trusted: the head's hash, which the signed
+        # checkpoint names, covers its link to it.
+        before = AuditEvent.objects.filter(id__lt=since.entry_id)
+        prev_id, expected_prev = before.order_by("-id").values_list("id", "hash").first() or (
+            0,
+            GENESIS_HASH,
+        )
+        count = before.count()
+        pending = [c for c in checkpoints if c.entry_id >= since.entry_id]
     first_bad_count: int | None = None
+    read = 0
+    count_before = count
 
     def bad(entry_id: int | None, message: str) -> None:
         nonlocal first_bad_count
@@ -404,68 +553,62 @@ def verify_chain() -> ChainReport:
         if first_bad_count is None and entry_id is not None:
             first_bad_count = count_before
 
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+    for row in _stored_rows(prev_id):
+        entry_id, row_prev, row_hash = row[0], row[10], row[11]
         count_before = count
         count += 1
-        if event.prev_hash != expected_prev:
-            if event.id > prev_id + 1:
+        read += 1
+        if row_prev != expected_prev:
+            if entry_id > prev_id + 1:
                 before = f"entry {prev_id}" if prev_id else "the start of the chain"
                 bad(
-                    event.id,
-                    f"{_range(prev_id + 1, event.id - 1)} missing (deleted): entry {event.id} "
+                    entry_id,
+                    f"{_range(prev_id + 1, entry_id - 1)} missing (deleted): entry {entry_id} "
                     f"does not link to {before}",
                 )
             else:
                 real_prev = (
-                    AuditEvent.objects.filter(hash=event.prev_hash)
-                    .values_list("id", flat=True)
-                    .first()
+                    AuditEvent.objects.filter(hash=row_prev).values_list("id", flat=True).first()
                 )
                 if real_prev is not None and real_prev != prev_id:
                     bad(
-                        event.id,
-                        f"entries were reordered: entry {event.id} chains to entry {real_prev}, "
+                        entry_id,
+                        f"entries were reordered: entry {entry_id} chains to entry {real_prev}, "
                         f"not to entry {prev_id} before it",
                     )
                 else:
                     bad(
-                        event.id,
-                        f"entry {event.id} does not link to the entry before it: an entry was "
+                        entry_id,
+                        f"entry {entry_id} does not link to the entry before it: an entry was "
                         "inserted, replaced or removed",
                     )
-        elif content_hash(event) != event.hash:
-            bad(event.id, f"entry {event.id} was changed: its content no longer matches its hash")
-        elif not hmac_lib.compare_digest(entry_mac(event.id, event.hash), event.hmac):
-            bad(
-                event.id,
-                f"entry {event.id} was rewritten: its signature (HMAC) does not match, so its "
-                "hash was recomputed or it was moved",
-            )
-        while pending and pending[0].entry_id < event.id:
+        elif problem := entry_row_problem(row, keyed):
+            bad(entry_id, problem)
+        while pending and pending[0].entry_id < entry_id:
             checkpoint = pending.pop(0)
             if checkpoint.entry_id > prev_id:
                 bad(
-                    event.id,
+                    entry_id,
                     f"entry {checkpoint.entry_id}, the head of the checkpoint of "
                     f"{checkpoint.at}, is missing (deleted)",
                 )
-        while pending and pending[0].entry_id == event.id:
+        while pending and pending[0].entry_id == entry_id:
             checkpoint = pending.pop(0)
-            if checkpoint.head_hash != event.hash:
+            if checkpoint.head_hash != row_hash:
                 bad(
-                    event.id,
-                    f"entry {event.id} does not match the checkpoint of {checkpoint.at}: the "
+                    entry_id,
+                    f"entry {entry_id} does not match the checkpoint of {checkpoint.at}: the "
                     "chain up to it was rewritten",
                 )
             elif checkpoint.count != count:
                 what = "missing (deleted)" if count < checkpoint.count else "inserted"
                 bad(
-                    event.id,
-                    f"{abs(checkpoint.count - count)} entries up to entry {event.id} are {what}: "
+                    entry_id,
+                    f"{abs(checkpoint.count - count)} entries up to entry {entry_id} are {what}: "
                     f"the checkpoint of {checkpoint.at} counted {checkpoint.count}, the trail "
                     f"has {count}",
                 )
-        expected_prev, prev_id = event.hash, event.id
+        expected_prev, prev_id = row_hash, entry_id
     beyond = [c for c in pending if c.entry_id > prev_id]
     if beyond:
         last = max(beyond, key=lambda c: (c.entry_id, c.count))
@@ -492,4 +635,6 @@ def verify_chain() -> ChainReport:
         problems=tuple(message for _, message in ordered),
         checkpoints=len(checkpoints),
         last_checkpoint=checkpoints[-1] if checkpoints else None,
+        since=since,
+        read=read,
     )

@@ -39,7 +39,15 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        # One per filter of the audit search (radiopharmacy/site/audit_trail.py), each ending
+        # with the id the pages are read by (keyset, newest first); a batch search reads
+        # (object_type, object_id), the period occurred_at.
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["object_type", "id"], name="auditevent_type_id_idx"),
+            models.Index(fields=["username", "id"], name="auditevent_username_id_idx"),
+            models.Index(fields=["action", "id"], name="auditevent_action_id_idx"),
+        ]
 
     def __str__(self) -> str:
         when = f"{self.occurred_at:%Y-%m-%d %H:%M:%S}"
@@ -131,3 +139,32 @@ class OutboxJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.key} ({self.status})"
+
+
+class AuditReview(models.Model):
+    """A signed review of the audit trail over a period (SPEC §2.8, EU GMP Annex 11 §9).
+
+    Written only by radiopharmacy.core.audit_review.audit_review_sign, after the reviewer's
+    re-authentication. It states what was seen: how many entries of the period the review
+    lists, and the id and hash of the last of them, so an entry added to the period afterwards
+    (or a changed one) is told apart from the reviewed trail.
+    """
+
+    period_start = models.DateTimeField()  # UTC, included
+    period_end = models.DateTimeField()  # UTC, excluded
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    printed_name = models.CharField(max_length=200)
+    meaning = models.CharField(max_length=60)
+    note = models.TextField(blank=True)
+    signed_at = models.DateTimeField()  # UTC
+    entry_count = models.PositiveIntegerField()
+    last_entry_id = models.BigIntegerField(null=True, blank=True)
+    last_entry_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-period_end", "-id"]
+
+    def __str__(self) -> str:
+        return f"audit review {self.period_start:%Y-%m-%d} to {self.period_end:%Y-%m-%d}"

@@ -40,7 +40,8 @@ def _rule(read=ALL_ROLES, write=()) -> Rule:
     return Rule(read=frozenset(read), write=frozenset(write))
 
 
-# resource -> who reads, who writes. Auditors read everything and write nothing.
+# resource -> who reads, who writes. Auditors read everything and write nothing but their
+# signed reviews of the audit trail.
 MATRIX: dict[str, Rule] = {
     "decay": _rule(),
     "generators": _rule(write=[RADIOPHARMACIST]),
@@ -64,6 +65,10 @@ MATRIX: dict[str, Rule] = {
     "doses": _rule(write=[RADIOPHARMACIST]),
     "alerts": _rule(write=[RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER]),
     "audit": _rule(read=[AUDITOR, QUALIFIED_PERSON]),
+    # SPEC §2.8: the auditor or the QP signs the review of a period of the trail (the auditor's
+    # only write); SPEC §2.10: the inspector export of a batch, for the same two roles
+    "audit_reviews": _rule(read=[AUDITOR, QUALIFIED_PERSON], write=[AUDITOR, QUALIFIED_PERSON]),
+    "inspector_export": _rule(read=[AUDITOR, QUALIFIED_PERSON]),
 }
 
 

@@ -18,7 +18,7 @@ from radiopharmacy.core.sitetime import site_today, site_zone
 from radiopharmacy.models import Generator
 from radiopharmacy.selectors import generators as selectors
 from radiopharmacy.services.elutions import elution_record
-from radiopharmacy.services.generators import generator_register
+from radiopharmacy.services.generators import generator_accept, generator_register
 
 DEMO_SERIAL = "GP-DEMO-1850"
 ELUTION_TIMES = (time(7, 30), time(10, 45), time(13, 45))  # site time
@@ -45,6 +45,15 @@ def load_generators(*, stdout) -> None:
         calibrated_at=calibrated_at,
         received_at=datetime.combine(today - timedelta(days=88), time(9, 15), tzinfo=zone),
         nominal_efficiency_percent=65.0,
+    )
+    # A new generator starts in quarantine (SPEC §2.2): the demo one passed its receipt check.
+    generator_accept(
+        actor=actor,
+        generator_id=generator.pk,
+        note="Demo: delivery documents, certificate activity and first eluate checked.",
+        documents_checked=True,
+        certificate_activity_checked=True,
+        first_eluate_checked=True,
     )
 
     elutions = []

@@ -1,4 +1,10 @@
-from radiopharmacy.core.models import Alert, AuditCheckpoint, AuditEvent, OutboxJob
+from radiopharmacy.core.models import (
+    Alert,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditReview,
+    OutboxJob,
+)
 from radiopharmacy.models.preferences import UserPreference
 from radiopharmacy.models.production import (
     Batch,
@@ -14,6 +20,7 @@ __all__ = [
     "Alert",
     "AuditCheckpoint",
     "AuditEvent",
+    "AuditReview",
     "Batch",
     "BatchElution",
     "BreakthroughTest",

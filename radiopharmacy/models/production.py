@@ -61,12 +61,19 @@ class Generator(models.Model):
     expires_at = models.DateTimeField()
     max_elutions = models.PositiveIntegerField(null=True, blank=True)
     nominal_efficiency_percent = models.FloatField(default=65.0)
+    # A new generator waits in quarantine for its receipt check (SPEC §2.2).
     status = models.CharField(
-        max_length=20, choices=GeneratorStatus.choices, default=GeneratorStatus.IN_USE
+        max_length=20, choices=GeneratorStatus.choices, default=GeneratorStatus.QUARANTINE
     )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The receipt check that accepted it into use: who, when, and the note (SPEC §2.2).
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acceptance_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -105,6 +112,13 @@ class Elution(models.Model):
     activity_at_elution_mbq = models.FloatField()  # decay-corrected to eluted_at
     predicted_on_column_mbq = models.FloatField()
     efficiency_percent = models.FloatField()
+    # The generator's state right after this elution (physics.ElutionState), derived when it is
+    # recorded and re-derived for it and every later one when the history before them changes
+    # (services.elutions.elution_states_refresh): a prediction reads the latest elution instead
+    # of replaying the history. Kept on a superseded elution as it was when it counted.
+    column_residual_mbq = models.FloatField()  # R: Ga-68 left on the column
+    efficiency_estimate_percent = models.FloatField()  # η: mean of the last 5 efficiencies
+    elution_number = models.PositiveIntegerField()  # n-th current elution of the generator
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )

@@ -12,7 +12,13 @@ RELEASED_DOSE_STATUSES = {"cancelled"}
 def batches_for_list() -> QuerySet[Batch]:
     """Batches with what a list row shows, in a constant number of queries."""
     return Batch.objects.select_related("product", "operator").prefetch_related(
-        Prefetch("elutions", queryset=Elution.objects.order_by("eluted_at", "id")),
+        # with what the eluate flags read (services.elutions.batch_eluate_flags)
+        Prefetch(
+            "elutions",
+            queryset=Elution.objects.select_related("generator", "superseded_by").order_by(
+                "eluted_at", "id"
+            ),
+        ),
         "batchelution_set",
     )
 

@@ -1,13 +1,16 @@
 """Reads of generators and elutions: querysets with their joins, the column model, warnings.
 
-Everything a list needs per generator (current elutions, latest breakthrough test) is fetched by
-`generators_with_history()` in a constant number of queries; the functions below then work on
-the prefetched rows and issue no query of their own.
+Each current elution stores the column state right after it (`column_residual_mbq`,
+`efficiency_estimate_percent`, `elution_number`; see services.elutions.elution_states_refresh),
+so a prediction, a warning or a list row starts from the generator's latest elution and never
+replays its history. `generators_with_state()` annotates each generator with that latest state
+and its latest breakthrough test in one query, whatever the number of elutions; the functions
+below then issue no query of their own for such a generator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -17,7 +20,16 @@ from radiopharmacy import physics
 from radiopharmacy.choices import GeneratorStatus
 from radiopharmacy.models import BreakthroughTest, Elution, Generator, SiteSettings
 
-EFFICIENCY_WINDOW = 5  # SPEC §2.2: mean of the last 5 elutions
+EFFICIENCY_WINDOW = physics.EFFICIENCY_WINDOW
+
+# What a state read needs of an elution row.
+STATE_COLUMNS = (
+    "eluted_at",
+    "predicted_on_column_mbq",
+    "column_residual_mbq",
+    "efficiency_estimate_percent",
+    "elution_number",
+)
 
 
 def current_elutions_queryset() -> QuerySet[Elution]:
@@ -25,20 +37,22 @@ def current_elutions_queryset() -> QuerySet[Elution]:
     return Elution.objects.filter(superseded_by__isnull=True)
 
 
-def generators_with_history() -> QuerySet[Generator]:
-    """Generators with their current elutions (oldest first, as `current_elutions`) and their
-    latest breakthrough test (`last_bt_measured_at`, `last_bt_passed`, `last_bt_percent`)."""
+def _latest_first(elutions: QuerySet[Elution]) -> QuerySet[Elution]:
+    return elutions.order_by("-eluted_at", "-id")
+
+
+def generators_with_state() -> QuerySet[Generator]:
+    """Generators with the stored state of their latest current elution (`state_*`) and their
+    latest breakthrough test (`last_bt_measured_at`, `last_bt_passed`, `last_bt_percent`): one
+    query, no elution rows."""
+    latest = _latest_first(current_elutions_queryset().filter(generator=OuterRef("pk")))
     latest_test = BreakthroughTest.objects.filter(elution__generator=OuterRef("pk")).order_by(
         "-measured_at", "-id"
     )
     return (
         Generator.objects.select_related("registered_by")
-        .prefetch_related(
-            Prefetch(
-                "elutions",
-                queryset=current_elutions_queryset().order_by("eluted_at", "id"),
-                to_attr="current_elutions",
-            )
+        .annotate(
+            **{f"state_{column}": Subquery(latest.values(column)[:1]) for column in STATE_COLUMNS}
         )
         .annotate(
             last_bt_id=Subquery(latest_test.values("id")[:1]),
@@ -49,16 +63,35 @@ def generators_with_history() -> QuerySet[Generator]:
     )
 
 
+def generators_with_history() -> QuerySet[Generator]:
+    """As `generators_with_state`, with every current elution too (oldest first, as
+    `current_elutions`): for the one page that shows them all, not for lists."""
+    return generators_with_state().prefetch_related(
+        Prefetch(
+            "elutions",
+            queryset=current_elutions_queryset().order_by("eluted_at", "id"),
+            to_attr="current_elutions",
+        )
+    )
+
+
+ALL_STATUSES = "all"
+
+
 def generator_list(*, status: str | None = None) -> QuerySet[Generator]:
-    qs = generators_with_history()
+    """Generators with their latest state; retired ones only when asked (`status` "retired" or
+    "all"): the list people work from holds the few generators in the lab."""
+    qs = generators_with_state()
+    if status == ALL_STATUSES:
+        return qs
     if status:
-        qs = qs.filter(status=status)
-    return qs
+        return qs.filter(status=status)
+    return qs.exclude(status=GeneratorStatus.RETIRED)
 
 
 def generator_get(*, generator_id: int) -> Generator:
-    """One generator with its history (raises Generator.DoesNotExist)."""
-    return generators_with_history().get(pk=generator_id)
+    """One generator with its latest state (raises Generator.DoesNotExist)."""
+    return generators_with_state().get(pk=generator_id)
 
 
 def elutions_of(generator: Generator) -> list[Elution]:
@@ -88,7 +121,7 @@ def elution_history_for_page(generator: Generator) -> list[Elution]:
     )
 
 
-# --- The column model over the recorded history --------------------------------------------------
+# --- The column model from the stored states ------------------------------------------------
 
 
 def elution_records(elutions) -> list[physics.ElutionRecord]:
@@ -100,24 +133,80 @@ def elution_records(elutions) -> list[physics.ElutionRecord]:
     ]
 
 
+def stored_state(elution: Elution) -> physics.ElutionState:
+    """The column state stored with `elution` (its G as recorded, the residual R derived)."""
+    return physics.ElutionState(
+        eluted_at=elution.eluted_at,
+        on_column_mbq=elution.predicted_on_column_mbq,
+        residual_mbq=elution.column_residual_mbq,
+    )
+
+
+def _annotated_latest(generator: Generator) -> tuple[bool, Elution | None]:
+    """The latest current elution from the `state_*` annotations (without a query), if there."""
+    if not hasattr(generator, "state_elution_number"):
+        return False, None
+    if generator.state_eluted_at is None:
+        return True, None
+    return True, Elution(
+        generator_id=generator.pk,
+        **{column: getattr(generator, f"state_{column}") for column in STATE_COLUMNS},
+    )
+
+
+def latest_elution(generator: Generator, *, before: datetime | None = None) -> Elution | None:
+    """The generator's latest current elution (strictly before `before` when given), with its
+    stored state: from the annotations when they answer, else one query."""
+    known, latest = _annotated_latest(generator)
+    if known and (latest is None or before is None or latest.eluted_at < before):
+        return latest
+    prefetched = getattr(generator, "current_elutions", None)
+    if prefetched is not None:
+        earlier = [e for e in prefetched if before is None or e.eluted_at < before]
+        return earlier[-1] if earlier else None
+    qs = current_elutions_queryset().filter(generator=generator)
+    if before is not None:
+        qs = qs.filter(eluted_at__lt=before)
+    return _latest_first(qs).only(*STATE_COLUMNS).first()
+
+
+def elution_count(generator: Generator) -> int:
+    """How many current elutions the generator has (stored, no count query)."""
+    latest = latest_elution(generator)
+    return 0 if latest is None else latest.elution_number
+
+
 def generator_column_at(
     generator: Generator, *, at: datetime, elutions: list[Elution] | None = None
 ) -> physics.ColumnState:
     """What the column of `generator` holds at `at` (SPEC §2.2): Ge-68, and Ga-68 grown in since
-    the last of its current elutions before `at` (pass `elutions` when already loaded)."""
-    history = elutions_of(generator) if elutions is None else elutions
-    return physics.column_state(
+    the last of its current elutions before `at`, from that elution's stored state. Given
+    `elutions` (a history other than the recorded one), it replays them instead."""
+    if elutions is not None:
+        return physics.column_state(
+            nominal_activity_mbq=generator.nominal_activity_mbq,
+            calibrated_at=generator.calibrated_at,
+            elutions=elution_records(elutions),
+            at=at,
+        )
+    last = latest_elution(generator, before=at)
+    return physics.column_state_after(
         nominal_activity_mbq=generator.nominal_activity_mbq,
         calibrated_at=generator.calibrated_at,
-        elutions=elution_records(history),
+        last=None if last is None else stored_state(last),
         at=at,
     )
 
 
 def efficiency_percent(generator: Generator, elutions: list[Elution] | None = None) -> float:
-    """η: mean efficiency of the last 5 current elutions, or the nominal efficiency."""
-    history = elutions_of(generator) if elutions is None else elutions
-    ordered = sorted(history, key=lambda e: (e.eluted_at, e.pk or 0))
+    """η: mean efficiency of the last 5 current elutions, or the nominal efficiency (stored with
+    the latest elution; computed from `elutions` when given)."""
+    if elutions is None:
+        latest = latest_elution(generator)
+        if latest is None:
+            return float(generator.nominal_efficiency_percent)
+        return latest.efficiency_estimate_percent
+    ordered = sorted(elutions, key=lambda e: (e.eluted_at, e.pk or 0))
     return physics.efficiency_estimate_percent(
         [e.efficiency_percent for e in ordered],
         nominal_percent=generator.nominal_efficiency_percent,
@@ -133,6 +222,7 @@ class Prediction:
     expected_eluate_mbq: float
     efficiency_percent: float
     last_elution_at: datetime | None
+    column: physics.ColumnState | None = field(default=None, compare=False, repr=False)
 
 
 # Beyond this a prediction means nothing (the shelf life is 12 months) and the back-decay of
@@ -151,9 +241,8 @@ def prediction(generator: Generator, *, at: datetime) -> Prediction:
             "Give a time within 2 years of the generator's calibration "
             f"({generator.calibrated_at:%Y-%m-%d}); its shelf life is 12 months."
         )
-    history = elutions_of(generator)
-    state = generator_column_at(generator, at=at, elutions=history)
-    eta = efficiency_percent(generator, history)
+    state = generator_column_at(generator, at=at)
+    eta = efficiency_percent(generator)
     return Prediction(
         at=at,
         ge68_activity_mbq=state.ge68_activity_mbq,
@@ -163,19 +252,27 @@ def prediction(generator: Generator, *, at: datetime) -> Prediction:
         ),
         efficiency_percent=eta,
         last_elution_at=state.last_elution_at,
+        column=state,
     )
 
 
 def expected_eluate_curve(
-    generator: Generator, *, start: datetime, hours: int = 8, step_min: int = 10
+    generator: Generator,
+    *,
+    start: datetime,
+    hours: int = 8,
+    step_min: int = 10,
+    prediction_at_start: Prediction | None = None,
 ) -> list[tuple[datetime, float]]:
     """Expected eluate every `step_min` minutes over the next `hours`, if nobody elutes.
 
-    Steps are added in UTC (real elapsed time across a DST change).
+    Steps are added in UTC (real elapsed time across a DST change). Pass the prediction at
+    `start` when already computed (a list row): the curve then reads nothing more.
     """
-    history = elutions_of(generator)
-    eta = efficiency_percent(generator, history)
-    state = generator_column_at(generator, at=start, elutions=history)
+    if prediction_at_start is None or prediction_at_start.at != start:
+        prediction_at_start = prediction(generator, at=start)
+    eta = prediction_at_start.efficiency_percent
+    state = prediction_at_start.column
     start_utc = physics.require_aware(start, "start").astimezone(UTC)
     points = []
     for i in range(hours * 60 // step_min + 1):
@@ -230,7 +327,7 @@ def generator_warnings(
     """
     now = now or timezone.now()
     site = site or SiteSettings.current()
-    history = elutions_of(generator)
+    count = elution_count(generator)
     warnings: list[GeneratorWarning] = []
     if generator.expires_at <= now:
         warnings.append(
@@ -239,15 +336,15 @@ def generator_warnings(
                 f"Generator expired on {timezone.localtime(generator.expires_at):%Y-%m-%d}.",
             )
         )
-    if generator.max_elutions is not None and len(history) >= generator.max_elutions:
+    if generator.max_elutions is not None and count >= generator.max_elutions:
         warnings.append(
             GeneratorWarning(
                 "max_elutions",
-                f"{len(history)} elutions recorded; the generator allows {generator.max_elutions}.",
+                f"{count} elutions recorded; the generator allows {generator.max_elutions}.",
             )
         )
-    if history:
-        eta = efficiency_percent(generator, history)
+    if count:
+        eta = efficiency_percent(generator)
         if eta < site.min_efficiency_percent:
             warnings.append(
                 GeneratorWarning(

@@ -23,7 +23,12 @@ from radiopharmacy.core.checks import (
 )
 from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.models import Elution, Generator
-from radiopharmacy.selectors.generators import current_elutions_queryset, generator_column_at
+from radiopharmacy.selectors.generators import (
+    EFFICIENCY_WINDOW,
+    current_elutions_queryset,
+    generator_column_at,
+    stored_state,
+)
 from radiopharmacy.services.generators import MAX_ACTIVITY_MBQ, MAX_ELUATE_VOLUME_ML
 
 ELUTABLE = {GeneratorStatus.IN_USE}
@@ -70,9 +75,20 @@ def _elution_numbers(
         )
     except ValueError as exc:
         raise ApplicationError(str(exc), fields={"measured_at": [str(exc)]}) from None
-    state = generator_column_at(
-        generator, at=eluted_at, elutions=list(previous.filter(eluted_at__lt=eluted_at))
-    )
+    earlier = previous.filter(eluted_at__lt=eluted_at)
+    if exclude_id is None:
+        # The stored state of the elution just before: no replay of the history.
+        last = earlier.order_by("-eluted_at", "-id").first()
+        state = physics.column_state_after(
+            nominal_activity_mbq=generator.nominal_activity_mbq,
+            calibrated_at=generator.calibrated_at,
+            last=None if last is None else stored_state(last),
+            at=eluted_at,
+        )
+    else:
+        # A correction: the stored states after the corrected elution still count it, so the
+        # history without it is replayed (corrections are rare).
+        state = generator_column_at(generator, at=eluted_at, elutions=list(earlier))
     return {
         "activity_at_elution_mbq": activity_at_elution,
         "predicted_on_column_mbq": state.ga68_on_column_mbq,
@@ -80,6 +96,54 @@ def _elution_numbers(
             activity_at_elution_mbq=activity_at_elution, on_column_mbq=state.ga68_on_column_mbq
         ),
     }
+
+
+STATE_FIELDS = ("column_residual_mbq", "efficiency_estimate_percent", "elution_number")
+
+
+def elution_states_refresh(*, generator: Generator, since: datetime | None = None) -> int:
+    """Derive again the stored column state of the generator's current elutions from `since`
+    on (all of them when None), from the state of the last one before `since`.
+
+    Called in the transaction that records or corrects an elution (the only changes of the
+    history), with the generator locked; the states are derived numbers, like
+    `efficiency_percent`, so it writes no audit entry of its own: the recorded or corrected
+    elution carries it. Returns the number of elutions updated.
+    """
+    current = current_elutions_queryset().filter(generator=generator)
+    earlier = current.filter(eluted_at__lt=since) if since is not None else current.none()
+    # The state of the one before, and the efficiencies η of the next ones still averages.
+    window = list(
+        earlier.order_by("-eluted_at", "-id").only(
+            "eluted_at", "efficiency_percent", "predicted_on_column_mbq", *STATE_FIELDS
+        )[: EFFICIENCY_WINDOW - 1]
+    )[::-1]
+    later = list(current.filter(eluted_at__gte=since) if since is not None else current)
+    later.sort(key=lambda e: (e.eluted_at, e.pk))
+    states = physics.elution_states(
+        nominal_activity_mbq=generator.nominal_activity_mbq,
+        calibrated_at=generator.calibrated_at,
+        elutions=[
+            physics.ElutionRecord(
+                eluted_at=e.eluted_at, activity_at_elution_mbq=e.activity_at_elution_mbq
+            )
+            for e in later
+        ],
+        after=stored_state(window[-1]) if window else None,
+    )
+    estimates = physics.running_efficiency_estimates(
+        [e.efficiency_percent for e in later],
+        before=[e.efficiency_percent for e in window],
+        nominal_percent=generator.nominal_efficiency_percent,
+    )
+    number = window[-1].elution_number if window else 0
+    for elution, state, estimate in zip(later, states, estimates, strict=True):
+        number += 1
+        elution.column_residual_mbq = state.residual_mbq
+        elution.efficiency_estimate_percent = estimate
+        elution.elution_number = number
+    Elution.objects.bulk_update(later, STATE_FIELDS, batch_size=500)
+    return len(later)
 
 
 @transaction.atomic
@@ -95,7 +159,7 @@ def elution_record(
 ) -> Elution:
     """Record an elution with E (decay-corrected to `eluted_at`), G(t_e) and its efficiency.
 
-    Refused (409) on a generator in quarantine or retired.
+    Refused (409) on a retired generator or one quarantined after its acceptance.
     """
     # Lock the generator: two elutions recorded at once must each see the other in the column
     # model, not both compute G from the same history.
@@ -104,7 +168,13 @@ def elution_record(
         raise ApplicationError(
             "Unknown generator.", fields={"generator": [f"No generator with id {generator_id}."]}
         )
-    if generator.status not in ELUTABLE:
+    # The receipt check elutes a generator still in quarantine (SPEC §2.2: "first eluate
+    # checked"); no batch may use that eluate while the generator is in quarantine
+    # (batch_create). A generator quarantined after acceptance is not eluted.
+    awaiting_acceptance = (
+        generator.status == GeneratorStatus.QUARANTINE and generator.accepted_at is None
+    )
+    if generator.status not in ELUTABLE and not awaiting_acceptance:
         raise StateConflict(
             f"Generator {generator.serial_number} is {generator.get_status_display().lower()}; "
             "it cannot be eluted.",
@@ -126,8 +196,14 @@ def elution_record(
         volume_ml=float(volume_ml),
         eluent_lot=(eluent_lot or "").strip(),
         performed_by=actor,
+        # Placeholders, derived just below with the ones after it (a back-dated elution).
+        column_residual_mbq=0.0,
+        efficiency_estimate_percent=0.0,
+        elution_number=0,
         **numbers,
     )
+    elution_states_refresh(generator=generator, since=elution.eluted_at)
+    elution.refresh_from_db(fields=STATE_FIELDS)
     audit.record(
         actor=actor, action=AuditAction.CREATED, obj=elution, changes=audit.created(elution)
     )
@@ -192,6 +268,9 @@ def elution_correct(
                 supersedes=old,
                 correction_reason=reason,
                 performed_by=actor,
+                column_residual_mbq=0.0,
+                efficiency_estimate_percent=0.0,
+                elution_number=0,
                 **numbers,
             )
     except IntegrityError:  # corrected concurrently by someone else
@@ -199,6 +278,9 @@ def elution_correct(
             "This elution was corrected at the same time by someone else.",
             blocking=["superseded"],
         ) from None
+    # Every elution from the earlier of the two times on now follows a different history.
+    elution_states_refresh(generator=old.generator, since=min(old.eluted_at, new.eluted_at))
+    new.refresh_from_db(fields=STATE_FIELDS)
     fields = [*CORRECTABLE_FIELDS, *numbers]
     audit.record(
         actor=actor,
@@ -218,3 +300,41 @@ def elution_correct(
         reason=reason,
     )
     return new
+
+
+# --- Warnings on an elution and on the batches made from it (SPEC §2.2) -------------------------
+
+
+def elution_efficiency_warning(elution: Elution, *, min_efficiency_percent: float) -> str | None:
+    """The flag of an elution whose own efficiency is below the site's minimum (a setting,
+    default 50 %), with the generator's nominal efficiency to compare; None when it is not."""
+    if elution.efficiency_percent >= min_efficiency_percent:
+        return None
+    nominal = elution.generator.nominal_efficiency_percent
+    return (
+        f"Elution efficiency {elution.efficiency_percent:.1f} % is below the "
+        f"{min_efficiency_percent:g} % minimum (nominal {nominal:g} %)."
+    )
+
+
+def batch_eluate_flags(batch, *, min_efficiency_percent: float) -> list[str]:
+    """What a batch's record says about its eluate, in words: an elution of low efficiency, and
+    an elution corrected after the batch was made (its numbers were derived from the old record).
+
+    Uses `batch.elutions` with their generator and `superseded_by` (prefetch them for a list).
+    """
+    flags = []
+    for elution in batch.elutions.all():
+        when = timezone.localtime(elution.eluted_at)
+        warning = elution_efficiency_warning(elution, min_efficiency_percent=min_efficiency_percent)
+        if warning:
+            flags.append(f"Eluate of {when:%H:%M}: {warning}")
+        # A batch only takes current elutions (batch_create), so a correction of one of its
+        # elutions was made after the batch.
+        correction = getattr(elution, "superseded_by", None)
+        if correction is not None:
+            flags.append(
+                f"Eluate of {when:%H:%M} was corrected after the batch was made "
+                f"({correction.correction_reason}); check the batch's yield."
+            )
+    return flags

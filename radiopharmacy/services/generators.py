@@ -1,5 +1,6 @@
-"""Writes of generators: register one, change its status, raise its warnings as alerts
-(SPEC §2.2). Each writes its audit entries in the same transaction.
+"""Writes of generators: register one (in quarantine), accept it into use after its receipt
+check, change its status, raise its warnings as alerts (SPEC §2.2). Each writes its audit
+entries in the same transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from radiopharmacy.core.checks import (
     required_text,
     to_utc,
 )
-from radiopharmacy.core.errors import ApplicationError
+from radiopharmacy.core.errors import ApplicationError, StateConflict
 from radiopharmacy.core.status import transition
 from radiopharmacy.models import Generator
 
@@ -51,9 +52,10 @@ def generator_register(
     expires_at: datetime | None = None,
     max_elutions: int | None = None,
     nominal_efficiency_percent: float = 65.0,
-    status: str = GeneratorStatus.IN_USE,
+    status: str = GeneratorStatus.QUARANTINE,
 ) -> Generator:
-    """Register a received generator. `expires_at` defaults to calibration + 12 months.
+    """Register a received generator, in quarantine until its receipt check accepts it into use
+    (`generator_accept`). `expires_at` defaults to calibration + 12 months.
 
     Preconditions: serial number not registered before (else 400 on `serial_number`).
     """
@@ -114,9 +116,15 @@ def generator_register(
             "Nominal efficiency above 100 %.",
             fields={"nominal_efficiency_percent": ["An efficiency is at most 100 %."]},
         )
-    if status not in GeneratorStatus.values:
+    if status != GeneratorStatus.QUARANTINE:
         raise ApplicationError(
-            "Unknown status.", fields={"status": [f"Unknown status {status!r}."]}
+            "A new generator starts in quarantine.",
+            fields={
+                "status": [
+                    "A new generator starts in quarantine; accept it into use after its "
+                    "receipt check."
+                ]
+            },
         )
     if Generator.objects.filter(serial_number=serial_number).exists():
         raise ApplicationError(
@@ -159,7 +167,77 @@ def generator_set_status(*, actor: User, generator_id: int, status: str, reason:
             "Unknown status.", fields={"status": [f"Unknown status {status!r}."]}
         )
     generator = Generator.objects.select_for_update().get(pk=generator_id)
+    if status == GeneratorStatus.IN_USE and generator.accepted_at is None:
+        raise ApplicationError(
+            "The generator has not been accepted into use.",
+            fields={
+                "status": [
+                    f"Generator {generator.serial_number} has not passed its receipt check: "
+                    "accept it into use (documents, certificate activity, first eluate)."
+                ]
+            },
+        )
     return transition(generator, GeneratorStatus(status), actor=actor, reason=reason)
+
+
+# What the receipt check confirms before a generator is accepted into use (SPEC §2.2).
+RECEIPT_CHECKS = {
+    "documents_checked": "The delivery documents and the certificate are checked.",
+    "certificate_activity_checked": "The Ge-68 activity on the certificate is checked.",
+    "first_eluate_checked": "The first eluate is checked.",
+}
+
+
+@transaction.atomic
+def generator_accept(
+    *,
+    actor: User,
+    generator_id: int,
+    note: str,
+    documents_checked: bool,
+    certificate_activity_checked: bool,
+    first_eluate_checked: bool,
+) -> Generator:
+    """Accept a generator in quarantine on receipt into use after its receipt check (SPEC §2.2):
+    every check confirmed, a note, the radiopharmacist and the time recorded and audited.
+
+    Refused (409) for a generator not in quarantine or already accepted once (a generator
+    quarantined later, e.g. by a failed breakthrough, goes back in use by a status change).
+    """
+    note = required_text(note, "note", "Write what the receipt check found.")
+    given = {
+        "documents_checked": documents_checked,
+        "certificate_activity_checked": certificate_activity_checked,
+        "first_eluate_checked": first_eluate_checked,
+    }
+    missing = {
+        field: [f"Confirm it: {RECEIPT_CHECKS[field]}"]
+        for field, done in given.items()
+        if done is not True
+    }
+    if missing:
+        raise ApplicationError("The receipt check is not complete.", fields=missing)
+    generator = Generator.objects.select_for_update().filter(pk=generator_id).first()
+    if generator is None:
+        raise ApplicationError(
+            "Unknown generator.", fields={"generator": [f"No generator with id {generator_id}."]}
+        )
+    if generator.status != GeneratorStatus.QUARANTINE or generator.accepted_at is not None:
+        raise StateConflict(
+            f"Generator {generator.serial_number} is not awaiting its receipt check.",
+            blocking=[
+                f"generator status is {generator.get_status_display()}"
+                + (", accepted before" if generator.accepted_at else "")
+            ],
+        )
+    return transition(
+        generator,
+        GeneratorStatus.IN_USE,
+        actor=actor,
+        action=AuditAction.ACCEPTED,
+        reason=note,
+        also={"accepted_at": timezone.now(), "accepted_by_id": actor.pk, "acceptance_note": note},
+    )
 
 
 # --- Warnings as alerts (periodic job) -----------------------------------------------------------
@@ -173,12 +251,12 @@ def generator_warnings_raise(*, now: datetime | None = None) -> int:
     """
     from radiopharmacy.core.alerts import alert_raise
     from radiopharmacy.models import SiteSettings
-    from radiopharmacy.selectors.generators import generator_warnings, generators_with_history
+    from radiopharmacy.selectors.generators import generator_warnings, generators_with_state
 
     now = now or timezone.now()
     site = SiteSettings.current()
     raised = 0
-    generators = generators_with_history().exclude(status=GeneratorStatus.RETIRED)
+    generators = generators_with_state().exclude(status=GeneratorStatus.RETIRED)
     for generator in generators:
         for warning in generator_warnings(generator, now=now, site=site):
             critical = warning.code in ("breakthrough_failed", "expired")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -14,14 +15,21 @@ from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.models import AuditEvent, Batch
+from radiopharmacy.site import audit_trail
 from radiopharmacy.web.forms.common import when
 
 PAGE_SIZE = 50
 
 
 class AuditSearchForm(forms.Form):
-    """Filters of the audit trail; times are read in the site's zone."""
+    """Filters of the audit trail (SPEC §2.8); times are read in the site's zone."""
 
+    batch = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Batch number",
+        help_text="The batch and every record linked to it.",
+    )
     object_type = forms.ChoiceField(required=False, label="Record type")
     object_id = forms.CharField(required=False, max_length=64, label="Record id")
     user = forms.CharField(required=False, max_length=150, label="User (username)")
@@ -31,9 +39,25 @@ class AuditSearchForm(forms.Form):
     since = when("From", required=False)
     until = when("Until", required=False)
 
-    def __init__(self, *args, object_types=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["object_type"].choices = [("", "Any")] + [(t, t) for t in object_types]
+        # The vocabulary of record types, never the distinct values of the table.
+        self.fields["object_type"].choices = [("", "Any")] + [
+            (t.short, t.label) for t in audit_trail.record_types().values()
+        ]
+
+    def clean_batch(self):
+        number = self.cleaned_data["batch"].strip()
+        if not number:
+            return None
+        batch = audit_trail.find_batch(number)
+        if batch is None:
+            raise forms.ValidationError("No batch has this number.")
+        return batch
+
+    def clean_object_type(self):
+        short = self.cleaned_data["object_type"]
+        return audit_trail.record_types()[short].stored if short else ""
 
     def clean(self):
         data = super().clean()
@@ -42,41 +66,58 @@ class AuditSearchForm(forms.Form):
             self.add_error("until", "Must be after the start.")
         return data
 
+    def criteria(self) -> audit_trail.Criteria:
+        return audit_trail.Criteria(**self.cleaned_data)
+
+
+def _cursor(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
 
 class AuditSearchView(RoleRequiredMixin, TemplateView):
-    """Audit entries, newest first, filtered by record, user, action and time; 50 a page."""
+    """Audit entries, newest first, filtered by batch, record, user, action and time; 50 a page
+    by keyset (`before`/`after` an entry id); `export=csv`: every matching entry as CSV."""
 
     permission_resource = "audit"
     template_name = "radiopharmacy/audit_search.html"
 
+    def _search(self):
+        form = AuditSearchForm(self.request.GET or None)
+        if not form.is_bound:
+            return form, audit_trail.search(audit_trail.Criteria())
+        if form.is_valid():
+            return form, audit_trail.search(form.criteria())
+        return form, AuditEvent.objects.none()
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export") == "csv":
+            _, events = self._search()
+            response = StreamingHttpResponse(
+                audit_trail.csv_rows(events), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+            return response
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
-        object_types = (
-            AuditEvent.objects.order_by("object_type")
-            .values_list("object_type", flat=True)
-            .distinct()
+        form, events = self._search()
+        page = audit_trail.keyset_page(
+            events,
+            before=_cursor(self.request.GET.get("before")),
+            after=_cursor(self.request.GET.get("after")),
         )
-        form = AuditSearchForm(self.request.GET or None, object_types=list(object_types))
-        events = AuditEvent.objects.select_related("user").order_by("-id")
-        if form.is_bound and form.is_valid():
-            data = form.cleaned_data
-            if data["object_type"]:
-                events = events.filter(object_type=data["object_type"])
-            if data["object_id"]:
-                events = events.filter(object_id=data["object_id"].strip())
-            if data["user"]:
-                events = events.filter(username=data["user"].strip())
-            if data["action"]:
-                events = events.filter(action=data["action"])
-            if data["since"]:
-                events = events.filter(occurred_at__gte=data["since"])
-            if data["until"]:
-                events = events.filter(occurred_at__lt=data["until"])
-        elif form.is_bound:
-            events = events.none()
-        page = Paginator(events, PAGE_SIZE).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
-        query.pop("page", None)
-        return super().get_context_data(form=form, page=page, query=query.urlencode(), **kwargs)
+        for key in ("before", "after", "export"):
+            query.pop(key, None)
+        batch = form.cleaned_data.get("batch") if form.is_bound and form.is_valid() else None
+        return super().get_context_data(
+            form=form,
+            page=page,
+            entries=audit_trail.present(page.entries),
+            batch=batch,
+            query=query.urlencode(),
+            **kwargs,
+        )
 
 
 class OosRecallsView(RoleRequiredMixin, TemplateView):

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from qc.guards import release_blockers
+from qc.guards import release_blockers, release_warnings
 from qc.models import BatchSignature, Capa, Certificate, Investigation
 from qc.selectors import (
     applicable_tests,
@@ -18,11 +18,13 @@ from qc.selectors import (
     spec_for_batch,
 )
 from qc.specs import limit_text
+from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.permissions import RoleRequiredMixin
-from radiopharmacy.core.roles import CHANGE, can
-from radiopharmacy.models import AuditEvent, Batch
+from radiopharmacy.core.roles import CHANGE, VIEW, can
+from radiopharmacy.models import AuditEvent, Batch, SiteSettings
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
+from radiopharmacy.services.elutions import batch_eluate_flags
 from radiopharmacy.site.balance import batch_balance
 from radiopharmacy.units import activity_unit
 from scheduling.models import Dose
@@ -70,7 +72,8 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
         batch = get_object_or_404(selectors.batches_for_list(), pk=self.kwargs["pk"])
         now = timezone.now()
         spec = spec_for_batch(batch)
-        results = list(batch_qc_results(batch))
+        # Each row shows whether a correction replaced it: joined here, not a query per row.
+        results = list(batch_qc_results(batch).select_related("superseded_by"))
         latest = latest_results(batch)
         qc_rows = [
             {
@@ -83,6 +86,7 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
         events = list(batch_audit_events(batch))
         corrections = [e for e in events if e.action == "corrected"]
         user = self.request.user
+        site = SiteSettings.current()
         return super().get_context_data(
             batch=batch,
             now=now,
@@ -95,11 +99,18 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             corrections=corrections,
             events=events,
             blockers=release_blockers(batch, at=now),
+            release_warnings=release_warnings(batch, site=site),
+            eluate_flags=batch_eluate_flags(
+                batch, min_efficiency_percent=site.min_efficiency_percent
+            ),
             expired=now >= batch.expires_at,
             frozen=batch.status in services.FROZEN_STATUSES,
             can_write=can(user, CHANGE, "batches"),
             can_write_qc=can(user, CHANGE, "qc_results"),
             can_open_event=can(user, CHANGE, "deviations"),
+            # a batch with a signed record (released or rejected, then held or recalled)
+            can_export=can(user, VIEW, "inspector_export")
+            and batch.status not in (BatchStatus.IN_PRODUCTION, BatchStatus.QC_PENDING),
             balance=batch_balance(batch),  # SPEC §2.9, radiopharmacy/site/balance.py
             **kwargs,
         )

@@ -11,17 +11,19 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
-from qc.guards import release_blockers
+from qc.guards import event_blockers, release_blockers, result_blockers
 from qc.models import BatchSignature, Deviation, QcResult
-from qc.selectors import prime_specs_in_force
+from qc.models.specs import QcStage
+from qc.selectors import applicable_tests, latest_results, prime_specs_in_force, spec_for_batch
 from qc.services.release import DISPOSITION_DECISIONS
 from radiopharmacy.choices import BatchStatus, GeneratorStatus
-from radiopharmacy.core.alerts import open_alerts
+from radiopharmacy.core.alerts import BATCH_ON_HOLD, BATCH_RECALLED, open_alerts
 from radiopharmacy.core.roles import (
     AUDITOR,
     QUALIFIED_PERSON,
     RADIOPHARMACIST,
     SCHEDULER,
+    is_administrator,
     user_roles,
 )
 from radiopharmacy.core.sitetime import site_day_bounds, site_today
@@ -31,28 +33,46 @@ from scheduling.choices import BookingStatus, DoseStatus, PlannedRunStatus, Plan
 from scheduling.models import PlannedRun, ProductionPlan
 from scheduling.selectors import booking_list, dose_list
 
+# The administrator (superuser or staff: no domain role) sees the alerts only they can act on.
+ADMINISTRATOR = "administrator"
 # Which roles an alert kind concerns; a kind not listed is shown to every role but auditors.
 ALERT_ROLES: dict[str, set[str]] = {
     "audit_chain_broken": {AUDITOR, QUALIFIED_PERSON},
+    # a background job given up (a certificate not rendered...): retried in the admin
+    "outbox_job_failed": {ADMINISTRATOR, QUALIFIED_PERSON},
     "sterility_overdue": {RADIOPHARMACIST, QUALIFIED_PERSON},
     "breakthrough_overdue": {RADIOPHARMACIST, QUALIFIED_PERSON},
     "batch_expiring": {RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER},
     "batch_expired_unreleased": {RADIOPHARMACIST, QUALIFIED_PERSON},
 }
 DEFAULT_ALERT_ROLES = {RADIOPHARMACIST, QUALIFIED_PERSON, SCHEDULER}
+# UI.md: the strip's first line is what endangers a patient (a batch on hold with doses out, a
+# recall), then what blocks work (an overdue CAPA, a failed background job), then the rest.
+ENDANGERS_PATIENTS = {BATCH_ON_HOLD, BATCH_RECALLED}
+BLOCKS_WORK = {"capa_overdue", "outbox_job_failed", "audit_chain_broken"}
+
+
+def alert_rank(alert: Alert) -> int:
+    if alert.kind in ENDANGERS_PATIENTS:
+        return 0
+    if alert.kind in BLOCKS_WORK or alert.level == Alert.Level.CRITICAL:
+        return 1
+    return 2
 
 
 def alerts_for(user, *, limit: int = 20) -> list[Alert]:
-    """Open alerts relevant to the user's roles, critical first (what endangers a patient, e.g.
-    a batch on hold with doses out), then newest first (one query)."""
-    roles = user_roles(user)
+    """Open alerts relevant to the user's roles, in the order of `alert_rank`, newest first
+    within a rank (one query)."""
+    roles = set(user_roles(user))
+    if is_administrator(user):
+        roles.add(ADMINISTRATOR)
     if not roles:
         return []
     alerts = []
     for alert in open_alerts()[:200]:
         if ALERT_ROLES.get(alert.kind, DEFAULT_ALERT_ROLES) & roles:
             alerts.append(alert)
-    alerts.sort(key=lambda a: a.level != Alert.Level.CRITICAL)
+    alerts.sort(key=alert_rank)  # stable: newest first within a rank
     return alerts[:limit]
 
 
@@ -80,7 +100,7 @@ def _generator_rows(now: datetime, unit_factor) -> list[dict]:
     for generator in generator_selectors.generator_list(status=GeneratorStatus.IN_USE):
         prediction = generator_selectors.prediction(generator, at=now)
         curve = generator_selectors.expected_eluate_curve(
-            generator, start=now, hours=8, step_min=20
+            generator, start=now, hours=8, step_min=20, prediction_at_start=prediction
         )
         rows.append(
             {
@@ -104,9 +124,14 @@ def radiopharmacist_dashboard(*, now: datetime, unit_factor) -> dict:
     """Today's plan, generators with their expected eluate, batches awaiting QC, doses to draw."""
     qc_pending = list(
         Batch.objects.select_related("product")
+        .prefetch_related(
+            Prefetch("qc_results", queryset=QcResult.objects.order_by("id")),
+            Prefetch("deviations", queryset=Deviation.objects.order_by("id")),
+        )
         .filter(status__in=[BatchStatus.IN_PRODUCTION, BatchStatus.QC_PENDING])
         .order_by("eos_at")
     )
+    prime_specs_in_force(qc_pending)  # the batches' QC state for "Next", in constant queries
     doses = [
         {
             "dose": d,
@@ -131,16 +156,55 @@ class NextAction:
     what: str
     url: str
     overdue: bool
+    # "due": something to do at `at` (a countdown, or how late); otherwise the state of a batch
+    # whose QC is entered: "blocked" (a failing result or an open quality event), "awaiting
+    # release" (for the qualified person), "expired" (not released in time)
+    state: str = "due"
+    detail: str = ""
+
+
+DUE, BLOCKED, AWAITING_RELEASE, EXPIRED = "due", "blocked", "awaiting release", "expired"
+
+
+def batch_next(batch: Batch, *, now: datetime) -> NextAction:
+    """What a batch awaiting QC needs next, from its real state: results to enter (due at EOS),
+    or, once every release result is entered, blocked by what fails or awaiting release."""
+    number = batch.batch_number
+    qc_url = reverse("qc-entry", args=[batch.pk])
+    record_url = reverse("batch-detail", args=[batch.pk])
+    if batch.status == BatchStatus.QC_PENDING and now >= batch.expires_at:
+        return NextAction(
+            batch.expires_at, f"{number} expired without release", record_url, False, EXPIRED
+        )
+    latest = latest_results(batch)
+    missing = [
+        t
+        for t in applicable_tests(spec_for_batch(batch), batch.method)
+        if t.stage == QcStage.RELEASE and t.required and t.code not in latest
+    ]
+    blocking = result_blockers(batch, missing=False) + event_blockers(batch)
+    if batch.status != BatchStatus.QC_PENDING or missing:
+        what = f"QC of {number}"
+        if latest and missing:
+            what += f" ({len(missing)} result{'s' if len(missing) != 1 else ''} to enter)"
+        return NextAction(batch.eos_at, what, qc_url, batch.eos_at < now, DUE, "; ".join(blocking))
+    if blocking:
+        return NextAction(
+            batch.eos_at, f"{number}: QC entered, blocked", record_url, False, BLOCKED, blocking[0]
+        )
+    return NextAction(
+        batch.eos_at, f"{number}: QC entered, awaiting release", record_url, False, AWAITING_RELEASE
+    )
 
 
 # A planned elution or a draw this long past its time is still shown (late, not forgotten).
 ACTION_GRACE = timedelta(minutes=30)
 
 
-def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 3) -> list[NextAction]:
+def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 5) -> list[NextAction]:
     """What the radiopharmacist does next, soonest first (UI.md: "next action first"): the
-    accepted plan's elutions, QC of batches awaiting it, doses to draw. Uses rows already
-    loaded for the dashboard: no query of its own."""
+    accepted plan's elutions, the batches awaiting QC in their real state (`batch_next`), doses
+    to draw. Uses rows already loaded for the dashboard: no query of its own."""
     actions = []
     if plan is not None and plan.status == PlanStatus.ACCEPTED:
         for run in plan.runs.all():
@@ -150,10 +214,7 @@ def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 3) -> 
                     f"({len(run.doses)} dose{'s' if len(run.doses) != 1 else ''})"
                 )
                 actions.append((run.elution_at, what, reverse("plan-day")))
-    for batch in awaiting_qc:
-        actions.append(
-            (batch.eos_at, f"QC of {batch.batch_number}", reverse("qc-entry", args=[batch.pk]))
-        )
+    batch_actions = [batch_next(batch, now=now) for batch in awaiting_qc]
     for row in doses:
         dose = row["dose"]
         if dose.draw_at >= now - ACTION_GRACE:
@@ -164,8 +225,8 @@ def next_actions(*, now: datetime, plan, awaiting_qc, doses, limit: int = 3) -> 
                     reverse("dose-detail", args=[dose.pk]),
                 )
             )
-    actions.sort(key=lambda a: a[0])
-    return [NextAction(at, what, url, at < now) for at, what, url in actions[:limit]]
+    timed = [NextAction(at, what, url, at < now) for at, what, url in actions]
+    return sorted(timed + batch_actions, key=lambda a: a.at)[:limit]
 
 
 def open_quality_events(limit: int = 20) -> list[Deviation]:

@@ -29,6 +29,7 @@ NAV_ITEMS: list[tuple] = [
     ("CAPA", "qc-capas", "capas", QUALITY_ROLES),
     ("Trends", "qc-trends", "trends"),
     ("Audit", "audit-search", "audit"),
+    ("Audit reviews", "audit-reviews", "audit_reviews"),
 ]
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from radiopharmacy.site import audit_pages, batch_record, home
+from radiopharmacy.site import audit_pages, batch_record, home, inspector
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -14,4 +14,12 @@ urlpatterns = [
     ),
     path("audit/", audit_pages.AuditSearchView.as_view(), name="audit-search"),
     path("oos-recalls/", audit_pages.OosRecallsView.as_view(), name="oos-recalls"),
+    # SPEC §2.8 and §2.10: the audit-trail review and the inspector export
+    path("audit/reviews/", inspector.AuditReviewListView.as_view(), name="audit-reviews"),
+    path("audit/reviews/new/", inspector.AuditReviewView.as_view(), name="audit-review"),
+    path(
+        "batches/<id:pk>/inspector-export/",
+        inspector.BatchInspectorExportView.as_view(),
+        name="batch-inspector-export",
+    ),
 ]

@@ -15,9 +15,10 @@ from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
-from radiopharmacy.models import Batch
+from radiopharmacy.models import Batch, SiteSettings
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
+from radiopharmacy.services.elutions import batch_eluate_flags
 from radiopharmacy.units import activity_unit, in_unit
 from radiopharmacy.web.forms.batches import BatchCorrectionForm, BatchForm
 from radiopharmacy.web.forms.common import apply_service_error
@@ -41,8 +42,12 @@ class BatchListView(RoleRequiredMixin, TemplateView):
                 date = ""
         if number:
             batches = batches.filter(batch_number__icontains=number)
+        batches = list(batches[:200])
+        minimum = SiteSettings.current().min_efficiency_percent
+        for batch in batches:  # a flag in the row (SPEC §2.2): low efficiency, corrected eluate
+            batch.eluate_flags = batch_eluate_flags(batch, min_efficiency_percent=minimum)
         return super().get_context_data(
-            batches=batches[:200],
+            batches=batches,
             statuses=BatchStatus.choices,
             status_filter=status,
             date_filter=date,

@@ -24,6 +24,7 @@ from radiopharmacy.web.base import ServiceFormView
 from radiopharmacy.web.forms.generators import (
     ElutionCorrectionForm,
     ElutionForm,
+    GeneratorAcceptForm,
     GeneratorForm,
     GeneratorStatusForm,
 )
@@ -47,7 +48,7 @@ class GeneratorListView(RoleRequiredMixin, TemplateView):
                         selectors.prediction(generator, at=now).expected_eluate_mbq, unit
                     ),
                     "efficiency": selectors.efficiency_percent(generator),
-                    "elution_count": len(selectors.elutions_of(generator)),
+                    "elution_count": selectors.elution_count(generator),
                 }
             )
         return super().get_context_data(
@@ -72,6 +73,9 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
             raise Http404("No such generator") from None
         now = timezone.now()
         unit = activity_unit(self.request)
+        awaiting_acceptance = (
+            generator.status == GeneratorStatus.QUARANTINE and generator.accepted_at is None
+        )
         prediction = selectors.prediction(generator, at=now)
         curve = selectors.expected_eluate_curve(generator, start=now, hours=8, step_min=10)
         current = selectors.elutions_of(generator)
@@ -84,9 +88,13 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
             ],
             "efficiency": [round(e.efficiency_percent, 1) for e in current],
         }
+        minimum = SiteSettings.current().min_efficiency_percent
         history = [
             {
                 "elution": e,
+                # as the dose calibrator read it, beside the decay-corrected value
+                "measured": in_unit(e.activity_mbq, unit),
+                "low_efficiency": e.efficiency_percent < minimum,
                 "activity": in_unit(e.activity_at_elution_mbq, unit),
                 "predicted": in_unit(e.predicted_on_column_mbq, unit),
                 "breakthrough": next(iter(e.breakthrough_tests.all()), None),
@@ -104,12 +112,14 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
             ge68_now=in_unit(prediction.ge68_activity_mbq, unit),
             efficiency_trend=[e.efficiency_percent for e in current[-10:]],
             history=history,
+            min_efficiency_percent=minimum,
             chart=chart,
             unit=unit,
             now=now,
             can_write=can(self.request.user, CHANGE, "generators"),
             can_elute=can(self.request.user, CHANGE, "elutions")
-            and generator.status == GeneratorStatus.IN_USE,
+            and (generator.status == GeneratorStatus.IN_USE or awaiting_acceptance),
+            awaiting_acceptance=awaiting_acceptance,
             can_record_elution_results=can(self.request.user, CHANGE, "elutions"),
             **kwargs,
         )
@@ -154,6 +164,34 @@ class GeneratorStatusView(ServiceFormView):
         return reverse("generator-detail", args=[self.generator.pk])
 
 
+class GeneratorAcceptView(ServiceFormView):
+    """The receipt check of a generator in quarantine: accept it into use (SPEC §2.2)."""
+
+    permission_resource = "generators"
+    template_name = "radiopharmacy/generator_accept_form.html"
+    form_class = GeneratorAcceptForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.generator = get_object_or_404(Generator, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        elutions = selectors.elutions_of(self.generator)
+        return super().get_context_data(
+            generator=self.generator, first_elution=elutions[0] if elutions else None, **kwargs
+        )
+
+    def perform(self, data):
+        generator = services.generator_accept(
+            actor=self.request.user, generator_id=self.generator.pk, **data
+        )
+        messages.success(self.request, f"Generator {generator.serial_number} accepted into use.")
+        return generator
+
+    def get_success_url(self):
+        return reverse("generator-detail", args=[self.generator.pk])
+
+
 class ElutionCreateView(ServiceFormView):
     permission_resource = "elutions"
     template_name = "radiopharmacy/elution_form.html"
@@ -191,6 +229,11 @@ class ElutionCreateView(ServiceFormView):
             f"Elution recorded: {elution.activity_at_elution_mbq:.0f} MBq at elution, "
             f"efficiency {elution.efficiency_percent:.1f} %.",
         )
+        warning = elution_services.elution_efficiency_warning(
+            elution, min_efficiency_percent=SiteSettings.current().min_efficiency_percent
+        )
+        if warning:
+            messages.warning(self.request, warning)
         return elution
 
     def get_success_url(self):

@@ -18,6 +18,11 @@ urlpatterns = [
         name="generator-status",
     ),
     path(
+        "generators/<id:pk>/accept/",
+        generators.GeneratorAcceptView.as_view(),
+        name="generator-accept",
+    ),
+    path(
         "generators/<id:pk>/elutions/new/",
         generators.ElutionCreateView.as_view(),
         name="elution-create",

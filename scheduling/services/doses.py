@@ -66,14 +66,59 @@ def dose_plan(*, prescribed_mbq: float, injection_at: datetime, draw_at: datetim
     return activity, concentration, activity / concentration
 
 
+def _batch_volume_ul(batch: Batch) -> int:
+    return int(math.floor(batch.volume_ml * 1000 + 1e-6))
+
+
 def _allocation_for(batch: Batch) -> BatchAllocation:
     allocation, _ = BatchAllocation.objects.get_or_create(
-        batch=batch, defaults={"total_volume_ul": int(math.floor(batch.volume_ml * 1000 + 1e-6))}
+        batch=batch, defaults={"total_volume_ul": _batch_volume_ul(batch)}
     )
     return allocation
 
 
+def _draw(batch: Batch, booking: Booking, *, draw_at: datetime, left_volume_ul: int) -> DoseDraw:
+    """What the booking's dose takes from the batch when drawn at `draw_at` (`dose_plan`)."""
+    activity, concentration, volume = dose_plan(
+        prescribed_mbq=booking.prescribed_activity_mbq,
+        injection_at=booking.injection_at,
+        draw_at=draw_at,
+        batch=batch,
+    )
+    return DoseDraw(
+        activity_mbq=activity,
+        concentration_mbq_per_ml=concentration,
+        volume_ml=volume,
+        volume_ul=int(math.ceil(volume * 1000 - 1e-6)),
+        left_volume_ul=left_volume_ul,
+    )
+
+
 # --- assignment -------------------------------------------------------------------------------
+
+
+def dose_preview(*, booking_id: int, batch_id: int, draw_at: datetime) -> dict:
+    """What `dose_assign` would assign, computed the same way and written nowhere (the dose form
+    shows it as the radiopharmacist types): `{"draw": DoseDraw | None, "blocking": [reasons]}`.
+
+    Read without locks: another dose assigned meanwhile can change it; `dose_assign` checks
+    again under its lock.
+    """
+    draw_at = to_utc(draw_at, "draw_at")
+    batch = Batch.objects.select_related("product").filter(pk=batch_id).first()
+    booking = Booking.objects.select_related("product").filter(pk=booking_id).first()
+    if batch is None or booking is None:
+        raise NotFound("No such booking or batch.")
+    blocking = dose_assignment_blockers(batch, booking, draw_at=draw_at)
+    if blocking:
+        return {"draw": None, "blocking": blocking}
+    allocation = BatchAllocation.objects.filter(batch=batch).first()
+    left_ul = allocation.remaining_volume_ul if allocation else _batch_volume_ul(batch)
+    draw = _draw(batch, booking, draw_at=draw_at, left_volume_ul=left_ul)
+    return {
+        "draw": draw,
+        "blocking": dose_assignment_blockers(batch, booking, draw_at=draw_at, draw=draw),
+    }
 
 
 @transaction.atomic
@@ -114,22 +159,15 @@ def dose_assign(*, actor: User, booking_id: int, batch_id: int, draw_at: datetim
     if blocking:
         raise StateConflict("The dose cannot be assigned from this batch.", blocking=blocking)
 
-    activity, concentration, volume = dose_plan(
-        prescribed_mbq=booking.prescribed_activity_mbq,
-        injection_at=booking.injection_at,
-        draw_at=draw_at,
-        batch=batch,
-    )
-    needed_ul = int(math.ceil(volume * 1000 - 1e-6))
     allocation = _allocation_for(batch)
     allocation.refresh_from_db()
-    draw = DoseDraw(
-        activity_mbq=activity,
-        concentration_mbq_per_ml=concentration,
-        volume_ml=volume,
-        volume_ul=needed_ul,
-        left_volume_ul=allocation.remaining_volume_ul,
+    draw = _draw(batch, booking, draw_at=draw_at, left_volume_ul=allocation.remaining_volume_ul)
+    activity, concentration, volume = (
+        draw.activity_mbq,
+        draw.concentration_mbq_per_ml,
+        draw.volume_ml,
     )
+    needed_ul = draw.volume_ul
     blocking = dose_assignment_blockers(batch, booking, draw_at=draw_at, draw=draw)
     if blocking:
         raise StateConflict("The dose cannot be assigned from this batch.", blocking=blocking)

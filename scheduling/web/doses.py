@@ -7,11 +7,13 @@ keeps what was typed. Auditors (and other read-only roles) see no write control.
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -19,6 +21,7 @@ from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.core.sitetime import site_day_bounds
+from radiopharmacy.qr import qr_svg
 from radiopharmacy.models import SiteSettings
 from radiopharmacy.units import activity_unit
 from radiopharmacy.web.forms.common import apply_service_error
@@ -140,6 +143,31 @@ class DoseAssignView(RoleRequiredMixin, View):
         )
 
 
+class DoseAssignPreviewView(DoseAssignView):
+    """The assignment form's preview (htmx, as the radiopharmacist types): the activity and the
+    volume to draw, from `services.dose_preview` (the same numbers `dose_assign` would store),
+    or why the dose cannot be drawn. Saves nothing."""
+
+    template_name = "scheduling/_dose_preview.html"
+
+    def get(self, request):
+        form, _ = self._form(request, request.GET)
+        context = {"unit": activity_unit(request), "preview": None, "blocking": []}
+        if form.is_valid():
+            try:
+                preview = services.dose_preview(
+                    booking_id=form.cleaned_data["booking"],
+                    batch_id=form.cleaned_data["batch"],
+                    draw_at=form.cleaned_data["draw_at"],
+                )
+            except ApplicationError as exc:
+                context["blocking"] = getattr(exc, "blocking", None) or [exc.message]
+            else:
+                context.update(preview=preview["draw"], blocking=preview["blocking"])
+                context["draw_at"] = form.cleaned_data["draw_at"]
+        return render(request, self.template_name, context)
+
+
 class DoseDetailView(RoleRequiredMixin, View):
     permission_resource = "doses"
     template_name = "scheduling/dose_detail.html"
@@ -250,4 +278,26 @@ class DoseLabelView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         dose = _dose_or_404(self.kwargs["pk"])
         unit = activity_unit(self.request)
-        return super().get_context_data(**dose_figures(dose, unit), unit=unit, **kwargs)
+        return super().get_context_data(
+            **dose_figures(dose, unit), unit=unit, label=label_figures(dose), **kwargs
+        )
+
+
+def dose_code(dose: Dose) -> str:
+    """What the label's QR code holds: the dose id, prefixed so a scanner tells it apart."""
+    return f"dose:{dose.pk}"
+
+
+def label_figures(dose: Dose) -> dict:
+    """The activity a syringe label prints (SPEC §2.6): the measured activity at its measurement
+    time, or before measurement the calculated activity to draw at the draw time, marked so; in
+    MBq always (the template adds mCi beside it when the user chose mCi). With the QR code."""
+    measured = dose.measured_activity_mbq is not None
+    return {
+        "activity_mbq": dose.measured_activity_mbq if measured else dose.activity_to_draw_mbq,
+        "reference_at": dose.measured_at if measured else dose.draw_at,
+        "calculated": not measured,
+        "site_name": settings.SITE_NAME,
+        # markup of our own: numbers and an escaped label
+        "qr": mark_safe(qr_svg(dose_code(dose), label=f"QR code of dose {dose.pk}")),
+    }

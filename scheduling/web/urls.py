@@ -18,6 +18,9 @@ urlpatterns = [
     path("doses/", doses.DoseListView.as_view(), name="dose-list"),
     path("doses/assign/", doses.DoseAssignView.as_view(), name="dose-assign"),
     path(
+        "doses/assign/preview/", doses.DoseAssignPreviewView.as_view(), name="dose-assign-preview"
+    ),
+    path(
         "doses/calibrator-import/",
         instrument_files.DoseCalibratorImportView.as_view(),
         name="dose-calibrator-import",

@@ -31,6 +31,8 @@
     return new Date(asUtc - offsetMinutes(guess) * 60000);
   }
 
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
   function echo(input) {
     var note = input.nextElementSibling;
     if (!note || !note.classList.contains("time-echo")) {
@@ -46,7 +48,9 @@
     var shown = p.hour + ":" + p.minute;
     var offset = (p.timeZoneName || "GMT").replace("GMT", "UTC") || "UTC";
     if (offset === "UTC") { offset = "UTC+00:00"; }
-    note.textContent = "Read as " + p.day + "/" + p.month + "/" + p.year + " " + shown + " " +
+    // The month by name: "01/07" reads as 1 July or 7 January depending on who reads it.
+    var month = MONTHS[Number(p.month) - 1];
+    note.textContent = "Read as " + Number(p.day) + " " + month + " " + p.year + " " + shown + " " +
       zone + " (" + offset + ")" + (shown !== typed ? ": this time does not exist that day" : "");
   }
 

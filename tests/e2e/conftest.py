@@ -12,7 +12,10 @@ from urllib.parse import urlparse
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# axe-core, vendored (static/vendor/README.md): injected into the page under test, never fetched.
+AXE = ROOT / "static" / "vendor" / "axe" / "axe-4.14.1.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -108,3 +111,44 @@ def login(page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{page.base_url}/")
+
+
+def login_as(page, user) -> None:
+    """Log a user in by session cookie (no login form): for tests about the pages behind it."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page.context.clear_cookies()
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": page.base_url,
+            }
+        ]
+    )
+
+
+AXE_SERIOUS = """async (disabled) => {
+  const rules = Object.fromEntries(disabled.map((id) => [id, {enabled: false}]));
+  const result = await axe.run(document, {resultTypes: ["violations"], rules});
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3)
+      .map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+def axe_serious_violations(page, *, disabled: tuple[str, ...] = ()) -> list[str]:
+    """The axe-core violations of impact serious or critical on the page as it is now (`disabled`:
+    axe rule ids not to run, e.g. the document's title on an htmx fragment).
+
+    axe is evaluated through the DevTools protocol, which the pages' Content-Security-Policy
+    (script-src 'self') does not govern; a script tag (`add_script_tag`) would be refused by it.
+    """
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(f"{AXE.read_text()}\n;undefined")
+    return page.evaluate(AXE_SERIOUS, list(disabled))

@@ -6,6 +6,7 @@ from tests.factories import TEST_PASSWORD
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.requirement("WEB-04")
 def test_unit_switch_submits_itself_and_is_remembered_at_the_next_login(page, make_user):
     user = make_user("radiopharmacist", username="e2e-unit")
     login(page, user.username, TEST_PASSWORD)

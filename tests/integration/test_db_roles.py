@@ -43,6 +43,7 @@ def test_the_suite_connects_as_the_application_role_which_owns_nothing():
 
 
 @pytest.mark.parametrize("table", AUDIT_TABLES)
+@pytest.mark.requirement("AUD-02", "P11-11.10(c)")
 def test_the_application_role_cannot_disable_or_drop_the_triggers(table):
     prefix = audit_sql.APPEND_ONLY_TABLES[table]
     for sql in [
@@ -58,6 +59,7 @@ def test_the_application_role_cannot_disable_or_drop_the_triggers(table):
 
 
 @pytest.mark.parametrize("table", AUDIT_TABLES)
+@pytest.mark.requirement("AUD-02", "P11-11.10(c)")
 def test_the_application_role_may_not_update_delete_or_truncate_the_audit_tables(table):
     _one_entry()
     audit.checkpoint_write()

@@ -44,6 +44,7 @@ class _WithoutRowLock:
 
 
 @pytest.mark.parametrize("row_lock", [True, False], ids=["with-row-lock", "guard-only"])
+@pytest.mark.requirement("DOS-06")
 def test_concurrent_assignments_never_over_allocate_the_batch(make_user, monkeypatch, row_lock):
     if not row_lock:
         monkeypatch.setattr(services, "Batch", _WithoutRowLock)

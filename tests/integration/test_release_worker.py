@@ -30,6 +30,7 @@ def release_over_api(api_as, user, batch):
         )
 
 
+@pytest.mark.requirement("REL-04", "OPS-02")
 def test_release_certificate_is_rendered_by_the_worker(
     celery_worker_process, api_as, radiopharmacist, qualified_person
 ):
@@ -82,6 +83,7 @@ def test_release_succeeds_with_the_broker_down_and_the_certificate_comes_once_af
     assert Certificate.objects.get(batch=batch).sha256 == certificate.sha256
 
 
+@pytest.mark.requirement("P11-11.100")
 def test_two_simultaneous_release_clicks_give_one_signature(
     radiopharmacist, qualified_person, make_user
 ):

@@ -86,6 +86,7 @@ ASSIGNERS = 20
 ROUNDS = 50
 
 
+@pytest.mark.requirement("DOS-06")
 def test_twenty_parallel_assignments_over_fifty_rounds_never_over_allocate(make_user):
     rp = make_user("radiopharmacist")
     scheduler = make_user("scheduler")

@@ -10,6 +10,7 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.requirement("OPS-02")
 def test_job_published_on_commit_is_run_by_the_worker(celery_worker_process):
     with transaction.atomic():
         job = outbox.enqueue(task_name="radiopharmacy.audit_verify", key="verify:worker")

@@ -15,6 +15,7 @@ def admin_client_logged(client, django_user_model):
     return client
 
 
+@pytest.mark.requirement("QC-01")
 def test_unused_version_is_editable_used_version_is_read_only(admin_client_logged, radiopharmacist):
     spec = Specification.objects.get(version=1)
     url = f"/admin/qc/specification/{spec.pk}/change/"

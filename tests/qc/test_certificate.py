@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from qc.certificate_pdf import site_datetime
 from qc.models import BatchSignature, Certificate
-from qc.services.certificates import certificate_render, render_certificate
+from qc.services.certificates import certificate_render, render_certificate, sign_certificate
 from qc.services.release import batch_release, sha256_hex
 from qc.services.results import qc_result_record
 from radiopharmacy.core.errors import StateConflict
@@ -42,6 +42,7 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+@pytest.mark.requirement("REL-04", "P11-11.50", "GRPP-08")
 def test_certificate_shows_the_batch_every_qc_result_with_its_limit_and_the_signature(released):
     certificate = certificate_render(signature_id=released.pk)
     text = flat(pdf_text(bytes(certificate.pdf)))
@@ -67,12 +68,14 @@ def test_certificate_shows_the_batch_every_qc_result_with_its_limit_and_the_sign
     assert "Ge-68 breakthrough post-release pending ≤ 0.001 % pending" in text
     assert "Released for human use" in text
     assert "Quentin Peters" in text
-    assert "24 Nov 2026 09:00 CET" in text  # signed at 08:00 UTC, shown with the zone
+    # signed at 08:00 UTC: to the second in the site's zone with its offset, and in UTC
+    assert "2026-11-24 09:00:00 +01:00 (08:00:00 UTC)" in text
     assert "Specification version: 1" in text
     assert released.record_sha256 in text
     assert f"/verify/{released.record_sha256}" in text
 
 
+@pytest.mark.requirement("REL-05")
 def test_two_renders_of_the_same_release_are_byte_identical(released):
     number = f"CERT-{released.batch.batch_number}"
     first = render_certificate(released, number=number)
@@ -80,10 +83,14 @@ def test_two_renders_of_the_same_release_are_byte_identical(released):
         second = render_certificate(released, number=number)
     assert first == second
     stored = certificate_render(signature_id=released.pk)
-    assert bytes(stored.pdf) == first
-    assert stored.sha256 == sha256_hex(first)
+    # the stored file is that render with its PAdES signature appended (an incremental update),
+    # and signing the same render again gives the same bytes: the hash is of the signed file
+    assert stored.pdf.startswith(first) and len(stored.pdf) > len(first)
+    assert sign_certificate(first, released) == stored.pdf
+    assert stored.sha256 == sha256_hex(stored.pdf)
 
 
+@pytest.mark.requirement("REL-05")
 def test_render_task_run_twice_keeps_the_first_certificate(released):
     first = certificate_render(signature_id=released.pk)
     again = certificate_render(signature_id=released.pk)
@@ -91,6 +98,7 @@ def test_render_task_run_twice_keeps_the_first_certificate(released):
     assert Certificate.objects.count() == 1
 
 
+@pytest.mark.requirement("REL-02", "P11-11.70", "A11-14")
 def test_certificate_shows_what_was_signed_not_later_changes(released, radiopharmacist):
     before = render_certificate(released, number="CERT-X")
     qc_result_record(
@@ -104,6 +112,7 @@ def test_certificate_shows_what_was_signed_not_later_changes(released, radiophar
     assert render_certificate(released, number="CERT-X") == before
 
 
+@pytest.mark.requirement("REL-02", "P11-11.70", "A11-14")
 def test_a_tampered_signed_record_is_not_rendered(released):
     BatchSignature.objects.filter(pk=released.pk).update(
         record_json=released.record_json.replace("98.2", "99.9")
@@ -113,6 +122,7 @@ def test_a_tampered_signed_record_is_not_rendered(released):
         render_certificate(released, number="CERT-X")
 
 
+@pytest.mark.requirement("REL-05")
 def test_the_stored_hash_verifies_through_the_api_and_the_page(released, api_as, auditor, client):
     certificate = certificate_render(signature_id=released.pk)
     for code in (certificate.sha256, released.record_sha256, certificate.sha256.upper()):
@@ -132,6 +142,7 @@ def test_the_stored_hash_verifies_through_the_api_and_the_page(released, api_as,
     assert "Released for human use" in html
 
 
+@pytest.mark.requirement("REL-05")
 def test_a_certificate_number_verifies_nothing(released, api_as, auditor, client):
     certificate = certificate_render(signature_id=released.pk)
     number = certificate.certificate_number

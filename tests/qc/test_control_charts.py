@@ -28,6 +28,7 @@ def _stable(seed: int, n: int = 200) -> list[float]:
     return [rng.gauss(0.0, 1.0) for _ in range(n)]
 
 
+@pytest.mark.requirement("ANA-01")
 def test_limits_are_the_mean_and_the_average_moving_range_over_d2():
     limits = limits_from([10.0, 12.0, 11.0, 13.0, 12.0])
     assert limits.centre == pytest.approx(11.6)
@@ -38,6 +39,7 @@ def test_limits_are_the_mean_and_the_average_moving_range_over_d2():
     assert limits.mr_ucl == pytest.approx(3.267 * 1.5)
 
 
+@pytest.mark.requirement("ANA-01")
 def test_rule_1_one_point_beyond_3_sigma_is_found_at_its_index():
     values = [0.1, -0.2, 0.3, 0.0, 3.2, 0.1, -0.1]
     assert _flags(values) == [(4, 1)]
@@ -45,6 +47,7 @@ def test_rule_1_one_point_beyond_3_sigma_is_found_at_its_index():
     assert _flags([0.0, 2.99, 0.0]) == []  # within the limits
 
 
+@pytest.mark.requirement("ANA-01")
 def test_rule_2_nine_in_a_row_on_one_side_is_found_at_the_ninth_point():
     values = [-0.5, 0.2, 0.4, 0.1, 0.3, 0.6, 0.2, 0.5, 0.1, 0.4, -0.3]
     # points 1..9 are above the centre line: the rule completes at index 9
@@ -53,6 +56,7 @@ def test_rule_2_nine_in_a_row_on_one_side_is_found_at_the_ninth_point():
     assert _flags(values[:9], rules=[2]) == []  # eight in a row is not a run of nine
 
 
+@pytest.mark.requirement("ANA-01")
 def test_rule_3_six_rising_is_found_at_the_sixth_point_and_six_falling_too():
     rising = [0.3, -0.4, -0.3, -0.1, 0.0, 0.2, 0.4, -0.2]
     assert _flags(rising) == [(6, 3)]  # indices 1..6 rise steadily
@@ -61,6 +65,7 @@ def test_rule_3_six_rising_is_found_at_the_sixth_point_and_six_falling_too():
     assert _flags([0.0, 0.1, 0.1, 0.2, 0.3, 0.4, 0.5]) == []  # a tie breaks the run
 
 
+@pytest.mark.requirement("ANA-01")
 def test_rule_5_two_of_three_beyond_2_sigma_on_the_same_side_at_the_second_one():
     values = [0.0, 2.3, 0.5, 2.4, 0.1, 0.0]
     assert _flags(values) == [(3, 5)]
@@ -173,6 +178,7 @@ def _oot_alerts():
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-01")
 def test_a_yield_breaking_rule_1_opens_one_oot_event_and_its_correction_no_second(
     radiopharmacist,
 ):
@@ -212,6 +218,7 @@ def test_a_yield_breaking_rule_1_opens_one_oot_event_and_its_correction_no_secon
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-01")
 def test_an_rcp_result_breaking_rule_1_opens_one_oot_event_and_a_correction_no_second(
     radiopharmacist,
 ):
@@ -253,6 +260,7 @@ def test_an_rcp_out_of_specification_is_an_oos_not_an_oot(radiopharmacist):
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-01")
 def test_the_trends_api_returns_the_chart_with_its_limits_and_violations(radiopharmacist, api_as):
     _baseline_batches(radiopharmacist, count=20)
     eos = REFERENCE_TIME - timedelta(hours=20)

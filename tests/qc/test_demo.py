@@ -25,6 +25,7 @@ def load(*loaders) -> str:
     return out.getvalue()
 
 
+@pytest.mark.requirement("OPS-01")
 def test_demo_batches_have_full_qc_two_oos_and_load_once():
     load(load_users, load_generators, load_batches)
     count = Batch.objects.count()

@@ -41,6 +41,7 @@ def upload(client, url, content: bytes, **data):
     return client.post(url, {"file": file, **data}, format="multipart")
 
 
+@pytest.mark.requirement("INT-04")
 def test_sample_report_gives_the_rcp_and_colloid_computed_by_hand():
     report = read_report(SAMPLE.read_bytes())
     assert report.rcp_percent == RCP_BY_HAND
@@ -58,6 +59,7 @@ def test_preview_shows_the_percentages_and_saves_nothing(client, batch):
     assert not QcResult.objects.exists() and not RadioTlcFile.objects.exists()
 
 
+@pytest.mark.requirement("INT-04")
 def test_import_records_the_results_with_the_raw_file_and_its_hash(client, batch):
     performed = (QC_TIME - timedelta(minutes=5)).isoformat()
     response = upload(
@@ -109,6 +111,7 @@ def test_a_second_report_corrects_the_results_with_a_reason(client, batch):
         ("peak_name,area\nGa-68 DOTATATE,1\n", 1, "region"),
     ],
 )
+@pytest.mark.requirement("INT-04", "P11-11.10(h)")
 def test_malformed_report_is_a_400_with_the_line_and_saves_nothing(
     client, batch, content, line, needle
 ):
@@ -131,6 +134,7 @@ def test_report_as_json_text_and_a_naive_time_refused(client, batch):
     assert client.post(url, json.loads(json.dumps(data))).status_code == 201
 
 
+@pytest.mark.requirement("API-07")
 def test_only_a_radiopharmacist_imports_and_a_missing_batch_is_a_404(api_as, auditor, client):
     sample = SAMPLE.read_bytes()
     refused = upload(api_as(auditor), "/api/v1/batches/1/radio-tlc/preview/", sample)
@@ -151,6 +155,7 @@ def web(radiopharmacist, time_machine):
     return browser
 
 
+@pytest.mark.requirement("INT-04")
 def test_review_page_shows_the_percentages_and_confirming_records_them(web, batch):
     import re
 

@@ -61,6 +61,7 @@ def failing_rcp(api_as, radiopharmacist):
     return batch, Deviation.objects.get(batch=batch, kind="oos")
 
 
+@pytest.mark.requirement("QE-02", "QE-03", "QE-04", "QC-08")
 def test_oos_invalidated_by_a_transcription_error_then_release_and_certificate(
     failing_rcp, api_as, radiopharmacist, qualified_person
 ):
@@ -113,6 +114,7 @@ def test_oos_invalidated_by_a_transcription_error_then_release_and_certificate(
     assert "Quentin Peters" in text and "Investigation closed" in text
 
 
+@pytest.mark.requirement("QE-03", "QE-06")
 def test_a_confirmed_oos_leaves_only_rejection(
     failing_rcp, api_as, radiopharmacist, qualified_person
 ):
@@ -132,6 +134,7 @@ def test_a_confirmed_oos_leaves_only_rejection(
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.REJECTED
 
 
+@pytest.mark.requirement("QE-03", "P11-11.200")
 def test_a_wrong_password_closes_nothing_and_is_logged(
     failing_rcp, api_as, radiopharmacist, qualified_person
 ):
@@ -146,6 +149,7 @@ def test_a_wrong_password_closes_nothing_and_is_logged(
     assert failed.object_type == "qc.deviation" and failed.object_id == str(oos.pk)
 
 
+@pytest.mark.requirement("QE-03", "P11-11.10(g)")
 def test_a_radiopharmacist_cannot_close(failing_rcp, api_as, radiopharmacist):
     _, oos = failing_rcp
     investigate(api_as(radiopharmacist), oos.pk, cause="Typo")
@@ -153,12 +157,14 @@ def test_a_radiopharmacist_cannot_close(failing_rcp, api_as, radiopharmacist):
     assert Deviation.objects.get(pk=oos.pk).status == "investigating"
 
 
+@pytest.mark.requirement("QE-03")
 def test_a_conclusion_the_kind_cannot_have_is_a_400(failing_rcp, api_as, qualified_person):
     _, oos = failing_rcp
     response = close(api_as(qualified_person), oos.pk, "no_product_impact")
     assert response.status_code == 400 and "conclusion" in response.json()
 
 
+@pytest.mark.requirement("QE-01", "QE-03")
 def test_a_deviation_without_batch_is_opened_and_closed_without_impact(
     api_as, radiopharmacist, qualified_person
 ):
@@ -213,6 +219,7 @@ def held_world(radiopharmacist):
         yield batch, administered, drawn, assigned
 
 
+@pytest.mark.requirement("QC-09", "BAT-05")
 def test_failing_sterility_holds_the_batch_and_blocks_every_dose(
     held_world, api_as, radiopharmacist, qualified_person
 ):
@@ -285,6 +292,7 @@ def test_failing_sterility_holds_the_batch_and_blocks_every_dose(
     assert Alert.objects.filter(kind="batch_recalled", object_id=str(batch.pk)).exists()
 
 
+@pytest.mark.requirement("QE-08")
 def test_the_look_back_list_in_json_and_csv(held_world, api_as, scheduler):
     batch, administered, drawn, assigned = held_world
     client = api_as(scheduler)
@@ -302,6 +310,7 @@ def test_the_look_back_list_in_json_and_csv(held_world, api_as, scheduler):
     assert client.get(f"{API}/batches/{batch.pk}/lookback/", {"format": "xml"}).status_code == 400
 
 
+@pytest.mark.requirement("QE-07", "BAT-04")
 def test_a_hold_is_lifted_after_an_invalidated_oos_and_a_valid_result(
     held_world, api_as, radiopharmacist, qualified_person
 ):
@@ -324,6 +333,7 @@ def test_a_hold_is_lifted_after_an_invalidated_oos_and_a_valid_result(
     assert BatchSignature.objects.get(batch=batch, decision="lift_hold").meaning == "Hold lifted"
 
 
+@pytest.mark.requirement("QE-07", "P11-11.10(g)")
 def test_a_radiopharmacist_cannot_recall(api_as, radiopharmacist):
     batch = ReleasedBatchFactory()
     body = {"decision": "recall", "reason": "x", "password": TEST_PASSWORD}
@@ -335,6 +345,7 @@ def test_a_radiopharmacist_cannot_recall(api_as, radiopharmacist):
 # --- CAPA ------------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("QE-05")
 def test_capa_is_completed_and_verified_by_different_people(
     failing_rcp, api_as, radiopharmacist, qualified_person
 ):
@@ -359,6 +370,7 @@ def test_capa_is_completed_and_verified_by_different_people(
         assert qp.post(f"{API}/capas/{capa_id}/complete/", {"note": "x"}).status_code == 409
 
 
+@pytest.mark.requirement("QE-05")
 def test_an_overdue_capa_raises_one_alert(failing_rcp, radiopharmacist):
     _, oos = failing_rcp
     with time_machine.travel(RELEASE_TIME, tick=False):
@@ -378,6 +390,7 @@ def test_an_overdue_capa_raises_one_alert(failing_rcp, radiopharmacist):
 # --- results: censored values, earliest times, nothing in the future --------------------------
 
 
+@pytest.mark.requirement("QC-06")
 def test_breakthrough_six_minutes_after_eos_is_a_400_naming_the_48_h_rule(api_as, radiopharmacist):
     batch = ReleasedBatchFactory()
     response = post_result(
@@ -399,6 +412,7 @@ def test_breakthrough_six_minutes_after_eos_is_a_400_naming_the_48_h_rule(api_as
     assert late.status_code == 201, late.content
 
 
+@pytest.mark.requirement("QC-05")
 def test_a_censored_endotoxin_result_passes_and_prints_as_entered(api_as, radiopharmacist):
     batch = BatchFactory(operator=radiopharmacist)
     response = post_result(api_as(radiopharmacist), batch, "endotoxin", "< 2.0", QC_TIME)
@@ -410,6 +424,7 @@ def test_a_censored_endotoxin_result_passes_and_prints_as_entered(api_as, radiop
     assert above.json()["passed"] is False and above.json()["value"] == "< 20.0"
 
 
+@pytest.mark.requirement("QC-07")
 def test_a_result_in_the_future_or_before_the_synthesis_is_a_400(api_as, radiopharmacist):
     batch = BatchFactory(operator=radiopharmacist)
     client = api_as(radiopharmacist)
@@ -438,6 +453,7 @@ def test_a_result_in_the_future_or_before_the_synthesis_is_a_400(api_as, radioph
     assert not batch.qc_results.exists()
 
 
+@pytest.mark.requirement("AUD-06", "P11-11.200")
 def test_closing_needs_the_one_time_code_where_the_site_requires_it(
     failing_rcp, api_as, radiopharmacist, qualified_person, settings
 ):
@@ -457,6 +473,7 @@ def test_closing_needs_the_one_time_code_where_the_site_requires_it(
     assert response.status_code == 201, response.content
 
 
+@pytest.mark.requirement("QC-05")
 def test_the_certificate_prints_a_censored_result_as_entered(radiopharmacist, qualified_person):
     from qc.services.release import batch_release
     from tests.factories import PASSING_RELEASE_VALUES

@@ -76,6 +76,7 @@ def correct_rcp(batch, actor):
 # --- the register ----------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("QE-01")
 def test_the_register_filters_by_status_kind_batch_and_age(
     client, failing_rcp, radiopharmacist, auditor
 ):
@@ -155,6 +156,7 @@ def test_an_event_is_opened_on_a_batch_from_its_record(client, radiopharmacist):
     assert Deviation.objects.get(kind="oot").batch == batch
 
 
+@pytest.mark.requirement("API-07")
 def test_an_auditor_cannot_open_an_event(client, auditor):
     client = as_user(client, auditor)
     assert client.get("/quality-events/new/").status_code == 403
@@ -165,6 +167,7 @@ def test_an_auditor_cannot_open_an_event(client, auditor):
 # --- the investigation -----------------------------------------------------------------------
 
 
+@pytest.mark.requirement("QE-02")
 def test_phase_two_is_offered_only_after_a_phase_one_without_cause(
     client, failing_rcp, radiopharmacist
 ):
@@ -199,6 +202,7 @@ def test_phase_two_is_offered_only_after_a_phase_one_without_cause(
     assert "investigation_recorded" in page  # the event's audit trail
 
 
+@pytest.mark.requirement("QE-02")
 def test_a_phase_one_with_a_cause_offers_no_phase_two_and_a_post_is_refused(
     client, failing_rcp, radiopharmacist
 ):
@@ -232,6 +236,7 @@ def test_missing_findings_are_a_field_error(client, failing_rcp, radiopharmacist
 # --- closing ---------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("QE-03", "WEB-02", "QE-04", "GRPP-06")
 def test_a_qualified_person_closes_an_oos_as_invalidated_and_the_batch_is_released(
     client, failing_rcp, radiopharmacist, qualified_person
 ):
@@ -282,6 +287,7 @@ def test_a_qualified_person_closes_an_oos_as_invalidated_and_the_batch_is_releas
         assert "Investigation closed · Quentin Peters" in html, url
 
 
+@pytest.mark.requirement("QE-03")
 def test_a_wrong_password_closes_nothing_shows_why_and_is_logged(
     client, failing_rcp, radiopharmacist, qualified_person
 ):
@@ -337,6 +343,7 @@ def test_a_radiopharmacist_sees_no_closing_form_and_a_post_is_403(
 # --- CAPA ------------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("QE-05")
 def test_a_capa_is_added_completed_and_verified_by_different_people(
     client, failing_rcp, radiopharmacist, qualified_person
 ):
@@ -375,6 +382,7 @@ def test_a_capa_is_added_completed_and_verified_by_different_people(
     assert "No transcription OOS since" in page and "Verify CAPA" not in page
 
 
+@pytest.mark.requirement("QE-05")
 def test_the_capa_list_shows_due_dates_and_highlights_the_overdue(
     client, failing_rcp, radiopharmacist, auditor
 ):
@@ -450,6 +458,7 @@ def held(radiopharmacist):
         yield batch
 
 
+@pytest.mark.requirement("QE-08")
 def test_the_look_back_page_lists_every_dose_and_has_its_csv(client, held, scheduler):
     client = as_user(client, scheduler)
     html = client.get(f"/batches/{held.pk}/lookback/").content.decode()
@@ -472,6 +481,7 @@ def test_the_look_back_page_lists_every_dose_and_has_its_csv(client, held, sched
     assert rows[0]["administered_activity_mbq"] == "171.5"
 
 
+@pytest.mark.requirement("QC-09")
 def test_the_hold_alert_shows_its_look_back_and_only_a_qp_acknowledges_it(
     client, held, radiopharmacist, qualified_person
 ):
@@ -529,6 +539,7 @@ def test_the_release_page_of_a_held_batch_offers_recall_and_lift_with_its_blocke
     assert "Sterility failed" in lookback and signature.printed_name in lookback
 
 
+@pytest.mark.requirement("QE-07")
 def test_the_hold_is_lifted_from_the_release_page_after_an_invalidated_oos(
     client, held, radiopharmacist, qualified_person
 ):
@@ -580,6 +591,7 @@ def test_only_a_qualified_person_sees_and_posts_the_recall_form(client, held, ma
     assert Batch.objects.get(pk=held.pk).status == BatchStatus.ON_HOLD
 
 
+@pytest.mark.requirement("QE-07")
 def test_a_released_batch_is_recalled_in_two_steps_from_its_release_page(
     client, radiopharmacist, qualified_person
 ):

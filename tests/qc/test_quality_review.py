@@ -21,6 +21,7 @@ def _text(pdf: bytes) -> str:
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-04")
 def test_the_review_of_the_demo_week_lists_every_batch_and_draws_its_charts(
     radiopharmacist, celery_eager, django_capture_on_commit_callbacks, api_as, client
 ):
@@ -85,6 +86,7 @@ def test_a_review_period_must_have_happened_and_be_in_order(radiopharmacist):
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-04")
 def test_the_command_queues_a_review_that_renders_an_empty_period(
     celery_eager, django_capture_on_commit_callbacks
 ):
@@ -107,6 +109,7 @@ def test_the_command_queues_a_review_that_renders_an_empty_period(
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-01")
 def test_the_trends_page_draws_each_metric_for_every_role(client, make_user):
     from tests.factories import ElutionFactory
 

@@ -15,6 +15,7 @@ def post_release(client, batch, **body):
     return client.post(f"/api/v1/batches/{batch.pk}/release/", data, format="json")
 
 
+@pytest.mark.requirement("REL-01", "REL-02")
 def test_release_returns_201_with_the_batch_and_its_signature(
     api_as, radiopharmacist, qualified_person
 ):
@@ -30,6 +31,7 @@ def test_release_returns_201_with_the_batch_and_its_signature(
     assert "password" not in body
 
 
+@pytest.mark.requirement("REL-02")
 def test_repeated_release_returns_the_same_signature(api_as, radiopharmacist, qualified_person):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     first = post_release(api_as(qualified_person), batch).json()
@@ -39,6 +41,7 @@ def test_repeated_release_returns_the_same_signature(api_as, radiopharmacist, qu
     assert BatchSignature.objects.count() == 1
 
 
+@pytest.mark.requirement("REL-01", "P11-11.200")
 def test_wrong_password_is_403_with_a_field_message_and_logged(
     api_as, radiopharmacist, qualified_person
 ):
@@ -50,6 +53,7 @@ def test_wrong_password_is_403_with_a_field_message_and_logged(
     assert AuditEvent.objects.filter(action="signature_reauth_failed").count() == 1
 
 
+@pytest.mark.requirement("REL-03", "GRPP-04")
 def test_four_eyes_is_403(api_as, make_user):
     from django.contrib.auth.models import Group
 
@@ -61,6 +65,7 @@ def test_four_eyes_is_403(api_as, make_user):
     assert "four eyes" in response.json()["detail"]
 
 
+@pytest.mark.requirement("REL-03", "API-07", "P11-11.10(g)", "A11-12")
 def test_radiopharmacist_cannot_release_403_and_logged(api_as, radiopharmacist):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     response = post_release(api_as(radiopharmacist), batch)
@@ -69,6 +74,7 @@ def test_radiopharmacist_cannot_release_403_and_logged(api_as, radiopharmacist):
     assert not BatchSignature.objects.exists()
 
 
+@pytest.mark.requirement("REL-03", "API-02")
 def test_not_releasable_is_409_with_blocking(api_as, radiopharmacist, qualified_person):
     batch = BatchFactory(
         operator=radiopharmacist,
@@ -82,6 +88,7 @@ def test_not_releasable_is_409_with_blocking(api_as, radiopharmacist, qualified_
     assert "RCP 94.0 % is below the 95 % limit" in body["blocking"]
 
 
+@pytest.mark.requirement("REL-01", "GRPP-08")
 def test_reject_is_201_with_meaning_rejected(api_as, radiopharmacist, qualified_person):
     batch = BatchFactory(
         operator=radiopharmacist,
@@ -118,6 +125,7 @@ def test_unknown_batch_is_404(api_as, qualified_person):
     assert response.status_code == 404
 
 
+@pytest.mark.requirement("REL-04")
 def test_certificate_is_404_before_release_202_while_rendering_then_the_pdf(
     api_as, radiopharmacist, qualified_person, scheduler
 ):
@@ -146,6 +154,7 @@ def test_rejected_batch_has_no_certificate(api_as, radiopharmacist, qualified_pe
     assert not Certificate.objects.exists()
 
 
+@pytest.mark.requirement("REL-05")
 def test_verify_unknown_code_is_404_and_invalid(api_as, auditor):
     response = api_as(auditor).get(f"/api/v1/certificates/verify/{'0' * 64}/")
     assert response.status_code == 404
@@ -153,6 +162,7 @@ def test_verify_unknown_code_is_404_and_invalid(api_as, auditor):
     assert response.json()["batch_number"] is None
 
 
+@pytest.mark.requirement("REL-05")
 def test_rejection_signature_does_not_verify_as_a_certificate(
     api_as, radiopharmacist, qualified_person
 ):

@@ -22,6 +22,7 @@ def at(batch, minutes=40):
     return batch.eos_at + timedelta(minutes=minutes)
 
 
+@pytest.mark.requirement("REL-03", "QC-08")
 def test_complete_passing_batch_has_no_blockers(batch):
     assert release_blockers(batch, at=at(batch)) == []
 
@@ -31,10 +32,12 @@ def test_optional_test_without_result_does_not_block(radiopharmacist):
     assert release_blockers(batch, at=at(batch)) == []
 
 
+@pytest.mark.requirement("QC-01")
 def test_post_release_tests_do_not_block_release(batch):
     assert not any("Sterility" in b for b in release_blockers(batch, at=at(batch)))
 
 
+@pytest.mark.requirement("REL-03", "QC-08")
 def test_each_missing_required_test_is_named(radiopharmacist):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc", "endotoxin"})
     assert release_blockers(batch, at=at(batch)) == [
@@ -62,6 +65,7 @@ def _record(batch, actor, value, **kwargs):
         )
 
 
+@pytest.mark.requirement("REL-03", "QC-08")
 def test_failed_test_and_its_oos_block(radiopharmacist):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
     _record(batch, radiopharmacist, 94.0)
@@ -72,6 +76,7 @@ def test_failed_test_and_its_oos_block(radiopharmacist):
         "95 % limit (out of specification)"  # fmt: skip
 
 
+@pytest.mark.requirement("QC-04", "QE-06")
 def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(
     radiopharmacist, qualified_person
 ):
@@ -99,6 +104,7 @@ def test_corrected_result_counts_but_open_oos_still_blocks_until_closed(
     assert release_blockers(batch, at=at(batch)) == []
 
 
+@pytest.mark.requirement("QC-04", "QE-06")
 def test_invalidated_result_without_a_repeat_still_blocks(radiopharmacist, qualified_person):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", skip={"rcp_itlc"})
     _record(batch, radiopharmacist, 94.0)
@@ -118,6 +124,7 @@ def test_invalidated_result_without_a_repeat_still_blocks(radiopharmacist, quali
     ]
 
 
+@pytest.mark.requirement("QE-06")
 def test_any_open_quality_event_blocks(batch, radiopharmacist):
     event = deviation_open(
         batch=batch, kind="deviation", description="Label printer jam", actor=radiopharmacist
@@ -127,12 +134,14 @@ def test_any_open_quality_event_blocks(batch, radiopharmacist):
     ]
 
 
+@pytest.mark.requirement("REL-03")
 def test_expired_batch_is_blocked_with_site_time(batch):
     # EOS 07:35 UTC + 4 h = 11:35 UTC = 12:35 CET
     assert release_blockers(batch, at=batch.expires_at) == ["Batch expired at 12:35 CET"]
 
 
 @pytest.mark.parametrize("status", ["released", "rejected", "recalled"])
+@pytest.mark.requirement("BAT-04", "P11-11.10(f)")
 def test_status_other_than_qc_pending_blocks(radiopharmacist, status):
     batch = BatchFactory(status=status)
     blockers = release_blockers(batch, at=at(batch))

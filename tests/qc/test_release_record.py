@@ -15,6 +15,7 @@ def batch(radiopharmacist):
     return BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
 
 
+@pytest.mark.requirement("REL-02", "P11-11.70")
 def test_canonical_record_is_sorted_compact_json_of_the_whole_record(batch):
     raw = canonical_batch_record(batch)
     record = json.loads(raw)
@@ -31,6 +32,7 @@ def test_canonical_record_is_sorted_compact_json_of_the_whole_record(batch):
     assert "status" not in record["batch"]  # the signature states the decision
 
 
+@pytest.mark.requirement("REL-02", "P11-11.70")
 def test_canonical_record_is_the_same_when_computed_twice(batch):
     assert canonical_batch_record(batch) == canonical_batch_record(batch)
     assert batch_record(batch) == json.loads(canonical_batch_record(batch))

@@ -34,6 +34,7 @@ def assert_unchanged(batch):
     assert not AuditEvent.objects.filter(action__in=["released", "rejected", "signed"]).exists()
 
 
+@pytest.mark.requirement("REL-02", "P11-11.50", "P11-11.70", "A11-14")
 def test_release_signs_with_printed_name_utc_time_meaning_and_record_hash(
     radiopharmacist, qualified_person
 ):
@@ -53,6 +54,7 @@ def test_release_signs_with_printed_name_utc_time_meaning_and_record_hash(
     assert signature.record_sha256 == sha256_hex(expected_record)
 
 
+@pytest.mark.requirement("REL-04", "AUD-01")
 def test_release_writes_audit_entries_and_queues_the_certificate_job(
     radiopharmacist, qualified_person
 ):
@@ -70,6 +72,7 @@ def test_release_writes_audit_entries_and_queues_the_certificate_job(
     assert job.kwargs == {"signature_id": signature.pk}
 
 
+@pytest.mark.requirement("REL-04", "AUD-01")
 def test_release_renders_the_certificate_after_commit(
     radiopharmacist, qualified_person, celery_eager, django_capture_on_commit_callbacks
 ):
@@ -84,6 +87,7 @@ def test_release_renders_the_certificate_after_commit(
 
 
 @pytest.mark.parametrize("role", ["radiopharmacist", "scheduler", "auditor", None])
+@pytest.mark.requirement("REL-03", "P11-11.10(g)")
 def test_release_refused_for_anyone_but_a_qualified_person(radiopharmacist, make_user, role):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(NotAllowed, match="Only a qualified person"):
@@ -91,6 +95,7 @@ def test_release_refused_for_anyone_but_a_qualified_person(radiopharmacist, make
     assert_unchanged(batch)
 
 
+@pytest.mark.requirement("REL-01", "P11-11.200")
 def test_release_refused_on_wrong_password_and_the_failure_is_logged(
     radiopharmacist, qualified_person
 ):
@@ -106,6 +111,7 @@ def test_release_refused_on_wrong_password_and_the_failure_is_logged(
     assert failure.object_id == str(batch.pk)
 
 
+@pytest.mark.requirement("REL-01", "P11-11.200")
 def test_release_refused_on_empty_password(radiopharmacist, qualified_person):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with pytest.raises(NotAllowed):
@@ -113,6 +119,7 @@ def test_release_refused_on_empty_password(radiopharmacist, qualified_person):
     assert_unchanged(batch)
 
 
+@pytest.mark.requirement("REL-03", "GRPP-04")
 def test_release_refused_for_the_batch_operator_four_eyes(make_user):
     # A qualified person who also works as a radiopharmacist made this batch.
     both = make_user("qualified_person")
@@ -128,6 +135,7 @@ def test_release_refused_for_the_batch_operator_four_eyes(make_user):
     assert_unchanged(batch)
 
 
+@pytest.mark.requirement("REL-03")
 def test_release_refused_when_a_release_test_is_missing(radiopharmacist, qualified_person):
     batch = BatchFactory(
         operator=radiopharmacist, qc="passing", skip={"endotoxin"}, recorded_at=QC_TIME
@@ -139,6 +147,7 @@ def test_release_refused_when_a_release_test_is_missing(radiopharmacist, qualifi
     assert_unchanged(batch)
 
 
+@pytest.mark.requirement("REL-03")
 def test_release_refused_when_rcp_below_limit(radiopharmacist, qualified_person):
     batch = BatchFactory(
         operator=radiopharmacist,
@@ -151,6 +160,7 @@ def test_release_refused_when_rcp_below_limit(radiopharmacist, qualified_person)
     assert_unchanged(batch)
 
 
+@pytest.mark.requirement("REL-03")
 def test_release_refused_when_the_batch_has_expired(radiopharmacist, qualified_person):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     with time_machine.travel(batch.expires_at + timedelta(minutes=1), tick=False):
@@ -161,6 +171,7 @@ def test_release_refused_when_the_batch_has_expired(radiopharmacist, qualified_p
     assert_unchanged(batch)
 
 
+@pytest.mark.requirement("REL-05", "P11-11.100")
 def test_double_release_gives_one_signature_and_one_certificate(
     radiopharmacist, qualified_person, celery_eager, django_capture_on_commit_callbacks
 ):
@@ -176,6 +187,7 @@ def test_double_release_gives_one_signature_and_one_certificate(
     assert AuditEvent.objects.filter(action="released").count() == 1
 
 
+@pytest.mark.requirement("REL-05", "P11-11.100")
 def test_unique_constraint_refuses_a_second_disposition_signature(
     radiopharmacist, qualified_person
 ):
@@ -197,6 +209,7 @@ def test_unique_constraint_refuses_a_second_disposition_signature(
         )
 
 
+@pytest.mark.requirement("REL-01", "GRPP-08")
 def test_rejection_signs_rejected_and_needs_no_passing_qc(radiopharmacist, qualified_person):
     batch = BatchFactory(
         operator=radiopharmacist,
@@ -232,6 +245,7 @@ def test_unknown_decision_is_a_400(radiopharmacist, qualified_person):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.requirement("REL-01")
 def test_failed_reauthentication_entry_is_committed_although_the_signature_rolls_back(
     radiopharmacist, qualified_person
 ):

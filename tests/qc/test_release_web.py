@@ -48,6 +48,7 @@ def test_awaiting_release_query_count_does_not_grow_with_batches(
 
 
 @pytest.mark.parametrize("role", ["radiopharmacist", "scheduler", "auditor"])
+@pytest.mark.requirement("API-07", "P11-11.10(g)")
 def test_every_role_sees_the_menu_item_and_the_record_but_no_sign_form(
     client, make_user, radiopharmacist, role
 ):
@@ -64,6 +65,7 @@ def test_every_role_sees_the_menu_item_and_the_record_but_no_sign_form(
 
 
 @pytest.mark.parametrize("role", ["radiopharmacist", "scheduler", "auditor"])
+@pytest.mark.requirement("API-07", "P11-11.10(g)")
 def test_post_from_a_non_qualified_person_is_403_and_changes_nothing(
     client, make_user, radiopharmacist, role
 ):
@@ -77,6 +79,7 @@ def test_post_from_a_non_qualified_person_is_403_and_changes_nothing(
     assert AuditEvent.objects.filter(action="access_denied", username=user.username).exists()
 
 
+@pytest.mark.requirement("WEB-03")
 def test_release_page_shows_the_whole_record_and_the_sign_form_to_a_qp(
     client, radiopharmacist, qualified_person
 ):
@@ -96,6 +99,7 @@ def test_release_page_shows_the_whole_record_and_the_sign_form_to_a_qp(
         assert text in html, text
 
 
+@pytest.mark.requirement("REL-01", "WEB-02")
 def test_wrong_password_on_the_page_shows_the_error_keeps_the_comment_changes_nothing(
     client, radiopharmacist, qualified_person
 ):
@@ -124,6 +128,7 @@ def test_blocked_release_on_the_page_lists_the_blockers(client, radiopharmacist,
     assert Batch.objects.get(pk=batch.pk).status == "qc_pending"
 
 
+@pytest.mark.requirement("P11-11.50", "WEB-04")
 def test_signing_on_the_page_releases_and_shows_the_signature_with_zone(
     client, radiopharmacist, qualified_person
 ):
@@ -159,6 +164,7 @@ def test_released_today_and_the_certificate_download(client, radiopharmacist, qu
     assert f"/verify/{certificate.sha256}" in page
 
 
+@pytest.mark.requirement("REL-05")
 def test_verify_page_is_public_and_says_invalid_for_an_unknown_code(client):
     response = client.get("/verify/" + "f" * 64)
     assert response.status_code == 404
@@ -171,6 +177,7 @@ def test_verify_form_redirects_to_the_code_page(client):
     assert response.status_code == 302 and response["Location"] == "/verify/" + "ab" * 32
 
 
+@pytest.mark.requirement("REL-05")
 def test_verify_page_warns_when_the_batch_was_recalled(client, radiopharmacist, qualified_person):
     batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
     batch_release(

@@ -29,6 +29,7 @@ def batch(radiopharmacist):
     return BatchFactory(operator=radiopharmacist)
 
 
+@pytest.mark.requirement("QC-01")
 def test_default_specification_v1_is_seeded_with_reference_tests():
     spec = Specification.objects.get(product__code="GA68DOTATATE", version=1)
     codes = [t.code for t in spec.tests.all()]
@@ -46,6 +47,7 @@ def test_default_specification_v1_is_seeded_with_reference_tests():
     assert endotoxin.limit_per_volume and endotoxin.strict and endotoxin.max_value == 175
 
 
+@pytest.mark.requirement("QC-03", "GRPP-07")
 def test_passing_result_stores_passed_and_limit(batch, radiopharmacist):
     result = record(batch, radiopharmacist, "rcp_itlc", 98.2, instrument="TLC scanner")
     assert result.passed is True
@@ -56,6 +58,7 @@ def test_passing_result_stores_passed_and_limit(batch, radiopharmacist):
     assert AuditEvent.objects.filter(object_type="qc.qcresult", action="created").count() == 1
 
 
+@pytest.mark.requirement("QC-10")
 def test_endotoxin_limit_uses_the_product_volume(batch, radiopharmacist):
     assert record(batch, radiopharmacist, "endotoxin", 17.49).passed
     batch2 = BatchFactory()
@@ -64,12 +67,14 @@ def test_endotoxin_limit_uses_the_product_volume(batch, radiopharmacist):
     assert result.limit_text == "< 17.5 IU/mL (175/V, V = 10 mL)"
 
 
+@pytest.mark.requirement("QC-01")
 def test_ph_limit_depends_on_the_method(radiopharmacist):
     kit = BatchFactory(method="kit", module_name="", kit_lot="SKT-1")
     assert record(kit, radiopharmacist, "ph", 3.5).passed
     assert not record(BatchFactory(), radiopharmacist, "ph", 3.5).passed
 
 
+@pytest.mark.requirement("QC-01")
 def test_ethanol_does_not_apply_to_kit_batches(radiopharmacist):
     kit = BatchFactory(method="kit", module_name="", kit_lot="SKT-1")
     with pytest.raises(ApplicationError) as err:
@@ -88,6 +93,7 @@ def test_ethanol_does_not_apply_to_kit_batches(radiopharmacist):
         ("no_such_test", 1.0, "test"),
     ],
 )
+@pytest.mark.requirement("QC-03", "API-02")
 def test_bad_value_or_unknown_test_is_a_field_error(batch, radiopharmacist, test, value, field):
     with pytest.raises(ApplicationError) as err:
         record(batch, radiopharmacist, test, value)
@@ -95,18 +101,21 @@ def test_bad_value_or_unknown_test_is_a_field_error(batch, radiopharmacist, test
     assert not QcResult.objects.exists()
 
 
+@pytest.mark.requirement("API-01")
 def test_naive_performed_at_is_refused(batch, radiopharmacist):
     with pytest.raises(ApplicationError) as err:
         record(batch, radiopharmacist, "rcp_itlc", 98.0, performed_at=datetime(2026, 11, 24, 8))  # noqa: DTZ001
     assert "performed_at" in err.value.fields
 
 
+@pytest.mark.requirement("QC-03", "API-02")
 def test_wrong_unit_is_refused(batch, radiopharmacist):
     with pytest.raises(ApplicationError) as err:
         record(batch, radiopharmacist, "half_life", 68.0, unit="s")
     assert "unit" in err.value.fields
 
 
+@pytest.mark.requirement("QC-04", "P11-11.10(e)")
 def test_correction_supersedes_and_latest_counts(batch, radiopharmacist):
     first = record(batch, radiopharmacist, "rcp_itlc", 98.0)
     second = record(
@@ -121,6 +130,7 @@ def test_correction_supersedes_and_latest_counts(batch, radiopharmacist):
     assert event.reason == "re-integrated"
 
 
+@pytest.mark.requirement("QC-04", "P11-11.10(e)")
 def test_correction_without_reason_is_refused(batch, radiopharmacist):
     record(batch, radiopharmacist, "rcp_itlc", 98.0)
     with pytest.raises(ApplicationError) as err:
@@ -128,6 +138,7 @@ def test_correction_without_reason_is_refused(batch, radiopharmacist):
     assert "reason" in err.value.fields
 
 
+@pytest.mark.requirement("QC-04", "P11-11.10(e)")
 def test_correction_must_supersede_the_latest_result(batch, radiopharmacist):
     first = record(batch, radiopharmacist, "rcp_itlc", 98.0)
     record(batch, radiopharmacist, "rcp_itlc", 97.0, reason="re-read")
@@ -136,6 +147,7 @@ def test_correction_must_supersede_the_latest_result(batch, radiopharmacist):
     assert "supersedes" in err.value.fields
 
 
+@pytest.mark.requirement("QC-08")
 def test_failing_release_test_opens_blocking_oos(batch, radiopharmacist):
     result = record(batch, radiopharmacist, "rcp_itlc", 94.0)
     assert result.passed is False
@@ -147,6 +159,7 @@ def test_failing_release_test_opens_blocking_oos(batch, radiopharmacist):
     assert batch.status == BatchStatus.QC_PENDING
 
 
+@pytest.mark.requirement("BAT-07")
 def test_released_batch_accepts_only_post_release_tests(radiopharmacist):
     batch = BatchFactory(status="released")
     with pytest.raises(StateConflict):
@@ -155,11 +168,13 @@ def test_released_batch_accepts_only_post_release_tests(radiopharmacist):
 
 
 @pytest.mark.parametrize("status", ["rejected", "recalled"])
+@pytest.mark.requirement("BAT-07")
 def test_rejected_or_recalled_batch_accepts_no_results(radiopharmacist, status):
     with pytest.raises(StateConflict):
         record(BatchFactory(status=status), radiopharmacist, "sterility", "pass")
 
 
+@pytest.mark.requirement("QC-09")
 def test_post_release_failure_holds_batch_and_lists_doses(radiopharmacist):
     batch = BatchFactory(status="released")
     dose = DoseFactory(batch=batch, booking__patient_ref="P-0042")
@@ -179,6 +194,7 @@ def test_post_release_failure_holds_batch_and_lists_doses(radiopharmacist):
     assert "Sterility failed" in hold.reason
 
 
+@pytest.mark.requirement("QC-09")
 def test_post_release_failure_without_doses_still_holds(radiopharmacist):
     batch = BatchFactory(status="released")
     record(batch, radiopharmacist, "ge68_breakthrough", 0.002)
@@ -188,6 +204,7 @@ def test_post_release_failure_without_doses_still_holds(radiopharmacist):
     assert "No dose was assigned" in Deviation.objects.get(batch=batch).description
 
 
+@pytest.mark.requirement("QC-08")
 def test_post_release_failure_before_release_blocks_release_without_hold(batch, radiopharmacist):
     record(batch, radiopharmacist, "ge68_breakthrough", 0.002)
     batch.refresh_from_db()
@@ -195,6 +212,7 @@ def test_post_release_failure_before_release_blocks_release_without_hold(batch, 
     assert Deviation.objects.get(batch=batch).status == "open"
 
 
+@pytest.mark.requirement("QC-02")
 def test_batch_is_judged_against_the_version_in_force_at_eos(radiopharmacist):
     v1 = Specification.objects.get(version=1)
     v2 = Specification.objects.create(

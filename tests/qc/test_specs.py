@@ -38,6 +38,7 @@ STERILITY = Limit("pass_fail")
         (STERILITY, " PASS ", True),
     ],
 )
+@pytest.mark.requirement("QC-01", "QC-03")
 def test_limit_boundaries(limit, value, passed):
     assert evaluate(limit, value).passed is passed
 
@@ -60,6 +61,7 @@ def test_limit_text_is_human(limit, text):
     assert limit_text(limit) == text
 
 
+@pytest.mark.requirement("QC-10")
 def test_per_volume_limit_follows_the_volume():
     small = Limit("max", max_value=175.0, unit="IU/mL", per_volume=True, volume_ml=5.0, strict=True)
     assert limit_text(small).startswith("< 35 IU/mL")
@@ -73,6 +75,7 @@ def test_numeric_test_refuses_non_numbers(raw):
 
 
 @pytest.mark.parametrize("raw", [1, 0, "ok", "", None, "passed"])
+@pytest.mark.requirement("QC-01", "QC-03")
 def test_pass_fail_test_accepts_only_pass_or_fail(raw):
     with pytest.raises(ValueError, match="pass"):
         parse_value(STERILITY, raw)
@@ -101,6 +104,7 @@ def test_failure_sentence(name, limit, value, sentence):
     assert failure_text(name, limit, value) == sentence
 
 
+@pytest.mark.requirement("QC-01", "QC-03")
 def test_incomplete_limit_is_refused():
     with pytest.raises(ValueError):
         Limit("range", min_value=1.0)

@@ -13,6 +13,7 @@ from tests.factories import BatchFactory, as_of
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.requirement("OPS-04")
 def test_sterility_not_started_within_30_h_raises_once(radiopharmacist):
     batch = BatchFactory(status="released")
     assert monitoring.check_sterility_overdue(now=batch.eos_at + timedelta(hours=29)) == 0
@@ -38,6 +39,7 @@ def test_sterility_started_raises_nothing(radiopharmacist):
     assert monitoring.check_sterility_overdue(now=batch.eos_at + timedelta(hours=31)) == 0
 
 
+@pytest.mark.requirement("OPS-04")
 def test_breakthrough_not_measured_within_7_days_raises_once(radiopharmacist):
     batch = BatchFactory()
     elution = batch.elutions.get()
@@ -63,6 +65,7 @@ def test_breakthrough_measured_raises_nothing(radiopharmacist):
     assert monitoring.check_breakthrough_overdue(now=elution.eluted_at + timedelta(days=8)) == 0
 
 
+@pytest.mark.requirement("OPS-04")
 def test_batch_expiring_and_expired_unreleased_raise_once():
     batch = BatchFactory()
     soon = batch.expires_at - timedelta(minutes=20)
@@ -100,6 +103,7 @@ def test_tasks_run_twice_raise_each_alert_once(celery_eager, time_machine):
     ]
 
 
+@pytest.mark.requirement("OPS-04")
 def test_beat_schedule_names_the_qc_jobs(settings):
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"qc.sterility_overdue", "qc.breakthrough_overdue", "qc.batch_expiry"} <= names

@@ -15,6 +15,7 @@ def admin_client(client):
     return client
 
 
+@pytest.mark.requirement("AUD-01", "A11-9")
 def test_product_change_in_the_admin_is_audited_and_cannot_be_deleted(admin_client):
     product = Product.objects.get(code="GA68DOTATATE")
     url = reverse("admin:radiopharmacy_product_change", args=[product.pk])
@@ -38,6 +39,7 @@ def test_product_change_in_the_admin_is_audited_and_cannot_be_deleted(admin_clie
     assert Product.objects.filter(pk=product.pk).exists()
 
 
+@pytest.mark.requirement("P11-11.10(e)")
 def test_regulated_records_are_read_only_in_the_admin(admin_client):
     from tests.factories import GeneratorFactory
 

@@ -79,6 +79,7 @@ def _rewrite_from(tamper, first_id: int, *, resign: bool) -> None:
     tamper(*statements)
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_an_intact_chain_passes_against_its_checkpoints(capsys):
     _entries(30)
     checkpoint_write()
@@ -92,6 +93,7 @@ def test_an_intact_chain_passes_against_its_checkpoints(capsys):
     assert "entry 35" in out
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_every_entry_carries_an_hmac_under_the_key_from_the_settings():
     event = _entries(1)[0]
     assert event.hmac == audit.entry_mac(event.id, event.hash)
@@ -99,6 +101,7 @@ def test_every_entry_carries_an_hmac_under_the_key_from_the_settings():
     assert settings.AUDIT_HMAC_KEY not in json.dumps(list(AuditEvent.objects.values()), default=str)
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_an_edited_entry_is_named(tamper):
     events = _entries(10)
     checkpoint_write()
@@ -108,6 +111,7 @@ def test_an_edited_entry_is_named(tamper):
     assert "4 entries before it are intact" in message
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_a_deleted_middle_entry_is_named_as_a_missing_id(tamper):
     events = _entries(10)
     checkpoint_write()
@@ -116,6 +120,7 @@ def test_a_deleted_middle_entry_is_named_as_a_missing_id(tamper):
     assert f"entry {events[4].id} is missing (deleted)" in message
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_a_deleted_range_is_named(tamper):
     events = _entries(12)
     tamper((f"DELETE FROM {TABLE} WHERE id BETWEEN %s AND %s", [events[3].id, events[7].id]))
@@ -123,6 +128,7 @@ def test_a_deleted_range_is_named(tamper):
     assert f"entries {events[3].id} to {events[7].id} are missing (deleted)" in message
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_two_swapped_entries_are_named_as_reordered(tamper):
     events = _entries(10)
     checkpoint_write()
@@ -136,6 +142,7 @@ def test_two_swapped_entries_are_named_as_reordered(tamper):
     assert f"entries were reordered: entry {a} chains to entry {b}" in message
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_the_last_entry_deleted_is_named_against_the_checkpoint(tamper):
     events = _entries(10)
     checkpoint_write()
@@ -164,6 +171,7 @@ def test_every_entry_deleted_is_named_against_the_checkpoint(tamper):
     assert "covers 10 entries" in message and "every entry was deleted" in message
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_an_edit_with_every_later_hash_recomputed_is_named_by_its_hmac(tamper):
     events = _entries(10)
     checkpoint_write()
@@ -176,6 +184,7 @@ def test_an_edit_with_every_later_hash_recomputed_is_named_by_its_hmac(tamper):
     assert f"entry {events[-1].id} does not match the checkpoint" in message
 
 
+@pytest.mark.requirement("AUD-03", "P11-11.10(a)", "A11-7")
 def test_an_edit_recomputed_and_resigned_with_a_stolen_key_is_caught_by_the_checkpoint(tamper):
     events = _entries(10)
     checkpoint_write()
@@ -237,6 +246,7 @@ def test_the_command_and_the_periodic_job_write_checkpoints(capsys):
     assert verify_chain().ok
 
 
+@pytest.mark.requirement("AUD-02")
 def test_the_checkpoint_table_is_append_only(as_table_owner):
     from django.db import DatabaseError, transaction
 

@@ -43,6 +43,7 @@ def create(actor, **overrides):
     return batch_create(actor=actor, **data)
 
 
+@pytest.mark.requirement("BAT-02", "GRPP-01")
 def test_batch_number_is_product_code_site_date_and_sequence(radiopharmacist):
     batch = create(radiopharmacist)
     assert batch.batch_number == "GA68DOTATATE-20261124-01"
@@ -50,6 +51,7 @@ def test_batch_number_is_product_code_site_date_and_sequence(radiopharmacist):
     assert batch.operator == radiopharmacist
 
 
+@pytest.mark.requirement("BAT-02", "GRPP-01")
 def test_batch_date_is_taken_in_the_site_zone_across_midnight(radiopharmacist):
     eos = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # 00:30 CET on 25 November
     batch = create(radiopharmacist, started_at=eos - timedelta(minutes=25), eos_at=eos)
@@ -57,6 +59,7 @@ def test_batch_date_is_taken_in_the_site_zone_across_midnight(radiopharmacist):
     assert str(batch.production_date) == "2026-11-25"
 
 
+@pytest.mark.requirement("BAT-02", "GRPP-01")
 def test_sequence_counts_per_day_and_restarts_next_day(radiopharmacist):
     numbers = [
         create(radiopharmacist, started_at=REFERENCE_TIME + timedelta(hours=h)).batch_number
@@ -67,6 +70,7 @@ def test_sequence_counts_per_day_and_restarts_next_day(radiopharmacist):
     assert next_day.batch_number == "GA68DOTATATE-20261125-01"
 
 
+@pytest.mark.requirement("BAT-02", "GRPP-01")
 def test_number_is_never_reused_after_a_correction_moves_eos(radiopharmacist):
     first = create(radiopharmacist)
     second = create(radiopharmacist, started_at=REFERENCE_TIME + timedelta(hours=2))
@@ -82,6 +86,7 @@ def test_number_is_never_reused_after_a_correction_moves_eos(radiopharmacist):
     }
 
 
+@pytest.mark.requirement("BAT-03", "GRPP-02", "GRPP-05")
 def test_derived_numbers_match_hand_computation(radiopharmacist):
     batch = create(radiopharmacist)  # elution 1000 MBq at 07:00, EOS 07:35, 700 MBq at EOS
     assert batch.activity_at_eos_mbq == pytest.approx(700.0)
@@ -91,18 +96,21 @@ def test_derived_numbers_match_hand_computation(radiopharmacist):
     assert batch.yield_percent == pytest.approx(70.0 / remaining(35), rel=1e-9)
 
 
+@pytest.mark.requirement("BAT-03", "GRPP-02", "GRPP-05")
 def test_activity_measured_after_eos_is_decay_corrected_back(radiopharmacist):
     eos = REFERENCE_TIME + timedelta(minutes=35)
     batch = create(radiopharmacist, activity_mbq=350.0, measured_at=eos + timedelta(minutes=67.71))
     assert batch.activity_at_eos_mbq == pytest.approx(700.0, rel=1e-9)
 
 
+@pytest.mark.requirement("BAT-03", "GRPP-02", "GRPP-05")
 def test_activity_measured_before_eos_is_decayed_forward(radiopharmacist):
     eos = REFERENCE_TIME + timedelta(minutes=35)
     batch = create(radiopharmacist, activity_mbq=800.0, measured_at=eos - timedelta(minutes=10))
     assert batch.activity_at_eos_mbq == pytest.approx(800.0 * remaining(10), rel=1e-9)
 
 
+@pytest.mark.requirement("BAT-03", "GRPP-02", "GRPP-05")
 def test_yield_sums_several_elutions_each_decayed_to_eos(radiopharmacist):
     started = REFERENCE_TIME + timedelta(minutes=10)
     e1 = ElutionFactory(eluted_at=REFERENCE_TIME, activity_mbq=600.0)
@@ -114,6 +122,7 @@ def test_yield_sums_several_elutions_each_decayed_to_eos(radiopharmacist):
     assert set(batch.elutions.all()) == {e1, e2}
 
 
+@pytest.mark.requirement("BAT-01", "AUD-01", "P11-11.10(e)")
 def test_creation_is_audited(radiopharmacist):
     batch = create(radiopharmacist)
     event = AuditEvent.objects.get(object_type="radiopharmacy.batch", object_id=str(batch.pk))
@@ -139,6 +148,7 @@ def test_creation_is_audited(radiopharmacist):
         ({"measured_at": datetime(2026, 11, 24, 8, 0)}, "measured_at"),  # noqa: DTZ001
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_invalid_batch_input_is_a_field_error(radiopharmacist, overrides, field):
     data = batch_inputs(**overrides)
     data.setdefault("elutions", [ElutionFactory()])
@@ -148,6 +158,7 @@ def test_invalid_batch_input_is_a_field_error(radiopharmacist, overrides, field)
     assert not Batch.objects.exists()
 
 
+@pytest.mark.requirement("P11-11.10(f)")
 def test_elution_after_synthesis_start_is_refused(radiopharmacist):
     late = ElutionFactory(eluted_at=REFERENCE_TIME + timedelta(minutes=20))
     with pytest.raises(ApplicationError) as err:
@@ -155,6 +166,7 @@ def test_elution_after_synthesis_start_is_refused(radiopharmacist):
     assert "after the synthesis started" in err.value.fields["elutions"][0]
 
 
+@pytest.mark.requirement("GEN-08", "P11-11.10(f)")
 def test_elution_from_quarantined_generator_is_refused(radiopharmacist):
     generator = GeneratorFactory(status="quarantine")
     elution = ElutionFactory(generator=generator)
@@ -163,11 +175,13 @@ def test_elution_from_quarantined_generator_is_refused(radiopharmacist):
     assert "quarantine" in err.value.fields["elutions"][0]
 
 
+@pytest.mark.requirement("BAT-01", "GRPP-03")
 def test_kit_batch_needs_only_kit_lot(radiopharmacist):
     batch = create(radiopharmacist, method="kit", module_name="", kit_lot="SKT-1")
     assert batch.method == "kit"
 
 
+@pytest.mark.requirement("BAT-06", "P11-11.10(e)", "A11-9")
 def test_correction_recomputes_and_audits_old_and_new_with_reason(radiopharmacist):
     batch = create(radiopharmacist)
     batch_correct(
@@ -185,6 +199,7 @@ def test_correction_recomputes_and_audits_old_and_new_with_reason(radiopharmacis
     assert event.changes["concentration_at_eos_mbq_per_ml"]["old"] == pytest.approx(70.0)
 
 
+@pytest.mark.requirement("BAT-06", "P11-11.10(e)", "A11-9")
 def test_correction_without_reason_is_refused(radiopharmacist):
     batch = create(radiopharmacist)
     with pytest.raises(ApplicationError) as err:
@@ -192,6 +207,7 @@ def test_correction_without_reason_is_refused(radiopharmacist):
     assert "reason" in err.value.fields
 
 
+@pytest.mark.requirement("BAT-06")
 def test_correction_of_unknown_or_derived_field_is_refused(radiopharmacist):
     batch = create(radiopharmacist)
     with pytest.raises(ApplicationError) as err:
@@ -202,6 +218,7 @@ def test_correction_of_unknown_or_derived_field_is_refused(radiopharmacist):
 
 
 @pytest.mark.parametrize("status", ["released", "rejected", "recalled"])
+@pytest.mark.requirement("BAT-07")
 def test_batch_record_is_frozen_after_disposition(radiopharmacist, status):
     batch = BatchFactory(status=status)
     with pytest.raises(StateConflict):

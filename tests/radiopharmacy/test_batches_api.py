@@ -34,6 +34,7 @@ def body(elution, **overrides):
     return data
 
 
+@pytest.mark.requirement("BAT-01", "BAT-03", "API-06")
 def test_create_returns_batch_with_derived_numbers(api_as, radiopharmacist):
     elution = ElutionFactory(eluted_at=REFERENCE_TIME)
     response = api_as(radiopharmacist).post("/api/v1/batches/", body(elution), format="json")
@@ -65,6 +66,7 @@ def test_create_returns_batch_with_derived_numbers(api_as, radiopharmacist):
         ({"reagent_lots": [{"name": "x"}]}, "reagent_lots"),
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_bad_batch_input_is_a_400_with_the_field(api_as, radiopharmacist, overrides, field):
     elution = ElutionFactory(eluted_at=REFERENCE_TIME)
     response = api_as(radiopharmacist).post(
@@ -75,6 +77,7 @@ def test_bad_batch_input_is_a_400_with_the_field(api_as, radiopharmacist, overri
     assert not Batch.objects.exists()
 
 
+@pytest.mark.requirement("API-03")
 def test_list_filters_by_status_date_and_product(api_as, auditor):
     first = BatchFactory()
     BatchFactory(status="released", started_at=REFERENCE_TIME + timedelta(days=1))
@@ -107,6 +110,7 @@ def test_detail_and_404(api_as, auditor):
     assert client.get("/api/v1/batches/999999/").status_code == 404
 
 
+@pytest.mark.requirement("BAT-06")
 def test_correction_endpoint(api_as, radiopharmacist):
     batch = BatchFactory()
     client = api_as(radiopharmacist)
@@ -117,6 +121,7 @@ def test_correction_endpoint(api_as, radiopharmacist):
     assert response.json()["concentration_at_eos_mbq_per_ml"] == pytest.approx(50)
 
 
+@pytest.mark.requirement("BAT-07", "API-02")
 def test_correction_of_released_batch_is_409(api_as, radiopharmacist):
     batch = BatchFactory(status="released")
     response = api_as(radiopharmacist).post(
@@ -128,6 +133,7 @@ def test_correction_of_released_batch_is_409(api_as, radiopharmacist):
     assert response.json()["blocking"]
 
 
+@pytest.mark.requirement("BAT-03", "DOS-03")
 def test_activity_at_a_time(api_as, scheduler):
     batch = BatchFactory()  # 700 MBq at EOS 07:35 UTC in 10 mL
     response = api_as(scheduler).get(
@@ -142,6 +148,7 @@ def test_activity_at_a_time(api_as, scheduler):
     assert data["available_volume_ml"] == pytest.approx(10)
 
 
+@pytest.mark.requirement("BAT-03", "DOS-03")
 def test_activity_subtracts_assigned_doses(api_as, radiopharmacist):
     batch = BatchFactory(status="released")
     dose = DoseFactory(
@@ -161,6 +168,7 @@ def test_activity_subtracts_assigned_doses(api_as, radiopharmacist):
     assert data["available_volume_ml"] == pytest.approx(10 - 3.68)
 
 
+@pytest.mark.requirement("API-01")
 def test_activity_with_naive_time_is_400(api_as, scheduler):
     batch = BatchFactory()
     response = api_as(scheduler).get(

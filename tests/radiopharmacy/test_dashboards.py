@@ -76,6 +76,7 @@ def test_each_dashboard_costs_the_same_queries_whatever_the_number_of_rows(
     assert after == before
 
 
+@pytest.mark.requirement("WEB-01")
 def test_radiopharmacist_home_shows_generator_curve_batches_awaiting_qc_and_doses(
     client, radiopharmacist, world
 ):
@@ -87,6 +88,7 @@ def test_radiopharmacist_home_shows_generator_curve_batches_awaiting_qc_and_dose
     assert "Batch expiring" in html and "Acknowledge" in html
 
 
+@pytest.mark.requirement("WEB-01")
 def test_qualified_person_home_lists_blockers_and_todays_signatures(
     client, qualified_person, world
 ):
@@ -96,6 +98,7 @@ def test_qualified_person_home_lists_blockers_and_todays_signatures(
     assert world.released.batch_number in html and "Released for human use" in html
 
 
+@pytest.mark.requirement("WEB-01")
 def test_scheduler_home_lists_todays_bookings_and_unserved(client, scheduler, world):
     booking_create(
         actor=scheduler,
@@ -108,6 +111,7 @@ def test_scheduler_home_lists_todays_bookings_and_unserved(client, scheduler, wo
     assert "PT-0001" in html and "PT-9UNSERVED" in html and "Without a dose yet" in html
 
 
+@pytest.mark.requirement("WEB-01")
 def test_auditor_home_links_audit_search_and_shows_releases(client, auditor, world):
     client.force_login(auditor)
     html = client.get(reverse("home")).content.decode()
@@ -130,6 +134,7 @@ def test_acknowledging_an_alert_removes_it_from_the_strip(client, radiopharmacis
     assert 'aria-label="Open alerts"' not in client.get(reverse("home")).content.decode()
 
 
+@pytest.mark.requirement("API-07")
 def test_an_auditor_cannot_acknowledge_an_alert(client, auditor, world):
     client.force_login(auditor)
     response = client.post(reverse("alert-acknowledge", args=[world.alert.pk]))
@@ -137,6 +142,7 @@ def test_an_auditor_cannot_acknowledge_an_alert(client, auditor, world):
     assert Alert.objects.get(pk=world.alert.pk).acknowledged_at is None
 
 
+@pytest.mark.requirement("WEB-04")
 def test_activity_unit_is_remembered_per_user_across_sessions(client, scheduler):
     client.force_login(scheduler)
     client.post(reverse("set-activity-unit"), {"unit": "mCi", "next": "/"})
@@ -147,6 +153,7 @@ def test_activity_unit_is_remembered_per_user_across_sessions(client, scheduler)
     assert '<option value="mCi" selected>' in html
 
 
+@pytest.mark.requirement("AUD-04", "A11-9")
 def test_audit_search_filters_by_record_and_reads_times_in_the_site_zone(client, auditor, world):
     client.force_login(auditor)
     url = reverse("audit-search")
@@ -163,6 +170,7 @@ def test_audit_search_filters_by_record_and_reads_times_in_the_site_zone(client,
     assert "No entry matches." in html
 
 
+@pytest.mark.requirement("AUD-04", "A11-9")
 def test_batch_record_audit_trail_includes_every_linked_record(client, auditor, world):
     client.force_login(auditor)
     html = client.get(reverse("batch-detail", args=[world.released.pk])).content.decode()

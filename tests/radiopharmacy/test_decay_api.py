@@ -18,6 +18,7 @@ def params(**overrides):
     return values
 
 
+@pytest.mark.requirement("PHY-01", "PHY-02")
 def test_one_half_life_halves_the_activity(api_as, scheduler):
     response = api_as(scheduler).get(URL, params())
     assert response.status_code == 200, response.content
@@ -28,6 +29,7 @@ def test_one_half_life_halves_the_activity(api_as, scheduler):
     }
 
 
+@pytest.mark.requirement("PHY-02", "PHY-03")
 def test_decay_back_in_time_and_across_zones(api_as, auditor):
     body = (
         api_as(auditor)
@@ -38,6 +40,7 @@ def test_decay_back_in_time_and_across_zones(api_as, auditor):
     assert body["activity_mbq"] == pytest.approx(2000.0)
 
 
+@pytest.mark.requirement("PHY-01", "PHY-02")
 def test_ge68_over_one_half_life(api_as, auditor):
     body = (
         api_as(auditor)
@@ -54,6 +57,7 @@ def test_ge68_over_one_half_life(api_as, auditor):
     assert body["activity_mbq"] == pytest.approx(500.0, rel=1e-9)
 
 
+@pytest.mark.requirement("PHY-02", "PHY-03")
 def test_elapsed_time_is_real_time_across_the_end_of_dst(api_as, auditor):
     span = {"from": "2026-10-25T01:30:00+02:00", "to": "2026-10-25T02:30:00+01:00"}
     body = api_as(auditor).get(URL, params(**span)).json()
@@ -73,18 +77,21 @@ def test_elapsed_time_is_real_time_across_the_end_of_dst(api_as, auditor):
         ("to", "1000-01-01T00:00:00+00:00"),  # correcting back 1000 years overflows
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_bad_decay_input_is_a_400_with_a_field_message(api_as, auditor, field, value):
     response = api_as(auditor).get(URL, params(**{field: value}))
     assert response.status_code == 400, response.content
     assert field in response.json()
 
 
+@pytest.mark.requirement("API-02")
 def test_missing_parameters_are_named(api_as, auditor):
     response = api_as(auditor).get(URL)
     assert response.status_code == 400
     assert set(response.json()) >= {"nuclide", "activity_mbq", "from", "to"}
 
 
+@pytest.mark.requirement("API-01")
 def test_unencoded_plus_offset_is_understood(api_as, auditor):
     response = api_as(auditor).get(
         URL + "?nuclide=Ga-68&activity_mbq=100&from=2026-11-24T08:00:00+01:00"

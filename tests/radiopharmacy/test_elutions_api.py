@@ -44,6 +44,7 @@ def payload(generator, eluted_at=None, **overrides):
     return body
 
 
+@pytest.mark.requirement("GEN-04", "AUD-01")
 def test_record_elution_stores_decay_corrected_activity_and_is_audited(rp_client, generator):
     response = rp_client.post("/api/v1/elutions/", payload(generator))
     assert response.status_code == 201, response.content
@@ -76,6 +77,7 @@ def test_record_elution_stores_decay_corrected_activity_and_is_audited(rp_client
         ("eluted_at", "2026-08-01T07:00:00+00:00"),  # before the generator was received
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_bad_elution_input_is_a_400_with_a_field_message(rp_client, generator, field, value):
     body = payload(generator)
     body[field] = value
@@ -87,6 +89,7 @@ def test_bad_elution_input_is_a_400_with_a_field_message(rp_client, generator, f
     assert not Elution.objects.exists()
 
 
+@pytest.mark.requirement("API-02")
 def test_missing_fields_are_named(rp_client):
     response = rp_client.post("/api/v1/elutions/", {})
     assert response.status_code == 400
@@ -96,6 +99,7 @@ def test_missing_fields_are_named(rp_client):
 
 
 @pytest.mark.parametrize("state", ["quarantine", "retired"])
+@pytest.mark.requirement("GEN-08", "P11-11.10(f)")
 def test_elution_on_a_generator_not_in_use_is_a_409(rp_client, state):
     generator = GeneratorFactory(status=state)
     response = rp_client.post("/api/v1/elutions/", payload(generator))
@@ -109,6 +113,7 @@ def test_two_elutions_at_the_same_time_are_refused(rp_client, generator):
     assert response.status_code == 400 and "eluted_at" in response.json()
 
 
+@pytest.mark.requirement("GEN-04")
 def test_efficiency_estimate_uses_the_last_five_elutions(api_as, generator):
     # Ten elutions with known efficiencies, out of time order: the last five by time count.
     for i, eff in enumerate([30, 31, 32, 33, 34, 60, 62, 64, 66, 68]):
@@ -122,6 +127,7 @@ def test_efficiency_estimate_uses_the_last_five_elutions(api_as, generator):
     assert body["elution_count"] == 10
 
 
+@pytest.mark.requirement("API-03")
 def test_list_filters_by_generator_and_date_range(api_as, auditor, generator):
     other = GeneratorFactory()
     ElutionFactory(generator=generator, eluted_at=datetime(2026, 11, 22, 7, tzinfo=UTC))
@@ -139,6 +145,7 @@ def test_list_filters_by_generator_and_date_range(api_as, auditor, generator):
     assert [r["id"] for r in response.json()["results"]] == [inside.pk]
 
 
+@pytest.mark.requirement("API-01")
 def test_list_with_naive_date_filter_is_a_400(api_as, auditor):
     response = api_as(auditor).get("/api/v1/elutions/", {"since": "2026-11-23T00:00:00"})
     assert response.status_code == 400
@@ -169,6 +176,7 @@ def test_elution_list_query_count_does_not_grow(api_as, auditor, django_assert_m
 # --- Corrections ---------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("BAT-06", "P11-11.10(e)", "A11-9")
 def test_correction_supersedes_with_reason_and_keeps_both(rp_client, generator):
     first = rp_client.post("/api/v1/elutions/", payload(generator)).json()
     response = rp_client.post(
@@ -194,6 +202,7 @@ def test_correction_supersedes_with_reason_and_keeps_both(rp_client, generator):
     assert Elution.objects.count() == 2
 
 
+@pytest.mark.requirement("GEN-03")
 def test_superseded_elutions_do_not_count_in_the_column_model(rp_client, generator):
     t1, t2 = REFERENCE_TIME, REFERENCE_TIME + hours(3)
     first = rp_client.post("/api/v1/elutions/", payload(generator, t1)).json()
@@ -213,6 +222,7 @@ def test_superseded_elutions_do_not_count_in_the_column_model(rp_client, generat
     assert body["elution_count"] == 2
 
 
+@pytest.mark.requirement("BAT-06", "P11-11.10(e)", "A11-9")
 def test_correction_needs_a_reason_and_valid_values(rp_client, generator):
     first = rp_client.post("/api/v1/elutions/", payload(generator)).json()
     url = f"/api/v1/elutions/{first['id']}/correction/"
@@ -251,6 +261,7 @@ def old_elution(generator, radiopharmacist):
     )
 
 
+@pytest.mark.requirement("GEN-05")
 def test_breakthrough_earlier_than_48_hours_is_a_400(rp_client, old_elution):
     measured = old_elution.eluted_at + timedelta(hours=47, minutes=59)
     response = rp_client.post(
@@ -261,6 +272,7 @@ def test_breakthrough_earlier_than_48_hours_is_a_400(rp_client, old_elution):
     assert "48 h" in response.json()["measured_at"][0]
 
 
+@pytest.mark.requirement("GEN-05")
 def test_breakthrough_within_limit_passes(rp_client, old_elution):
     measured = old_elution.eluted_at + timedelta(hours=50)
     response = rp_client.post(
@@ -280,6 +292,7 @@ def test_breakthrough_within_limit_passes(rp_client, old_elution):
     assert Generator.objects.get(pk=old_elution.generator_id).status == "in_use"
 
 
+@pytest.mark.requirement("GEN-06")
 def test_breakthrough_failure_quarantines_generator_and_flags_each_batch(
     rp_client, old_elution, radiopharmacist
 ):
@@ -319,6 +332,7 @@ def test_breakthrough_failure_quarantines_generator_and_flags_each_batch(
     assert refused.status_code == 409
 
 
+@pytest.mark.requirement("GEN-06")
 def test_breakthrough_failure_flags_batches_of_the_corrected_version_too(rp_client, old_elution):
     from qc.models import Deviation
 
@@ -369,6 +383,7 @@ def test_breakthrough_on_unknown_elution_is_404(rp_client):
     assert response.status_code == 404
 
 
+@pytest.mark.requirement("GEN-06", "QC-09")
 def test_breakthrough_failure_holds_a_released_batch_of_the_elution(rp_client, old_elution):
     from qc.models import Deviation
 

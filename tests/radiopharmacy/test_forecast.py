@@ -92,6 +92,7 @@ def test_t_quantile_matches_the_tables():
     assert forecast.t_quantile(0.975, 100) == pytest.approx(1.984, rel=1e-3)
 
 
+@pytest.mark.requirement("ANA-02")
 def test_the_efficiency_trend_recovers_the_known_decline():
     result = run(history(seed=7, noise_sd=1.0))
     assert result.efficiency.slope_per_week == pytest.approx(-DECLINE_PER_WEEK, abs=0.1)
@@ -112,6 +113,7 @@ def test_the_efficiency_trend_recovers_the_known_decline():
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.requirement("ANA-02")
 def test_the_below_need_week_is_within_one_week_of_the_analytic_answer(seed):
     """A need of 3 patients a day: the true generator falls below it about six weeks on."""
     need = 3
@@ -147,6 +149,7 @@ def test_with_fewer_than_three_elutions_the_forecast_holds_the_efficiency_withou
     assert run([]).weeks[0].efficiency_percent == 65.0  # the nominal efficiency
 
 
+@pytest.mark.requirement("ANA-02")
 def test_the_breakthrough_trend_says_when_it_would_reach_the_limit():
     points = [(START - timedelta(weeks=k), 0.0002 - 0.00002 * k) for k in range(6)]
     trend = forecast.breakthrough_trend(points, start=START, expires_at=EXPIRES)
@@ -170,6 +173,7 @@ def test_a_day_model_with_a_nonsense_setting_is_refused():
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("ANA-02")
 def test_the_forecast_api_gives_the_weeks_until_expiry_with_the_band(api_as, scheduler):
     import time_machine
 

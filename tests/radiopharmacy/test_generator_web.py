@@ -33,6 +33,7 @@ def login(client, make_user, role):
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.requirement("WEB-01")
 def test_list_and_detail_render_for_every_role(client, make_user, generator, role):
     login(client, make_user, role)
     listing = client.get(reverse("generator-list"))
@@ -61,6 +62,7 @@ def test_menu_has_generators(client, make_user):
     assert 'href="/generators/"' in client.get("/").content.decode()
 
 
+@pytest.mark.requirement("GEN-07")
 def test_detail_shows_warnings_strip(client, make_user):
     g = GeneratorFactory(max_elutions=1)
     ElutionFactory(generator=g, eluted_at=REFERENCE_TIME)
@@ -79,6 +81,7 @@ def test_chart_data_covers_the_next_eight_hours(client, make_user, generator):
 
 
 @pytest.mark.parametrize("role", ["auditor", "scheduler", "qualified_person"])
+@pytest.mark.requirement("API-07", "P11-11.10(g)")
 def test_forms_are_refused_to_other_roles(client, make_user, generator, role):
     login(client, make_user, role)
     for url in (
@@ -92,6 +95,7 @@ def test_forms_are_refused_to_other_roles(client, make_user, generator, role):
     assert Elution.objects.count() == 1
 
 
+@pytest.mark.requirement("WEB-02", "WEB-04")
 def test_post_records_an_elution_read_in_the_site_zone(client, make_user, generator):
     user = login(client, make_user, "radiopharmacist")
     url = reverse("elution-create", args=[generator.pk])
@@ -115,6 +119,7 @@ def test_post_records_an_elution_read_in_the_site_zone(client, make_user, genera
     assert "Elution recorded" in page
 
 
+@pytest.mark.requirement("PHY-04", "WEB-04")
 def test_elution_in_mci_is_stored_in_mbq(client, make_user, generator):
     login(client, make_user, "radiopharmacist")
     session = client.session
@@ -134,6 +139,7 @@ def test_elution_in_mci_is_stored_in_mbq(client, make_user, generator):
     assert Elution.objects.get(activity_mbq=370.0)
 
 
+@pytest.mark.requirement("WEB-02")
 def test_invalid_post_shows_the_error_next_to_the_field_and_keeps_values(
     client, make_user, generator
 ):
@@ -173,6 +179,7 @@ def test_elution_on_quarantined_generator_shows_the_refusal(client, make_user):
     assert "cannot be eluted" in response.content.decode()
 
 
+@pytest.mark.requirement("GEN-01", "WEB-02")
 def test_register_generator_form(client, make_user):
     login(client, make_user, "radiopharmacist")
     data = {
@@ -209,6 +216,7 @@ def test_breakthrough_form_too_early_then_pass(client, make_user):
     assert elution.breakthrough_tests.get().passed
 
 
+@pytest.mark.requirement("BAT-06", "WEB-02")
 def test_status_form_and_correction_form(client, make_user, generator):
     login(client, make_user, "radiopharmacist")
     elution = generator.elutions.get()

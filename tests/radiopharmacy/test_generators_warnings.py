@@ -53,15 +53,18 @@ def healthy_generator(**kwargs):
     return generator
 
 
+@pytest.mark.requirement("GEN-07")
 def test_healthy_generator_has_no_warnings():
     assert codes(healthy_generator()) == set()
 
 
+@pytest.mark.requirement("GEN-07")
 def test_expired_generator_warns():
     generator = healthy_generator(expires_at=NOW - hours(1))
     assert codes(generator) == {"expired"}
 
 
+@pytest.mark.requirement("GEN-07")
 def test_elution_count_at_the_maximum_warns_and_superseded_do_not_count():
     generator = healthy_generator(max_elutions=2)
     assert "max_elutions" not in codes(generator)
@@ -74,6 +77,7 @@ def test_elution_count_at_the_maximum_warns_and_superseded_do_not_count():
     assert "max_elutions" not in codes(generator)
 
 
+@pytest.mark.requirement("GEN-07")
 def test_efficiency_below_the_site_setting_warns():
     generator = healthy_generator()
     ElutionFactory(generator=generator, eluted_at=REFERENCE_TIME, efficiency_percent=20.0)
@@ -85,6 +89,7 @@ def test_efficiency_below_the_site_setting_warns():
     assert "low_efficiency" not in codes(generator)
 
 
+@pytest.mark.requirement("GEN-07")
 def test_failed_last_breakthrough_warns():
     generator = healthy_generator()
     elution = ElutionFactory(generator=generator, eluted_at=REFERENCE_TIME - hours(60))
@@ -92,6 +97,7 @@ def test_failed_last_breakthrough_warns():
     assert codes(generator) == {"breakthrough_failed"}
 
 
+@pytest.mark.requirement("GEN-07")
 def test_no_breakthrough_test_for_the_set_number_of_days_warns():
     generator = GeneratorFactory(received_at=NOW - timedelta(days=31))
     assert "breakthrough_overdue" in codes(generator)
@@ -104,6 +110,7 @@ def test_no_breakthrough_test_for_the_set_number_of_days_warns():
     assert "breakthrough_overdue" in codes(generator)
 
 
+@pytest.mark.requirement("GEN-07")
 def test_warnings_appear_in_the_api(api_as, auditor):
     generator = healthy_generator(expires_at=NOW - hours(1))
     body = api_as(auditor).get(f"/api/v1/generators/{generator.pk}/").json()
@@ -111,6 +118,7 @@ def test_warnings_appear_in_the_api(api_as, auditor):
     assert "expired" in body["warnings"][0]["message"]
 
 
+@pytest.mark.requirement("GEN-07", "OPS-04")
 def test_periodic_job_raises_each_warning_once():
     expired = healthy_generator(expires_at=NOW - hours(1))
     failing = healthy_generator()
@@ -129,6 +137,7 @@ def test_periodic_job_raises_each_warning_once():
     ]
 
 
+@pytest.mark.requirement("GEN-07", "OPS-04")
 def test_beat_schedule_runs_the_job():
     from django.conf import settings
 
@@ -139,6 +148,7 @@ def test_beat_schedule_runs_the_job():
 # --- Demo --------------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("OPS-01")
 def test_demo_generator_is_realistic_audited_and_idempotent(capsys):
     assert "radiopharmacy.demo.generators.load_generators" in LOADERS
     call_command("load_demo")

@@ -152,6 +152,7 @@ def test_outbox_task_refuses_arguments_the_function_does_not_take():
 
 
 @override_settings(OUTBOX_MAX_ATTEMPTS=3)
+@pytest.mark.requirement("OPS-03")
 def test_task_that_keeps_failing_becomes_failed_with_one_critical_alert(
     failing, publishes, django_capture_on_commit_callbacks
 ):

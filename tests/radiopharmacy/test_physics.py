@@ -154,6 +154,7 @@ def equilibrium_at(nominal: float, at: datetime) -> float:
 # --- Nuclear data ---------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PHY-01")
 def test_half_lives_are_the_reference_values():
     assert GA68.name == "Ga-68" and GA68.half_life_min == 67.71
     assert GE68.name == "Ge-68" and GE68.half_life_min == 270.95 * 24 * 60
@@ -161,6 +162,7 @@ def test_half_lives_are_the_reference_values():
     assert GA68.decay_constant_per_min == math.log(2) / 67.71
 
 
+@pytest.mark.requirement("PHY-01")
 def test_get_nuclide_returns_known_and_rejects_unknown():
     assert get_nuclide("Ga-68") is GA68
     assert get_nuclide("Ge-68") is GE68
@@ -176,6 +178,7 @@ def test_nuclide_rejects_non_positive_half_life():
 
 
 @pytest.mark.parametrize("nuclide", [GA68, GE68])
+@pytest.mark.requirement("PHY-01")
 def test_one_half_life_gives_exactly_half(nuclide):
     assert decay_over_minutes(1.0, nuclide.half_life_min, nuclide) == 0.5
     assert decay_over_minutes(1.0, 2 * nuclide.half_life_min, nuclide) == 0.25
@@ -189,6 +192,7 @@ def test_one_half_life_gives_exactly_half(nuclide):
     ("minutes", "fraction"),
     [(0, 1.000), (15, 0.858), (30, 0.736), (60, 0.541), (90, 0.398), (120, 0.293), (180, 0.158)],
 )
+@pytest.mark.requirement("PHY-02")
 def test_fda_label_decay_chart(minutes, fraction):
     assert round(decay_over_minutes(1.0, minutes), 3) == fraction
 
@@ -196,6 +200,7 @@ def test_fda_label_decay_chart(minutes, fraction):
 @pytest.mark.parametrize(
     ("hours", "percent"), [(1, 45.9), (2, 70.7), (3, 84.2), (4, 91.4), (6, 97.5)]
 )
+@pytest.mark.requirement("GEN-03")
 def test_ingrowth_table(hours, percent):
     assert round(100 * ingrowth_fraction(hours * 60), 1) == percent
     # The same through the column model: a complete elution, then `hours` of ingrowth, relative
@@ -206,6 +211,7 @@ def test_ingrowth_table(hours, percent):
     assert round(100 * on_column / equilibrium_then, 1) == percent
 
 
+@pytest.mark.requirement("GEN-03")
 def test_equilibrium_ratio_is_transient_equilibrium():
     lam_ga = math.log(2) / 67.71
     lam_ge = math.log(2) / (270.95 * 24 * 60)
@@ -219,6 +225,7 @@ def test_equilibrium_ratio_is_transient_equilibrium():
 
 @settings(max_examples=500)
 @given(activity=activities, minutes=signed_ga_minutes)
+@pytest.mark.requirement("PHY-02")
 def test_decay_matches_decimal_oracle_ga68(activity, minutes):
     expected = oracle_decay(activity, minutes, ORACLE_GA68_HALF_LIFE_MIN)
     assert close(decay_over_minutes(activity, minutes, GA68), expected, abs_=0)
@@ -226,6 +233,7 @@ def test_decay_matches_decimal_oracle_ga68(activity, minutes):
 
 @settings(max_examples=500)
 @given(activity=activities, days=st.floats(min_value=-3000, max_value=3000, allow_nan=False))
+@pytest.mark.requirement("PHY-02")
 def test_decay_matches_decimal_oracle_ge68(activity, days):
     minutes = days * MINUTES_PER_DAY
     expected = oracle_decay(activity, minutes, ORACLE_GE68_HALF_LIFE_MIN)
@@ -238,6 +246,7 @@ def test_decay_matches_decimal_oracle_ge68(activity, days):
     residual=st.floats(min_value=0, max_value=1e5, allow_nan=False),
     minutes=st.floats(min_value=0, max_value=30 * MINUTES_PER_DAY, allow_nan=False),
 )
+@pytest.mark.requirement("GEN-03")
 def test_ingrowth_matches_decimal_oracle(ge68, residual, minutes):
     expected = oracle_ingrowth(ge68, residual, minutes)
     actual = ingrowth_ga68_mbq(ge68_at_start_mbq=ge68, residual_mbq=residual, minutes=minutes)
@@ -246,6 +255,7 @@ def test_ingrowth_matches_decimal_oracle(ge68, residual, minutes):
 
 @pytest.mark.parametrize("residual", [0.0, 400.0, 1850.0, 5000.0])
 @pytest.mark.parametrize("minutes", [1.0, 30.0, 67.71, 180.0, 360.0, 900.0])
+@pytest.mark.requirement("GEN-03")
 def test_ingrowth_matches_numerical_bateman_integration(residual, minutes):
     ge68 = 1850.0
     expected = bateman_rk4(ge68, residual, minutes)
@@ -256,6 +266,7 @@ def test_ingrowth_matches_numerical_bateman_integration(residual, minutes):
 # --- Time: aware datetimes, real elapsed time -----------------------------------------------------
 
 
+@pytest.mark.requirement("PHY-03")
 def test_dst_end_counts_real_minutes():
     # 2026-10-25: 03:00 CEST falls back to 02:00 CET, so 01:30 → 03:30 is three real hours.
     start = datetime(2026, 10, 25, 1, 30, tzinfo=AMSTERDAM)
@@ -266,6 +277,7 @@ def test_dst_end_counts_real_minutes():
     assert decay_activity(1000.0, from_time=start, to_time=end) == decay_over_minutes(1000.0, 180)
 
 
+@pytest.mark.requirement("PHY-03")
 def test_dst_start_counts_real_minutes():
     # 2026-03-29: 02:00 CET springs forward to 03:00 CEST, so 01:30 → 03:30 is one real hour.
     start = datetime(2026, 3, 29, 1, 30, tzinfo=AMSTERDAM)
@@ -275,6 +287,7 @@ def test_dst_start_counts_real_minutes():
     assert decay_factor(GA68, start, end) == decay_over_minutes(1.0, 60.0)
 
 
+@pytest.mark.requirement("PHY-03")
 def test_elapsed_minutes_across_zones_and_backwards():
     utc = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
     amsterdam = datetime(2026, 6, 1, 13, 0, tzinfo=AMSTERDAM)  # 11:00 UTC (CEST)
@@ -313,6 +326,7 @@ def test_elapsed_minutes_across_zones_and_backwards():
         ),
     ],
 )
+@pytest.mark.requirement("PHY-03")
 def test_naive_datetimes_raise(call):
     naive = datetime(2026, 6, 1, 10, 0)  # noqa: DTZ001 - naive on purpose
     aware = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
@@ -320,6 +334,7 @@ def test_naive_datetimes_raise(call):
         call(naive, aware)
 
 
+@pytest.mark.requirement("PHY-03")
 def test_require_aware():
     aware = datetime(2026, 6, 1, 10, 0, tzinfo=AMSTERDAM)
     assert require_aware(aware) is aware
@@ -389,6 +404,7 @@ def test_decay_correction_overflow_is_a_value_error():
 
 @settings(max_examples=500)
 @given(activity=activities, minutes=ga_minutes, nuclide=nuclides)
+@pytest.mark.requirement("PHY-02")
 def test_decay_forward_then_back_is_identity(activity, minutes, nuclide):
     there = decay_over_minutes(activity, minutes, nuclide)
     assert close(decay_over_minutes(there, -minutes, nuclide), activity, abs_=0)
@@ -396,6 +412,7 @@ def test_decay_forward_then_back_is_identity(activity, minutes, nuclide):
 
 @settings(max_examples=500)
 @given(activity=activities, start=instants, minutes=signed_ga_minutes, zone=zones)
+@pytest.mark.requirement("PHY-02")
 def test_decay_activity_forward_then_back_is_identity(activity, start, minutes, zone):
     end = (start + timedelta(minutes=minutes)).astimezone(zone)
     there = decay_activity(activity, from_time=start, to_time=end)
@@ -404,6 +421,7 @@ def test_decay_activity_forward_then_back_is_identity(activity, start, minutes, 
 
 @settings(max_examples=500)
 @given(activity=activities, a=ga_minutes, b=ga_minutes, nuclide=nuclides)
+@pytest.mark.requirement("PHY-02")
 def test_decay_over_a_plus_b_is_decay_over_a_then_b(activity, a, b, nuclide):
     once = decay_over_minutes(activity, a + b, nuclide)
     twice = decay_over_minutes(decay_over_minutes(activity, a, nuclide), b, nuclide)
@@ -412,6 +430,7 @@ def test_decay_over_a_plus_b_is_decay_over_a_then_b(activity, a, b, nuclide):
 
 @settings(max_examples=500)
 @given(activity=activities, a=ga_minutes, b=ga_minutes, nuclide=nuclides)
+@pytest.mark.requirement("PHY-02")
 def test_activity_never_grows_with_time(activity, a, b, nuclide):
     early, late = sorted((a, b))
     assert decay_over_minutes(activity, late, nuclide) <= decay_over_minutes(
@@ -422,6 +441,7 @@ def test_activity_never_grows_with_time(activity, a, b, nuclide):
 
 @settings(max_examples=500)
 @given(start=instants, minutes=signed_ga_minutes, zone_a=zones, zone_b=zones)
+@pytest.mark.requirement("PHY-03")
 def test_elapsed_minutes_does_not_depend_on_the_zone(start, minutes, zone_a, zone_b):
     end = start + timedelta(minutes=minutes)
     expected = elapsed_minutes(start, end)
@@ -497,6 +517,7 @@ def test_equilibrium_stays_equilibrium(ge68, minutes):
 # --- Generator: a sequence computed by hand -------------------------------------------------------
 
 
+@pytest.mark.requirement("GEN-03")
 def test_generator_sequence_by_hand():
     lam_ga = math.log(2) / 67.71
     lam_ge = math.log(2) / (270.95 * 24 * 60)
@@ -566,6 +587,7 @@ def test_generator_sequence_by_hand():
     assert close(expected, g_at * eta / 100)
 
 
+@pytest.mark.requirement("GEN-03")
 def test_column_without_elutions_is_in_equilibrium():
     at = T0 + timedelta(days=30)
     state = column_state(nominal_activity_mbq=1850.0, calibrated_at=T0, elutions=[], at=at)
@@ -580,6 +602,7 @@ def test_column_without_elutions_is_in_equilibrium():
     assert earlier.ge68_activity_mbq > 1850.0
 
 
+@pytest.mark.requirement("GEN-03")
 def test_eluate_larger_than_column_leaves_nothing_behind():
     t1 = T0 + timedelta(days=1)
     state = column_state(
@@ -597,6 +620,7 @@ def test_eluate_larger_than_column_leaves_nothing_behind():
 
 @settings(max_examples=500)
 @given(nominal=nominals, history=histories, after_s=st.integers(min_value=1, max_value=86400 * 3))
+@pytest.mark.requirement("GEN-03")
 def test_column_state_incremental_equals_whole_history(nominal, history, after_s):
     assume(history)
     records = sorted(to_records(history), key=lambda r: r.eluted_at)
@@ -709,6 +733,7 @@ def test_column_advance_refuses_going_back():
 # --- Efficiency -----------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("GEN-04")
 def test_efficiency_estimate_uses_last_five_or_nominal():
     assert efficiency_estimate_percent([]) == 65.0
     assert efficiency_estimate_percent([], nominal_percent=70.0) == 70.0
@@ -721,6 +746,7 @@ def test_efficiency_estimate_uses_last_five_or_nominal():
         efficiency_estimate_percent([60.0, math.nan])
 
 
+@pytest.mark.requirement("GEN-04")
 def test_elution_efficiency_and_expected_eluate():
     assert elution_efficiency_percent(activity_at_elution_mbq=650.0, on_column_mbq=1000.0) == 65.0
     assert expected_eluate_mbq(ga68_on_column_mbq=1000.0, efficiency_percent=65.0) == 650.0
@@ -735,6 +761,7 @@ def test_elution_efficiency_and_expected_eluate():
 ELUTED_AT = datetime(2026, 3, 27, 9, 0, tzinfo=AMSTERDAM)
 
 
+@pytest.mark.requirement("GEN-05")
 def test_breakthrough_before_48_hours_raises():
     assert BREAKTHROUGH_MIN_DELAY == timedelta(hours=48)
     with pytest.raises(ValueError, match="at least 48 h after elution"):
@@ -746,6 +773,7 @@ def test_breakthrough_before_48_hours_raises():
         )
 
 
+@pytest.mark.requirement("GEN-05")
 def test_breakthrough_48_hours_is_real_time_across_dst():
     # 2026-03-29 loses an hour: 48 wall-clock hours after 09:00 CET on the 27th is only 47 real h.
     wall_clock_48h = datetime(2026, 3, 29, 9, 0, tzinfo=AMSTERDAM)
@@ -768,6 +796,7 @@ def test_breakthrough_48_hours_is_real_time_across_dst():
     )
 
 
+@pytest.mark.requirement("GEN-05")
 def test_breakthrough_is_decay_corrected_back_to_elution():
     # Three calendar days later, but the clocks went forward on 2026-03-29: 71 real hours.
     measured_at = datetime(2026, 3, 30, 9, 0, tzinfo=AMSTERDAM)
@@ -792,6 +821,7 @@ def test_breakthrough_is_decay_corrected_back_to_elution():
     assert not breakthrough_passed(uncorrected_trap)
 
 
+@pytest.mark.requirement("GEN-05")
 def test_breakthrough_pass_fail_at_the_limit():
     assert BREAKTHROUGH_LIMIT_PERCENT == 0.001
     assert breakthrough_passed(0.001)
@@ -816,6 +846,7 @@ def test_breakthrough_needs_a_positive_eluate_activity(bad):
 # --- Units ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PHY-04")
 def test_unit_conversions():
     assert MBQ_PER_MCI == 37.0
     assert mci_to_mbq(1.0) == 37.0 and mbq_to_mci(37.0) == 1.0
@@ -825,6 +856,7 @@ def test_unit_conversions():
 
 @settings(max_examples=500)
 @given(activity=st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_subnormal=False))
+@pytest.mark.requirement("PHY-04")
 def test_unit_round_trips(activity):
     assert close(mci_to_mbq(mbq_to_mci(activity)), activity, abs_=0)
     assert close(gbq_to_mbq(mbq_to_gbq(activity)), activity, abs_=0)
@@ -839,6 +871,7 @@ def _imported_modules(path) -> set[str]:
     return imported
 
 
+@pytest.mark.requirement("PHY-01")
 def test_module_imports_only_the_standard_library():
     # and the pure error class it raises, which itself imports nothing at all
     from radiopharmacy.core import errors

@@ -36,6 +36,7 @@ def payload(**over):
 
 
 @pytest.mark.parametrize("ref", ["Jan Jansen", "Smith", "de Vries", "P 0001", "", "x" * 41 + "1"])
+@pytest.mark.requirement("DOS-01")
 def test_patient_reference_must_be_pseudonymous(scheduler, ref):
     with pytest.raises(ApplicationError) as info:
         services.booking_create(
@@ -45,6 +46,7 @@ def test_patient_reference_must_be_pseudonymous(scheduler, ref):
 
 
 @pytest.mark.parametrize("weight", [0, -5, 0.5, 351, float("nan"), "heavy"])
+@pytest.mark.requirement("DOS-01")
 def test_weight_must_be_positive_and_plausible(scheduler, weight):
     with pytest.raises(ApplicationError) as info:
         services.booking_create(
@@ -53,6 +55,7 @@ def test_weight_must_be_positive_and_plausible(scheduler, weight):
     assert "weight_kg" in info.value.fields
 
 
+@pytest.mark.requirement("API-01")
 def test_naive_injection_time_is_refused(scheduler):
     with pytest.raises(ApplicationError) as info:
         services.booking_create(
@@ -64,6 +67,7 @@ def test_naive_injection_time_is_refused(scheduler):
     assert "injection_at" in info.value.fields
 
 
+@pytest.mark.requirement("DOS-01")
 def test_given_prescription_and_tolerance_override_the_rule(scheduler):
     booking = services.booking_create(
         actor=scheduler,
@@ -76,6 +80,7 @@ def test_given_prescription_and_tolerance_override_the_rule(scheduler):
     assert (booking.prescribed_activity_mbq, booking.tolerance_percent) == (120, 5)
 
 
+@pytest.mark.requirement("AUD-01")
 def test_creation_is_audited(scheduler):
     booking = services.booking_create(
         actor=scheduler, patient_ref="P-1", weight_kg=70, injection_at=at("10:00")
@@ -85,6 +90,7 @@ def test_creation_is_audited(scheduler):
     assert event.changes["prescribed_activity_mbq"]["new"] == 140.0
 
 
+@pytest.mark.requirement("A11-9")
 def test_reschedule_and_cancel_need_a_reason(scheduler):
     booking = BookingFactory()
     with pytest.raises(ApplicationError):
@@ -118,6 +124,7 @@ def test_missed_booking_can_be_given_a_new_time(scheduler):
 # --- API ----------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("DOS-01")
 def test_post_booking_returns_prescription_and_status(api_as, scheduler):
     response = api_as(scheduler).post(URL, payload(), format="json")
     assert response.status_code == 201, response.content
@@ -140,12 +147,14 @@ def test_post_booking_returns_prescription_and_status(api_as, scheduler):
         {"product": 99999},
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_bad_booking_input_is_a_400(api_as, scheduler, bad):
     response = api_as(scheduler).post(URL, payload(**bad), format="json")
     assert response.status_code == 400, response.content
     assert set(bad) & set(response.json())
 
 
+@pytest.mark.requirement("API-03")
 def test_list_filters_by_site_date_and_status(api_as, scheduler):
     # 00:30 CET on the 25th is still the 24th in UTC: the filter uses the site's day.
     BookingFactory(injection_at=at("00:30", day=25), patient_ref="P-NEXT1")
@@ -191,6 +200,7 @@ def test_cancel_and_reschedule_endpoints(api_as, scheduler):
     assert Booking.objects.get().status == "cancelled"
 
 
+@pytest.mark.requirement("AUD-01")
 def test_missed_endpoint_needs_a_reason_and_is_audited(api_as, scheduler):
     from radiopharmacy.models import AuditEvent
 
@@ -211,5 +221,6 @@ def test_detail_and_404(api_as, auditor):
     assert client.get(f"{URL}999999/").status_code == 404
 
 
+@pytest.mark.requirement("API-07", "P11-11.10(g)")
 def test_radiopharmacist_cannot_book(api_as, radiopharmacist):
     assert api_as(radiopharmacist).post(URL, payload(), format="json").status_code == 403

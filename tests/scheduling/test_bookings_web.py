@@ -16,6 +16,7 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.requirement("WEB-01", "API-07")
 def test_booking_day_renders_for_every_role_with_write_controls_only_for_scheduler(
     client, make_user, role
 ):
@@ -31,6 +32,7 @@ def test_booking_day_renders_for_every_role_with_write_controls_only_for_schedul
     assert ('<form method="post" action="/bookings/' in detail) == (role == "scheduler")
 
 
+@pytest.mark.requirement("WEB-04", "PHY-04")
 def test_booking_list_defaults_to_today_and_shows_mci(client, scheduler):
     client.force_login(scheduler)
     client.post(reverse("set-activity-unit"), {"unit": "mCi", "next": "/"})
@@ -55,6 +57,7 @@ def test_booking_form_has_script_and_creates_a_booking(client, scheduler):
     assert booking.injection_at == datetime(2026, 11, 24, 10, 30, tzinfo=AMS)
 
 
+@pytest.mark.requirement("WEB-02")
 def test_booking_form_keeps_input_and_shows_field_error(client, scheduler):
     client.force_login(scheduler)
     response = client.post(
@@ -67,6 +70,7 @@ def test_booking_form_keeps_input_and_shows_field_error(client, scheduler):
     assert not Booking.objects.exists()
 
 
+@pytest.mark.requirement("WEB-04", "PHY-04")
 def test_booking_form_in_mci_converts_to_mbq(client, scheduler):
     client.force_login(scheduler)
     client.post(reverse("set-activity-unit"), {"unit": "mCi", "next": "/"})
@@ -98,6 +102,7 @@ def test_reschedule_and_cancel_forms(client, scheduler):
     assert booking.status == "cancelled"
 
 
+@pytest.mark.requirement("API-07")
 def test_auditor_cannot_post_booking_forms(client, auditor):
     client.force_login(auditor)
     booking = BookingFactory()

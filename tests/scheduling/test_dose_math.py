@@ -30,6 +30,7 @@ def at(hhmm: str, day=(2026, 11, 24)) -> datetime:
 
 
 @pytest.mark.parametrize(("weight", "expected"), [(50, 100.0), (75, 150.0), (120, 200.0)])
+@pytest.mark.requirement("DOS-01")
 def test_prescription_is_2_mbq_per_kg_capped_at_200(scheduler, weight, expected):
     booking = bookings.booking_create(
         actor=scheduler, patient_ref="P-0001", weight_kg=weight, injection_at=at("10:30")
@@ -38,6 +39,7 @@ def test_prescription_is_2_mbq_per_kg_capped_at_200(scheduler, weight, expected)
     assert booking.tolerance_percent == 10.0
 
 
+@pytest.mark.requirement("DOS-02")
 def test_worked_example_of_reference_section_4(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"), concentration_at_eos_mbq_per_ml=200.0)
     booking = bookings.booking_create(
@@ -56,6 +58,7 @@ def test_worked_example_of_reference_section_4(scheduler, radiopharmacist):
     assert dose.concentration_at_draw_mbq_per_ml == pytest.approx(200 * 2 ** (-30 / 67.71))
 
 
+@pytest.mark.requirement("DOS-04")
 def test_measurement_gives_activity_at_planned_injection_and_tolerance(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     booking = bookings.booking_create(
@@ -77,6 +80,7 @@ def test_measurement_gives_activity_at_planned_injection_and_tolerance(scheduler
     assert booking.status == "dispensed"
 
 
+@pytest.mark.requirement("DOS-04")
 def test_measurement_outside_tolerance_is_flagged(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     booking = bookings.booking_create(
@@ -93,6 +97,7 @@ def test_measurement_outside_tolerance_is_flagged(scheduler, radiopharmacist):
     assert dose.within_tolerance is False
 
 
+@pytest.mark.requirement("DOS-05")
 def test_administered_is_syringe_minus_residual_both_at_injection(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     booking = bookings.booking_create(
@@ -118,6 +123,7 @@ def test_administered_is_syringe_minus_residual_both_at_injection(scheduler, rad
     assert booking.status == "administered"
 
 
+@pytest.mark.requirement("PHY-03", "DOS-05")
 def test_dst_end_measured_0150_cest_injected_0220_cet_is_90_real_minutes(
     scheduler, radiopharmacist
 ):

@@ -56,6 +56,7 @@ def refusal(rp, booking, batch, draw="10:10") -> list[str]:
 # --- refusals -----------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("DOS-03")
 def test_refused_when_batch_has_not_enough_volume_or_activity_left(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"), volume_ml=2.0)  # 1.25 mL per dose
     assign(radiopharmacist, book(scheduler), batch)
@@ -66,6 +67,7 @@ def test_refused_when_batch_has_not_enough_volume_or_activity_left(scheduler, ra
     assert BatchAllocation.objects.get(batch=batch).allocated_volume_ul == 1252
 
 
+@pytest.mark.requirement("DOS-03")
 def test_refused_when_activity_left_is_short_even_though_first_dose_fits(
     scheduler, radiopharmacist
 ):
@@ -77,12 +79,14 @@ def test_refused_when_activity_left_is_short_even_though_first_dose_fits(
     assert any("0.50 mL left" in b for b in blocking), blocking
 
 
+@pytest.mark.requirement("DOS-03")
 def test_refused_when_injection_is_after_expiry(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("08:05"))  # 4 h shelf life: expires 12:05
     blocking = refusal(radiopharmacist, book(scheduler, injection="12:20"), batch, draw="12:00")
     assert "Batch expires at 12:05 CET, injection is at 12:20 CET." in blocking
 
 
+@pytest.mark.requirement("DOS-03")
 def test_refused_when_volume_is_above_the_maximum_per_dose(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(
         eos_at=at("09:40"), concentration_at_eos_mbq_per_ml=10.0, volume_ml=50.0
@@ -91,18 +95,21 @@ def test_refused_when_volume_is_above_the_maximum_per_dose(scheduler, radiopharm
     assert any("above the maximum of 10 mL per dose" in b for b in blocking), blocking
 
 
+@pytest.mark.requirement("DOS-02", "BAT-05")
 def test_refused_when_batch_is_not_released(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"), status="qc_pending")
     blocking = refusal(radiopharmacist, book(scheduler), batch)
     assert any("not released" in b for b in blocking)
 
 
+@pytest.mark.requirement("P11-11.10(f)")
 def test_refused_when_draw_is_before_end_of_synthesis(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     blocking = refusal(radiopharmacist, book(scheduler), batch, draw="09:30")
     assert "Draw time 09:30 CET is before the end of synthesis 09:40 CET." in blocking
 
 
+@pytest.mark.requirement("P11-11.10(f)")
 def test_refused_when_draw_is_after_injection(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     blocking = refusal(radiopharmacist, book(scheduler), batch, draw="10:40")
@@ -125,6 +132,7 @@ def test_unknown_booking_or_batch_is_a_400(radiopharmacist):
     assert set(info.value.fields) == {"booking", "batch"}
 
 
+@pytest.mark.requirement("DOS-06")
 def test_allocation_cannot_exceed_total_even_bypassing_the_service(radiopharmacist):
     from django.db import IntegrityError, transaction
 
@@ -188,6 +196,7 @@ def test_booking_cancel_cancels_its_dose(scheduler, radiopharmacist):
     assert batch_allocated_volume_ml(batch) == 0
 
 
+@pytest.mark.requirement("DOS-03")
 def test_batch_balance_is_decay_corrected_to_the_given_time(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"), volume_ml=10.0)
     d1 = assign(radiopharmacist, book(scheduler), batch)
@@ -219,6 +228,7 @@ def test_batch_balance_is_decay_corrected_to_the_given_time(scheduler, radiophar
     assert batch_allocated_mbq(batch, at("10:40")) == pytest.approx(drawn_volume * concentration)
 
 
+@pytest.mark.requirement("AUD-01")
 def test_assignment_is_audited(scheduler, radiopharmacist):
     batch = ReleasedBatchFactory(eos_at=at("09:40"))
     dose = assign(radiopharmacist, book(scheduler), batch)

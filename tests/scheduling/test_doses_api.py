@@ -52,6 +52,7 @@ def post_dose(client, booking, batch, draw="10:10"):
     )
 
 
+@pytest.mark.requirement("DOS-02")
 def test_post_dose_returns_activity_and_volume_to_draw(rp_client, booking, batch):
     response = post_dose(rp_client, booking, batch)
     assert response.status_code == 201, response.content
@@ -73,6 +74,7 @@ def test_post_dose_returns_activity_and_volume_to_draw(rp_client, booking, batch
         {"batch": "abc"},
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_bad_dose_input_is_a_400(rp_client, booking, batch, bad):
     data = {"booking": booking.pk, "batch": batch.pk, "draw_at": at("10:10"), **bad}
     response = rp_client.post(URL, data, format="json")
@@ -80,6 +82,7 @@ def test_bad_dose_input_is_a_400(rp_client, booking, batch, bad):
     assert set(bad) & set(response.json())
 
 
+@pytest.mark.requirement("DOS-03", "API-02")
 def test_refused_allocation_is_a_409_with_reasons(rp_client, booking):
     expiring = ReleasedBatchFactory(eos_at=datetime(2026, 11, 24, 6, 25, tzinfo=AMS))
     response = post_dose(rp_client, booking, expiring)
@@ -95,6 +98,7 @@ def administer(client, dose_id, **data):
     return client.post(f"{URL}{dose_id}/administration/", data, format="json")
 
 
+@pytest.mark.requirement("DOS-04", "DOS-05")
 def test_measurement_and_administration_flow(rp_client, booking, batch):
     dose_id = post_dose(rp_client, booking, batch).json()["id"]
     response = measure(rp_client, dose_id, activity_mbq=184.1, measured_at=at("10:10"))
@@ -133,6 +137,7 @@ def test_measurement_and_administration_flow(rp_client, booking, batch):
         ({"measured_at": at("09:00")}, "measured_at"),  # before EOS
     ],
 )
+@pytest.mark.requirement("DOS-07")
 def test_bad_measurement_is_a_400_with_the_field(rp_client, booking, batch, bad, field):
     dose_id = post_dose(rp_client, booking, batch).json()["id"]
     data = {"activity_mbq": 184.0, "measured_at": at("10:10"), **bad}
@@ -151,6 +156,7 @@ def test_bad_measurement_is_a_400_with_the_field(rp_client, booking, batch, bad,
         ({"injected_at": "2026-11-24T10:30"}, "injected_at"),
     ],
 )
+@pytest.mark.requirement("DOS-07")
 def test_bad_administration_is_a_400_with_the_field(rp_client, booking, batch, bad, field):
     dose_id = post_dose(rp_client, booking, batch).json()["id"]
     measure(rp_client, dose_id, activity_mbq=184.0, measured_at=at("10:10"))
@@ -166,6 +172,7 @@ def test_bad_administration_is_a_400_with_the_field(rp_client, booking, batch, b
     assert Dose.objects.get().status == "dispensed"
 
 
+@pytest.mark.requirement("DOS-07", "P11-11.10(f)")
 def test_administration_before_measurement_is_a_409(rp_client, booking, batch):
     dose_id = post_dose(rp_client, booking, batch).json()["id"]
     response = administer(
@@ -220,6 +227,7 @@ def test_list_filters_and_constant_queries(
     assert client.get(URL, {"status": "nonsense"}).status_code == 400
 
 
+@pytest.mark.requirement("API-07")
 def test_scheduler_cannot_assign_doses(api_as, scheduler, booking, batch):
     assert post_dose(api_as(scheduler), booking, batch).status_code == 403
 

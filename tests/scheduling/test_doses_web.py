@@ -50,6 +50,7 @@ def dose(booking, batch, radiopharmacist):
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.requirement("WEB-01")
 def test_doses_to_draw_render_for_every_role(client, make_user, role, dose):
     client.force_login(make_user(role))
     html = client.get(reverse("dose-list"), {"date": "2026-11-24"}).content.decode()
@@ -61,6 +62,7 @@ def test_doses_to_draw_render_for_every_role(client, make_user, role, dose):
     assert client.get(reverse("dose-label", args=[dose.pk])).status_code == 200
 
 
+@pytest.mark.requirement("WEB-04")
 def test_doses_to_draw_in_mci(client, radiopharmacist, dose):
     client.force_login(radiopharmacist)
     client.post(reverse("set-activity-unit"), {"unit": "mCi", "next": "/"})
@@ -68,6 +70,7 @@ def test_doses_to_draw_in_mci(client, radiopharmacist, dose):
     assert 'class="big">4.98' in html  # 184.1 MBq / 37
 
 
+@pytest.mark.requirement("WEB-02")
 def test_assign_form_creates_dose_and_shows_refusal_reasons(
     client, radiopharmacist, booking, batch
 ):
@@ -90,6 +93,7 @@ def test_assign_form_creates_dose_and_shows_refusal_reasons(
     assert round(Dose.objects.get().volume_to_draw_ml, 2) == 1.25
 
 
+@pytest.mark.requirement("WEB-02")
 def test_measure_and_administer_forms(client, radiopharmacist, dose):
     client.force_login(radiopharmacist)
     response = client.post(
@@ -130,13 +134,16 @@ def test_cancel_form_needs_reason(client, radiopharmacist, dose):
     assert dose.status == "cancelled"
 
 
+@pytest.mark.requirement("DOS-08")
 def test_label_shows_what_the_syringe_needs(client, radiopharmacist, dose, batch):
     client.force_login(radiopharmacist)
     html = client.get(reverse("dose-label", args=[dose.pk])).content.decode()
     for text in (
         "P-4242",
         "Ga-68 DOTATATE injection",
-        "150.0",
+        "Calculated, not measured",  # before measurement: the activity to draw at the draw time
+        "184.1 <span",
+        "24 Nov 2026 10:10 CET",
         "24 Nov 2026 10:30 CET",
         "1.25 mL",
         batch.batch_number,
@@ -146,6 +153,7 @@ def test_label_shows_what_the_syringe_needs(client, radiopharmacist, dose, batch
         assert text in html, text
 
 
+@pytest.mark.requirement("API-07")
 def test_auditor_cannot_post_dose_forms(client, auditor, dose):
     client.force_login(auditor)
     response = client.post(

@@ -88,10 +88,12 @@ def ids(bundle: dict) -> list[int]:
     return [int(e["resource"]["id"]) for e in bundle.get("entry", [])]
 
 
+@pytest.mark.requirement("INT-01")
 def test_the_models_are_fhir_r4():
     assert fhir.resources.__fhir_version__ == "4.0.1"
 
 
+@pytest.mark.requirement("INT-01")
 def test_every_administration_served_validates_as_r4_with_dose_time_and_lot(doses, reader):
     response = reader.get(MA_URL)
     assert response.status_code == 200, response.content
@@ -122,6 +124,7 @@ def test_every_administration_served_validates_as_r4_with_dose_time_and_lot(dose
         assert resource.performer[0].actor.display
 
 
+@pytest.mark.requirement("INT-01")
 def test_administered_activity_is_syringe_minus_residual_in_mbq(doses, reader):
     dose = doses["morning"]
     body = reader.get(f"{MA_URL}/{dose.pk}").json()
@@ -129,6 +132,7 @@ def test_administered_activity_is_syringe_minus_residual_in_mbq(doses, reader):
     assert 100 < body["dosage"]["dose"]["value"] < 150
 
 
+@pytest.mark.requirement("INT-01")
 def test_search_by_day_returns_exactly_the_site_days_administrations(doses, reader):
     body = reader.get(MA_URL, {"effective-time": "2026-11-24"}).json()
     assert ids(body) == [doses["morning"].pk, doses["late"].pk]
@@ -143,6 +147,7 @@ def test_search_by_time_range_with_prefixes(doses, reader):
     assert ids(body) == [doses["morning"].pk, doses["late"].pk, doses["after_midnight"].pk]
 
 
+@pytest.mark.requirement("INT-01")
 def test_search_by_patient_identifier_and_day(doses, reader):
     body = reader.get(MA_URL, {"patient.identifier": f"{PATIENT_SYSTEM}|P-1001"}).json()
     assert ids(body) == [doses["day_before"].pk, doses["morning"].pk]
@@ -182,6 +187,7 @@ def test_bad_search_is_a_400_operation_outcome(clock, reader, query):
     assert response.json()["issue"][0]["severity"] == "error"
 
 
+@pytest.mark.requirement("INT-01")
 def test_read_by_id_and_unknown_or_not_administered_is_a_404_outcome(doses, reader):
     response = reader.get(f"{MA_URL}/{doses['late'].pk}")
     assert response.status_code == 200
@@ -258,6 +264,7 @@ def scheduling_client(api_as, scheduler):
         yield api_as(scheduler)
 
 
+@pytest.mark.requirement("INT-02")
 def test_posted_order_with_weight_books_two_mbq_per_kg(scheduling_client):
     response = scheduling_client.post(SR_URL, order(), format="json")
     assert response.status_code == 201, response.content
@@ -273,12 +280,14 @@ def test_posted_order_with_weight_books_two_mbq_per_kg(scheduling_client):
     assert scheduling_client.get(f"{SR_URL}/{booking.pk}").json()["id"] == str(booking.pk)
 
 
+@pytest.mark.requirement("INT-02")
 def test_posted_order_for_a_heavy_patient_is_capped_at_200_mbq(scheduling_client):
     response = scheduling_client.post(SR_URL, order(contained=weighing(130)), format="json")
     assert response.status_code == 201, response.content
     assert Booking.objects.get().prescribed_activity_mbq == 200.0
 
 
+@pytest.mark.requirement("INT-02")
 def test_posted_order_with_a_prescribed_activity_keeps_it(scheduling_client):
     quantity = {"value": 4, "unit": "mCi", "system": "http://unitsofmeasure.org", "code": "mCi"}
     response = scheduling_client.post(SR_URL, order(quantityQuantity=quantity), format="json")
@@ -311,6 +320,7 @@ def test_order_posted_as_fhir_json_media_type(scheduling_client):
         ({"resourceType": "Patient"}, "ServiceRequest"),
     ],
 )
+@pytest.mark.requirement("INT-02")
 def test_invalid_order_is_a_400_outcome_and_books_nothing(scheduling_client, overrides, expression):
     response = scheduling_client.post(SR_URL, order(**overrides), format="json")
     assert response.status_code == 400, response.content
@@ -320,6 +330,7 @@ def test_invalid_order_is_a_400_outcome_and_books_nothing(scheduling_client, ove
     assert not Booking.objects.exists()
 
 
+@pytest.mark.requirement("INT-02")
 def test_malformed_json_is_a_400_outcome(scheduling_client):
     response = scheduling_client.post(SR_URL, "{not json", content_type="application/fhir+json")
     assert response.status_code == 400

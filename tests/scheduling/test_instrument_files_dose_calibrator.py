@@ -66,6 +66,7 @@ def upload(client, url, content: bytes, **data):
     return client.post(url, {"file": file, **data}, format="multipart")
 
 
+@pytest.mark.requirement("INT-03")
 def test_sample_file_proposes_the_matching_doses_and_batch_and_saves_nothing(client, world):
     assert world["pending"].batch_number == "GA68DOTATATE-20261124-01"
     response = upload(client, PREVIEW, SAMPLE.read_bytes())
@@ -88,6 +89,7 @@ def accept_all(client) -> list[dict]:
     return [{"line": p["line"], "target": p["target"]} for p in proposals if p["target"]]
 
 
+@pytest.mark.requirement("INT-03")
 def test_confirmed_import_measures_links_the_file_and_audits_its_hash(client, world):
     import json
 
@@ -135,6 +137,7 @@ def test_import_posted_as_json_text(client, world):
         (3, "2026-11-24 13:10:30,Ga-68,184.6,MBq,CRC,", "time"),  # in the future
     ],
 )
+@pytest.mark.requirement("INT-03", "P11-11.10(h)")
 def test_malformed_file_is_a_400_naming_the_line_and_saves_nothing(client, line, text, column):
     good = "2026-11-24 09:00:00,Ga-68,1,MBq,C,"
     rows = ["time,nuclide,activity,unit,calibrator,sample", good, good]
@@ -151,6 +154,7 @@ def test_malformed_file_is_a_400_naming_the_line_and_saves_nothing(client, line,
     assert not DoseCalibratorFile.objects.exists()
 
 
+@pytest.mark.requirement("INT-03", "P11-11.10(h)")
 def test_missing_column_is_a_400_on_the_header_line(client):
     response = upload(client, PREVIEW, b"# export\ntime,activity,calibrator\n")
     assert response.status_code == 400
@@ -163,6 +167,7 @@ def test_ambiguous_local_time_at_the_dst_change_is_refused():
         read_readings(content)
 
 
+@pytest.mark.requirement("INT-03", "P11-11.10(h)")
 def test_a_changed_proposal_is_refused_and_saves_nothing(client, world):
     import json
 
@@ -187,6 +192,7 @@ def test_a_refused_measurement_rolls_back_the_whole_import(client, world):
     assert set(Dose.objects.values_list("status", flat=True)) == {"assigned"}
 
 
+@pytest.mark.requirement("API-07")
 def test_only_a_radiopharmacist_imports(api_as, scheduler, world):
     response = upload(api_as(scheduler), PREVIEW, SAMPLE.read_bytes())
     assert response.status_code == 403
@@ -204,6 +210,7 @@ def web(radiopharmacist):
     return browser
 
 
+@pytest.mark.requirement("INT-03")
 def test_review_page_lists_the_proposals_and_confirming_saves_the_ticked_ones(web, world):
     import re
 

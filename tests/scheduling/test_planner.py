@@ -90,6 +90,7 @@ def planned(state, bookings, prm, **kwargs):
 # --- Crafted days ---------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PLN-01")
 def test_fresh_generator_serves_realistic_day_with_three_runs():
     state, bookings, prm = generator(age_days=0), realistic_bookings(), params()
     plan = planned(state, bookings, prm)
@@ -129,6 +130,7 @@ def test_eleven_month_generator_degrades_as_physics_says():
         assert "MBq" in item.reason or "runs" in item.reason
 
 
+@pytest.mark.requirement("PLN-04")
 def test_reason_when_no_run_can_be_released_before_draw():
     state, prm = generator(age_days=0), params()
     early = BookingRequest(booking_id=7, injection_at=at(7, 40), prescribed_activity_mbq=150.0)
@@ -139,6 +141,7 @@ def test_reason_when_no_run_can_be_released_before_draw():
     assert item.suggested_injection_at == at(8, 0)
 
 
+@pytest.mark.requirement("PLN-04")
 def test_reason_when_draw_after_working_hours():
     state, prm = generator(age_days=0), params()
     late = BookingRequest(booking_id=3, injection_at=at(17, 15), prescribed_activity_mbq=150.0)
@@ -149,6 +152,7 @@ def test_reason_when_draw_after_working_hours():
     assert item.suggested_injection_at == at(8, 0)
 
 
+@pytest.mark.requirement("PLN-04")
 def test_reason_names_the_activity_when_the_run_is_too_small():
     state, prm = generator(age_days=0), params(max_syntheses=1)
     bookings = [
@@ -163,6 +167,7 @@ def test_reason_names_the_activity_when_the_run_is_too_small():
     assert "the best run in time has" in item.reason
 
 
+@pytest.mark.requirement("PLN-04")
 def test_suggested_times_work_and_are_the_earliest_on_the_grid():
     state = generator(age_days=182, efficiency_percent=65.0)
     too_early = BookingRequest(booking_id=10, injection_at=at(7, 40), prescribed_activity_mbq=150.0)
@@ -202,6 +207,7 @@ def test_no_bookings_gives_an_empty_plan():
 # --- Shape, numbers, explanation ------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PLN-01")
 def test_to_dict_has_the_spec_shape_with_iso_offsets():
     state, bookings, prm = generator(age_days=0), realistic_bookings(), params(max_syntheses=2)
     data = plan_day(
@@ -220,6 +226,7 @@ def test_to_dict_has_the_spec_shape_with_iso_offsets():
     assert data["objective"]["served"] == 6
 
 
+@pytest.mark.requirement("PLN-01")
 def test_numbers_of_a_run_follow_the_model():
     state, bookings, prm = generator(age_days=0), realistic_bookings(), params()
     plan = planned(state, bookings, prm)
@@ -248,6 +255,7 @@ def test_elutions_start_at_the_first_grid_slot_after_the_column_state():
     assert plan.runs[0].elution_at >= at(7, 5)
 
 
+@pytest.mark.requirement("PHY-03")
 def test_dst_day_uses_real_elapsed_time():
     # 2025-10-26: Paris goes from +02:00 to +01:00 at 03:00; a state from 01:30 (+02:00) is
     # 5.5 real hours before the 06:00 (+01:00) first slot.
@@ -360,6 +368,7 @@ def test_checker_catches_tampered_plans():
 # --- Determinism and properties -------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PLN-04")
 def test_same_input_same_plan_whatever_the_booking_order():
     state, bookings, prm = random_day(seed=7, bookings=14)
     first = plan_day(generator_state=state, bookings=bookings, params=prm).to_dict()
@@ -388,6 +397,7 @@ def test_random_days_pass_the_checker(size, age_days, efficiency):
     extra_minute=st.integers(min_value=8 * 12, max_value=16 * 12),
     extra_mbq=st.integers(min_value=50, max_value=250),
 )
+@pytest.mark.requirement("PLN-04")
 def test_adding_a_booking_never_serves_fewer(seed, size, age, extra_minute, extra_mbq):
     state, bookings, prm = random_day(seed=seed, bookings=size, age_days=age, max_syntheses=4)
     before = plan_day(generator_state=state, bookings=bookings, params=prm)

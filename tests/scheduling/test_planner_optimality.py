@@ -45,6 +45,7 @@ def _plan(state, bookings, prm):
 
 
 @pytest.mark.parametrize(("seed", "size", "age_days", "efficiency", "modules", "limit"), DAYS)
+@pytest.mark.requirement("PLN-04")
 def test_planner_serves_the_exhaustive_optimum_with_the_fewest_syntheses(
     seed, size, age_days, efficiency, modules, limit
 ):
@@ -65,6 +66,7 @@ def test_planner_serves_the_exhaustive_optimum_with_the_fewest_syntheses(
 
 
 @pytest.mark.parametrize("seed", range(8))
+@pytest.mark.requirement("PLN-04")
 def test_planner_matches_every_slot_search_including_the_margin(seed):
     modules = 1 + seed % 2
     state, bookings, prm = random_day(
@@ -92,6 +94,7 @@ def test_planner_matches_every_slot_search_including_the_margin(seed):
         assert margin >= best.margin - MARGIN_RESOLUTION - 1e-6
 
 
+@pytest.mark.requirement("PLN-02")
 def test_two_modules_overlap_syntheses_but_never_their_qc():
     state, bookings, prm = random_day(
         seed=3, bookings=12, synthesis_modules=2, first_injection_hour=8, last_injection_hour=11
@@ -106,6 +109,7 @@ def test_two_modules_overlap_syntheses_but_never_their_qc():
     assert not resources_ok(day, slots, (), [r.module for r in plan.runs])
 
 
+@pytest.mark.requirement("PLN-02")
 def test_one_module_waits_for_the_previous_synthesis_and_its_turnaround():
     state, bookings, prm = random_day(
         seed=11, bookings=14, first_injection_hour=8, last_injection_hour=12
@@ -118,6 +122,7 @@ def test_one_module_waits_for_the_previous_synthesis_and_its_turnaround():
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3])
+@pytest.mark.requirement("PLN-02")
 def test_never_more_than_max_syntheses(limit):
     state, bookings, prm = random_day(seed=21, bookings=20, max_syntheses=limit)
     plan = _plan(state, bookings, prm)

@@ -37,6 +37,7 @@ def _day(seed: int, *, yield_sd: float, efficiency_sd: float = 0.0, bookings: in
 
 
 @pytest.mark.parametrize("seed", range(4))
+@pytest.mark.requirement("PLN-03")
 def test_each_run_keeps_a_margin_that_a_yield_1_28_sigma_low_still_covers(seed):
     state, bookings, prm = _day(seed, yield_sd=5.0)
     plan = plan_day(generator_state=state, bookings=bookings, params=prm)
@@ -54,6 +55,7 @@ def test_each_run_keeps_a_margin_that_a_yield_1_28_sigma_low_still_covers(seed):
         assert run.mean_activity_at_eos_mbq > run.expected_activity_at_eos_mbq
 
 
+@pytest.mark.requirement("PLN-03")
 def test_without_spread_or_at_confidence_one_half_the_plan_uses_the_mean():
     state, bookings, prm = _day(1, yield_sd=0.0)
     plan = plan_day(generator_state=state, bookings=bookings, params=prm)
@@ -85,6 +87,7 @@ def _simulate(plan, state, prm, rng: random.Random, sd_y: float, sd_e: float) ->
 
 
 @pytest.mark.parametrize(("seed", "sd_y", "sd_e"), [(0, 5.0, 0.0), (1, 5.0, 3.0), (2, 8.0, 4.0)])
+@pytest.mark.requirement("PLN-03")
 def test_monte_carlo_each_run_serves_all_its_doses_in_at_least_90_percent_of_draws(
     seed, sd_y, sd_e
 ):

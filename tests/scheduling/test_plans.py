@@ -62,6 +62,7 @@ def checked(plan: ProductionPlan) -> list[str]:
 # --- inputs -----------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PLN-01")
 def test_inputs_without_history_use_nominal_efficiency_default_yield_and_equilibrium(
     scheduler, generator, early
 ):
@@ -87,6 +88,7 @@ def test_default_yield_comes_from_site_settings(scheduler, generator, early):
     assert plan.inputs["parameters"]["expected_yield_percent"] == 70.0
 
 
+@pytest.mark.requirement("PLN-01")
 def test_expected_yield_is_the_mean_of_the_last_ten_released_batches(scheduler, generator, early):
     # Twelve released batches: the two oldest (yield 10 %) fall outside the window of ten.
     for n in range(12):
@@ -106,6 +108,7 @@ def test_expected_yield_is_the_mean_of_the_last_ten_released_batches(scheduler, 
     assert len(plan.inputs["sources"]["yield_batches"]) == 10
 
 
+@pytest.mark.requirement("PLN-01")
 def test_efficiency_and_column_follow_the_elutions_recorded_before_the_first_slot(
     scheduler, generator, time_machine
 ):
@@ -241,6 +244,7 @@ def test_a_generator_not_in_use_cannot_be_planned(scheduler, early, status):
     assert not ProductionPlan.objects.exists()
 
 
+@pytest.mark.requirement("PLN-06")
 def test_computing_an_unchanged_day_again_gives_the_same_plan_and_no_new_row(
     scheduler, generator, early
 ):
@@ -267,6 +271,7 @@ def test_computing_a_changed_day_supersedes_the_older_draft(scheduler, generator
 # --- accept -----------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("PLN-09")
 def test_accept_creates_the_planned_runs(scheduler, generator, early):
     bookings = book("09:00", "09:45", "13:30", "14:45")
     plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
@@ -303,6 +308,7 @@ def test_accepting_a_new_plan_supersedes_the_accepted_one_and_cancels_its_runs(
 
 
 @pytest.mark.parametrize("target", ["accepted", "superseded"])
+@pytest.mark.requirement("PLN-09")
 def test_only_a_draft_can_be_accepted(scheduler, generator, early, target):
     plan = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
     services_plans.plan_accept(actor=scheduler, plan_id=plan.pk)
@@ -323,6 +329,7 @@ def test_accepting_an_unknown_plan_is_a_404(scheduler):
     assert info.value.status_code == 404
 
 
+@pytest.mark.requirement("PLN-09", "AUD-01")
 def test_compute_accept_and_supersede_are_audited(scheduler, generator, early):
     book("09:00")
     first = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
@@ -355,6 +362,7 @@ def _latest_draft():
     return ProductionPlan.objects.filter(status="draft").order_by("-id").first()
 
 
+@pytest.mark.requirement("PLN-09")
 def test_a_new_booking_recomputes_the_day_and_marks_the_accepted_plan_stale(
     scheduler, accepted, celery_eager, django_capture_on_commit_callbacks
 ):
@@ -374,6 +382,7 @@ def test_a_new_booking_recomputes_the_day_and_marks_the_accepted_plan_stale(
     assert AuditEvent.objects.filter(object_id=str(accepted.pk), action="marked_stale").exists()
 
 
+@pytest.mark.requirement("PLN-09")
 def test_cancelling_and_rescheduling_recompute_a_fresh_draft_each_time(
     scheduler, accepted, celery_eager, django_capture_on_commit_callbacks
 ):

@@ -51,6 +51,7 @@ def day_with_bookings():
         BookingFactory(injection_at=at(hhmm), prescribed_activity_mbq=150.0)
 
 
+@pytest.mark.requirement("PLN-01")
 def test_post_plan_returns_the_spec_shape(sched_client, generator):
     day_with_bookings()
     response = sched_client.post(
@@ -100,6 +101,7 @@ def test_post_plan_returns_the_spec_shape(sched_client, generator):
         {"date": "2026-11-24", "generator": 0},
     ],
 )
+@pytest.mark.requirement("API-02")
 def test_bad_input_is_a_400(sched_client, generator, payload):
     response = sched_client.post(URL, payload, format="json")
     assert response.status_code == 400, response.content
@@ -119,6 +121,7 @@ def test_a_retired_generator_is_a_409(sched_client):
     assert response.status_code == 409 and response.json()["blocking"]
 
 
+@pytest.mark.requirement("PLN-09")
 def test_accept_returns_the_plan_with_planned_runs_then_409(sched_client, generator):
     day_with_bookings()
     plan_id = sched_client.post(
@@ -140,6 +143,7 @@ def test_accepting_an_unknown_plan_is_a_404(sched_client):
     assert sched_client.get(f"{URL}999999/").status_code == 404
 
 
+@pytest.mark.requirement("API-03")
 def test_list_filters_by_date_generator_and_status(sched_client, scheduler, generator):
     other = GeneratorFactory()
     a = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
@@ -187,6 +191,7 @@ def test_list_uses_a_constant_number_of_queries(
     ("role", "code"),
     [("scheduler", 201), ("radiopharmacist", 403), ("qualified_person", 403), ("auditor", 403)],
 )
+@pytest.mark.requirement("API-07")
 def test_only_schedulers_compute_plans_everyone_reads(api_as, make_user, generator, role, code):
     client = api_as(make_user(role))
     response = client.post(URL, {"date": "2026-11-24", "generator": generator.pk}, format="json")

@@ -40,6 +40,7 @@ def batch_of(generator, *, eluted_at: datetime, status: str = "released", mbq: f
     return batch
 
 
+@pytest.mark.requirement("PLN-05")
 def test_a_released_batch_in_stock_serves_bookings_before_any_run(
     scheduler, generator, time_machine
 ):
@@ -65,6 +66,7 @@ def accepted(scheduler, generator, time_machine):
     return services_plans.plan_accept(actor=scheduler, plan_id=plan.pk)
 
 
+@pytest.mark.requirement("PLN-05")
 def test_a_recorded_batch_is_linked_to_its_planned_run(accepted, generator, time_machine):
     first = accepted.runs.order_by("sequence").first()
     eluted = first.elution_at + timedelta(minutes=10)
@@ -80,6 +82,7 @@ def test_a_recorded_batch_is_linked_to_its_planned_run(accepted, generator, time
     ).exists()
 
 
+@pytest.mark.requirement("PLN-05")
 def test_a_batch_eluted_more_than_an_hour_off_is_not_linked(accepted, generator, time_machine):
     first = accepted.runs.order_by("sequence").first()
     eluted = first.elution_at + timedelta(minutes=61)
@@ -96,6 +99,7 @@ def test_a_batch_eluted_more_than_an_hour_off_is_not_linked(accepted, generator,
     assert first.batch_id == batch.pk
 
 
+@pytest.mark.requirement("PLN-06")
 def test_a_failed_run_replans_the_rest_of_the_day_and_keeps_the_other_runs(
     accepted, generator, time_machine, celery_eager, django_capture_on_commit_callbacks
 ):
@@ -118,6 +122,7 @@ def test_a_failed_run_replans_the_rest_of_the_day_and_keeps_the_other_runs(
     assert changes is not None and not changes["unchanged"]
 
 
+@pytest.mark.requirement("PLN-06")
 def test_changes_from_accepted_are_in_the_api(api_as, scheduler, accepted, generator):
     BookingFactory(injection_at=at("11:30"), prescribed_activity_mbq=150.0)
     draft = services_plans.plan_compute(actor=scheduler, date=DAY, generator_id=generator.pk)
@@ -131,6 +136,7 @@ def test_changes_from_accepted_are_in_the_api(api_as, scheduler, accepted, gener
     )
 
 
+@pytest.mark.requirement("PLN-08")
 def test_a_what_if_plan_is_stored_marked_and_cannot_be_accepted(
     api_as, scheduler, generator, time_machine
 ):
@@ -170,6 +176,7 @@ def test_a_what_if_plan_is_stored_marked_and_cannot_be_accepted(
     assert bad.status_code == 400
 
 
+@pytest.mark.requirement("PLN-01")
 def test_plan_settings_are_read_from_the_stored_row(scheduler, generator, time_machine):
     time_machine.move_to(at("05:30"), tick=False)
     PlanSettings.objects.create(pk=1, max_syntheses=2, synthesis_modules=2, confidence=0.95)
@@ -183,6 +190,7 @@ def test_plan_settings_are_read_from_the_stored_row(scheduler, generator, time_m
     assert PlanSettings.current().earliest_elution.hour == 6
 
 
+@pytest.mark.requirement("PLN-01")
 def test_plan_settings_changes_in_the_admin_are_audited(client, admin_user):
     client.force_login(admin_user)
     url = "/admin/scheduling/plansettings/add/"

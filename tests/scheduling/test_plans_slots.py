@@ -17,6 +17,7 @@ URL = "/api/v1/plans/slots/"
 
 
 @pytest.mark.parametrize("seed", range(3))
+@pytest.mark.requirement("PLN-07")
 def test_every_slot_without_extra_synthesis_really_serves_the_new_booking(seed):
     state, bookings, prm = random_day(
         seed=900 + seed, bookings=4 + seed % 4, first_injection_hour=8, last_injection_hour=14
@@ -42,6 +43,7 @@ def test_every_slot_without_extra_synthesis_really_serves_the_new_booking(seed):
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("PLN-07")
 def test_slots_endpoint_lists_times_for_a_weight_or_an_activity(api_as, scheduler, time_machine):
     time_machine.move_to(datetime(2026, 11, 24, 5, 30, tzinfo=AMS), tick=False)
     generator = GeneratorFactory()
@@ -77,6 +79,7 @@ def test_slots_endpoint_refuses_bad_queries_with_a_400(api_as, scheduler, query)
 
 
 @pytest.mark.django_db
+@pytest.mark.requirement("PLN-07")
 def test_the_booking_form_shows_the_free_times_as_the_scheduler_types(
     client, scheduler, time_machine
 ):

@@ -43,6 +43,7 @@ def draft(scheduler, generator):
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.requirement("WEB-01")
 def test_plan_page_renders_for_every_role_with_buttons_only_for_schedulers(
     client, make_user, role, draft
 ):
@@ -59,6 +60,7 @@ def test_plan_page_renders_for_every_role_with_buttons_only_for_schedulers(
     assert '<a href="/plan/"' in html  # the menu item
 
 
+@pytest.mark.requirement("WEB-04")
 def test_plan_page_shows_times_in_the_site_zone_and_the_explanations(client, scheduler, draft):
     client.force_login(scheduler)
     html = client.get(reverse("plan-day"), {"date": "2026-11-24"}).content.decode()
@@ -122,6 +124,7 @@ def test_compute_from_the_page_reports_bad_input(client, scheduler, generator):
 
 
 @pytest.mark.parametrize("role", ["radiopharmacist", "qualified_person", "auditor"])
+@pytest.mark.requirement("API-07")
 def test_other_roles_cannot_compute_or_accept(client, make_user, role, generator, draft):
     client.force_login(make_user(role))
     response = client.post(

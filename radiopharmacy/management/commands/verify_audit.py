@@ -12,8 +12,16 @@ class Command(BaseCommand):
         "the chain against every signed checkpoint; name the first bad entry or missing range."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--since-checkpoint",
+            action="store_true",
+            help="Check only the entries after the latest signed checkpoint, after checking that "
+            "checkpoint itself (the hourly job); the whole chain when there is none yet.",
+        )
+
     def handle(self, *args, **options):
-        report = verify_chain()
+        report = verify_chain(since_checkpoint=options["since_checkpoint"])
         if not report.ok:
             where = (
                 f"Audit chain broken at entry {report.first_broken_id}"
@@ -32,6 +40,14 @@ class Command(BaseCommand):
             if last
             else ", no checkpoint yet (manage.py audit_checkpoint writes one)"
         )
+        since = report.since
+        scope = (
+            f" ({report.read} read from the checkpoint of {since.at} at entry {since.entry_id})"
+            if since
+            else ""
+        )
         self.stdout.write(
-            self.style.SUCCESS(f"Audit chain intact: {report.checked} entries, signed{anchored}.")
+            self.style.SUCCESS(
+                f"Audit chain intact: {report.checked} entries{scope}, signed{anchored}."
+            )
         )

@@ -31,7 +31,19 @@ class GeneratorForm(ActivityUnitMixin, forms.Form):
     nominal_efficiency_percent = forms.FloatField(
         initial=65.0, label="Nominal elution efficiency (%)"
     )
-    status = forms.ChoiceField(choices=GeneratorStatus.choices, initial=GeneratorStatus.IN_USE)
+
+
+class GeneratorAcceptForm(forms.Form):
+    """The receipt check that accepts a generator in quarantine into use (SPEC §2.2)."""
+
+    documents_checked = forms.BooleanField(
+        required=False, label="Delivery documents and certificate checked"
+    )
+    certificate_activity_checked = forms.BooleanField(
+        required=False, label="Ge-68 activity on the certificate checked"
+    )
+    first_eluate_checked = forms.BooleanField(required=False, label="First eluate checked")
+    note = long_text("Receipt check note")
 
 
 class ElutionForm(ActivityUnitMixin, forms.Form):

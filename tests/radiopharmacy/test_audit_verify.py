@@ -1,0 +1,181 @@
+"""`verify_audit` reading rows without model objects, its incremental mode from the latest signed
+checkpoint, and the pure check of entry rows an offline export uses."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from radiopharmacy.core import audit, audit_sql
+from radiopharmacy.core.audit import AuditAction, checkpoint_write, verify_chain
+from radiopharmacy.models import AuditEvent
+
+# The owner's changes must be visible to it: committed rows (see as_table_owner in conftest).
+pytestmark = pytest.mark.django_db(transaction=True)
+TABLE = audit_sql.TABLE
+
+
+@pytest.fixture(autouse=True)
+def _checkpoints_only_when_asked(settings):
+    settings.AUDIT_CHECKPOINT_EVERY = 10**9
+
+
+def _entries(count: int) -> list[AuditEvent]:
+    return [
+        audit.record(
+            actor=None,
+            action=AuditAction.CHANGED,
+            object_type="test.thing",
+            object_id=n,
+            changes={"n": {"old": n, "new": n + 1}, "note": {"old": None, "new": "é ✓"}},
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def tamper(as_table_owner):
+    """Run SQL as the table's owner with the append-only triggers lifted, then put them back."""
+
+    def run(sql, params):
+        audit_sql.apply(as_table_owner, install=False)
+        try:
+            with as_table_owner.cursor() as cursor:
+                cursor.execute(sql, params)
+        finally:
+            audit_sql.apply(as_table_owner, install=True)
+
+    return run
+
+
+def test_the_hash_is_byte_identical_to_the_canonical_form_of_the_trail():
+    """The digest of a fixed entry as the trail has always computed it: a change of the
+    canonical form would break every stored hash."""
+    event = AuditEvent(
+        occurred_at=dt.datetime(2026, 11, 24, 8, 15, 2, 123456, tzinfo=dt.UTC),
+        user_id=3,
+        username="rp",
+        action="corrected",
+        object_type="radiopharmacy.batch",
+        object_id="12",
+        object_repr="GA-20261124-01",
+        changes={
+            "activity_eos_mbq": {"old": "812.40", "new": "821.40"},
+            "note": {"old": None, "new": "é ✓"},
+        },
+        reason="transcription error",
+        prev_hash="ab" * 32,
+    )
+    expected = "4135724e77f5ff5a68a2f253e3c0eca0f1312c1c7f6f3ee9ed87460b7725c639"
+    assert audit.content_hash(event) == expected
+
+
+def test_stored_rows_hash_to_the_hash_each_entry_was_written_with():
+    events = _entries(5)
+    rows = {row[0]: row for row in audit._stored_rows(events[0].id - 1)}
+    for event in events:
+        assert rows[event.id][11] == event.hash
+        assert audit.entry_row_problem(rows[event.id], audit._keyed()) is None
+
+
+def test_verify_entry_rows_checks_rows_offline_as_tuples_or_mappings():
+    _entries(4)
+    rows = list(audit._stored_rows(0))
+    key = audit.settings.AUDIT_HMAC_KEY
+    assert audit.verify_entry_rows(rows, key=key, chained=True) == []
+    as_dicts = [dict(zip(audit.ENTRY_COLUMNS, row, strict=True)) for row in rows]
+    assert audit.verify_entry_rows(as_dicts[-3:], key=key) == []
+    # A changed reason, a wrong key, and a row left out of a consecutive run:
+    edited = list(rows[-1])
+    edited[9] = "forged"
+    assert audit.verify_entry_rows([tuple(edited)]) == [
+        (rows[-1][0], f"entry {rows[-1][0]} was changed: its content no longer matches its hash")
+    ]
+    wrong_key = audit.verify_entry_rows(rows[-1:], key="another key" * 4)
+    assert "HMAC" in wrong_key[0][1]
+    gap = audit.verify_entry_rows([rows[-3], rows[-1]], chained=True)
+    assert gap == [(rows[-1][0], f"entry {rows[-1][0]} does not link to entry {rows[-3][0]}")]
+
+
+def test_incremental_reads_only_the_entries_after_the_latest_checkpoint(capsys):
+    _entries(6)
+    checkpoint = checkpoint_write()
+    _entries(3)
+    report = verify_chain(since_checkpoint=True)
+    assert report.ok, report.problem
+    assert report.since == checkpoint
+    assert report.read == 4  # the checkpoint's head entry, then the three after it
+    assert report.checked == AuditEvent.objects.count() == verify_chain().checked
+    call_command("verify_audit", "--since-checkpoint")
+    out = capsys.readouterr().out
+    assert f"intact: {report.checked} entries (4 read from the checkpoint" in out
+
+
+def test_incremental_without_a_checkpoint_reads_the_whole_chain():
+    _entries(3)
+    report = verify_chain(since_checkpoint=True)
+    assert report.ok and report.since is None
+    assert report.read == AuditEvent.objects.count()
+
+
+def test_incremental_names_an_entry_changed_after_the_checkpoint(tamper):
+    _entries(4)
+    checkpoint_write()
+    events = _entries(3)
+    tamper(f"UPDATE {TABLE} SET reason = %s WHERE id = %s", ["forged", events[1].id])
+    for since in (True, False):
+        report = verify_chain(since_checkpoint=since)
+        assert report.first_broken_id == events[1].id
+        assert "was changed" in report.problem
+    with pytest.raises(CommandError, match=f"broken at entry {events[1].id}"):
+        call_command("verify_audit", "--since-checkpoint")
+
+
+def test_incremental_checks_the_checkpoints_head_entry_itself(tamper):
+    events = _entries(4)
+    checkpoint_write()
+    _entries(2)
+    tamper(f"UPDATE {TABLE} SET username = %s WHERE id = %s", ["mallory", events[-1].id])
+    report = verify_chain(since_checkpoint=True)
+    assert report.first_broken_id == events[-1].id and "was changed" in report.problem
+
+
+def test_incremental_names_entries_deleted_before_the_checkpoint_by_its_count(tamper):
+    events = _entries(5)
+    checkpoint_write()
+    _entries(2)
+    tamper(f"DELETE FROM {TABLE} WHERE id = %s", [events[1].id])
+    report = verify_chain(since_checkpoint=True)
+    assert report.first_broken_id == events[-1].id
+    assert "1 entries up to entry" in report.problem and "missing (deleted)" in report.problem
+    assert verify_chain().first_broken_id == events[2].id  # the full check names the gap
+
+
+def test_incremental_names_a_deleted_tail_against_the_checkpoint(tamper):
+    _entries(3)
+    head = _entries(2)[-1]
+    checkpoint_write()
+    tamper(f"DELETE FROM {TABLE} WHERE id = %s", [head.id])
+    report = verify_chain(since_checkpoint=True)
+    assert report.first_broken_id == head.id and "missing at the end" in report.problem
+
+
+def test_an_entry_changed_before_the_checkpoint_is_named_by_the_full_check(tamper):
+    """The hourly job reads from the checkpoint on; the daily full check reads everything."""
+    events = _entries(5)
+    checkpoint_write()
+    tamper(f"UPDATE {TABLE} SET reason = %s WHERE id = %s", ["forged", events[1].id])
+    assert verify_chain().first_broken_id == events[1].id
+
+
+def test_the_hourly_job_checks_incrementally_and_the_daily_job_fully(tamper):
+    from radiopharmacy.models import Alert
+    from radiopharmacy.tasks import audit_verify_task
+
+    events = _entries(5)
+    checkpoint_write()
+    tamper(f"UPDATE {TABLE} SET reason = %s WHERE id = %s", ["forged", events[1].id])
+    assert audit_verify_task() is True  # before the checkpoint: beyond the hourly job's reach
+    assert audit_verify_task(full=True) is False
+    assert str(events[1].id) in Alert.objects.get(kind="audit_chain_broken").message
