@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # `make test` keeps the run's results here; `manage.py validation_report --junit` reads them.
 JUNIT ?= test-artifacts/junit/suite.xml
 
-.PHONY: run test test-clocks lint worker beat install install-dev migrate demo clean bench db-roles validate bench-certificate bench-audit
+.PHONY: run test test-clocks lint worker beat install install-dev migrate demo clean bench db-roles validate bench-certificate bench-audit bench-prediction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,8 +96,12 @@ bench-certificate: install-dev
 bench-audit: install-dev
 	$(BIN)/python -m tests.bench.audit
 
+# One generator column prediction: replaying the elution history against the stored state.
+bench-prediction: install-dev
+	$(BIN)/python -m tests.bench.prediction
+
 # N working days of activity ending today, through the services, into DATABASE_URL's database
-# (fresh: refused on one that holds bench data). See the README, "Performance".
+# (an interrupted load is resumed by the same command). See the README, "Performance".
 .PHONY: bench-data loadtest serve
 DAYS ?= 250
 bench-data: install-dev
@@ -113,8 +117,11 @@ loadtest: install-dev
 # SECRET_KEY, AUDIT_HMAC_KEY, ALLOWED_HOSTS required then). Static files are collected and
 # served by whitenoise. Migrate first (`make migrate`, as the owner role).
 WEB_CONCURRENCY ?= 3
-serve: install
-	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py collectstatic --noinput -v 0
+# Collected again only when a static file or the requirements changed (compressing takes a while).
+staticfiles/staticfiles.json: requirements.txt $(shell find static -type f)
+	DEBUG=0 $(BIN)/python manage.py collectstatic --noinput -v 0
+
+serve: install staticfiles/staticfiles.json
 	DEBUG=$${DEBUG:-0} $(BIN)/gunicorn radiopharmacy.wsgi:application --bind $(HOST):$(PORT) \
 	  --workers $(WEB_CONCURRENCY) --access-logfile - \
 	  --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"

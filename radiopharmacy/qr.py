@@ -33,7 +33,7 @@ def qr_svg(data: str, *, size_mm: float = 18.0, label: str = "") -> str:
             if dark:
                 runs.append(f"M{c + QR_BORDER_MODULES} {r + QR_BORDER_MODULES}h{n}v1h-{n}z")
             c += n
-    title = f'<title>{escape(label)}</title>' if label else ""
+    title = f"<title>{escape(label)}</title>" if label else ""
     role = f' role="img" aria-label="{escape(label)}"' if label else ' aria-hidden="true"'
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="qr" viewBox="0 0 {count} {count}" '
@@ -41,4 +41,3 @@ def qr_svg(data: str, *, size_mm: float = 18.0, label: str = "") -> str:
         f'<rect width="{count}" height="{count}" fill="#fff"/>'
         f'<path fill="#000" d="{"".join(runs)}"/></svg>'
     )
-

@@ -26,7 +26,7 @@ from radiopharmacy.models import Batch, Generator, Product, SiteSettings
 from radiopharmacy.selectors.generators import (
     EFFICIENCY_WINDOW,
     efficiency_percent,
-    generator_column_at,
+    stored_state,
 )
 from scheduling import planner
 from scheduling.choices import BookingStatus
@@ -208,12 +208,19 @@ def build_inputs(
         day, now=now, start_time=values["earliest_elution"], grid_min=values["grid_min"]
     )
     working_end = site_at(day, values["working_end"])
-    history = [
-        e
-        for e in generator.elutions.filter(superseded_by__isnull=True).order_by("eluted_at", "id")
-        if e.eluted_at < earliest
-    ]
-    column = generator_column_at(generator, at=earliest, elutions=history)
+    # The last 5 current elutions before the day's first elution (η and its spread) and the
+    # column state stored with the latest of them: the same cost at any length of history.
+    history = list(
+        generator.elutions.filter(superseded_by__isnull=True, eluted_at__lt=earliest).order_by(
+            "-eluted_at", "-id"
+        )[:EFFICIENCY_WINDOW]
+    )[::-1]
+    column = physics.column_state_after(
+        nominal_activity_mbq=generator.nominal_activity_mbq,
+        calibrated_at=generator.calibrated_at,
+        last=stored_state(history[-1]) if history else None,
+        at=earliest,
+    )
     eta = efficiency_percent(generator, history)
     eta_sd = efficiency_spread(history)
     if "efficiency_percent" in overrides:

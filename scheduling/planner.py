@@ -51,21 +51,39 @@ depth-first search over runs in time order that branches on such sets finds it.
 Phase 1 (s = 1) maximises (served, −runs) by branch and bound: a completion can serve at most
 (i) the available bookings, (ii) r runs × the most bookings one run can take at any later slot
 with the column grown since the last elution (a child run is tested this way before it is
-built), and (iii) the largest set that a single machine with processing times w_b and due dates
+built), (iii) the largest set that a single machine with processing times w_b and due dates
 C_none(hi_b)·(1 − (1 − η)^r)/η schedules (Moore-Hodgson): H = G·e^(λt) grows at the same rate
 λ·A_Ge·e^(λt) whatever it holds and each elution takes η·H, so r runs at slots ≤ q offer at most
-that much. Two partial plans with the same last slot, module and QC-bench state and the same
+that much, and (iv) the depletion bound. n_k(c), the number of the lightest bookings in time at
+slot k whose weights sum to at most c, bounds what one run at k with capacity c serves. Two runs
+in a row are at least g slots apart (one grid step, the QC bench: the next EOS after the last
+release, and with one module its synthesis and turnaround: rules "later ≥ earlier + a constant",
+F3). The first run of a completion, at k, has the node's capacity C(k); a run at b after one at
+a has at most C_a(b) = cap(b)·((1 − η)·G_none(a)·decay(b − a) + Ge(a)·grow(b − a)): the column
+at a is at most the never-eluted one G_none(a) (F2) and the flow is increasing in the residual.
+The run table T_r(a), the most r runs after a run at a can serve, is a dynamic programme over
+slots from the last one: T_0 = 0, T_r(a) = max(T_(r−1)(a), max over b ≥ a + g of n_b(C_a(b)) +
+T_(r−1)(b)); so r runs serve at most max over k of n_k(C(k)) + T_(r−1)(k). It counts each run's
+depletion of the column but not that runs share bookings, whereas (iii) counts that but treats
+the column as fungible. One table serves the whole day; it is built once the search has spent
+`rebuild_every` nodes (small days end sooner), and until then T_r(a) = r × the most one run
+after a takes from a never-eluted column (F1, F2). A child run of d doses at slot k is tested
+with d + T_(r−1)(k), and the listing of dose sets skips a set, with every set it extends, when
+no slot k of its range [latest start, earliest end] has n_k(C(k)) + T_(r−1)(k) enough to pass
+that test: a set that fits at k has at most n_k(C(k)) doses, and extending a set only narrows
+its range. Two partial plans with the same last slot, module and QC-bench state and the same
 still-open unserved bookings: the one with at least as much left on the column, as many served
 and as few runs dominates (it can copy the other's future). Phase 2 raises the margin: with the
 weights scaled by s = 1 + m it searches for a plan serving as many with as many runs (same
-bounds, targets instead of an incumbent); each plan found sets m to its own smallest margin
-plus MARGIN_RESOLUTION (0.2 percentage points) and the search goes on from there, one branch
-and bound: a node whose runs so far fall below m is cut, a node re-lists its dose sets (maximal
-for the new s) when m rose under it, and a partial plan dominates another only with at least
-its smallest margin too (what it explored under a lower m covers the other's future at any
-higher m). So the smallest margin is the largest to within that resolution. Last, each run of
-the plan moves to the earliest slot where every run keeps that margin (F1-F3): earliest
-elutions.
+bounds, targets instead of an incumbent); each plan found sets m to its own smallest margin plus
+MARGIN_RESOLUTION (0.2 percentage points) and the search goes on from there, one branch and
+bound: a node whose runs so far fall below m is cut, a node re-lists its dose sets (maximal for
+the new s) when m rose under it, and a partial plan dominates another only with at least its
+smallest margin too (what it explored under a lower m covers the other's future at any higher
+m). Bound (iv) holds at any s ≥ 1 with the table for s or for any lower s (weights scaled less
+count more): phase 2 rebuilds it for the current threshold at most every `rebuild_every` nodes.
+So the smallest margin is the largest to within that resolution. Last, each run of the plan
+moves to the earliest slot where every run keeps that margin (F1-F3): earliest elutions.
 
 The search has a CPU budget (`time_budget_s`; it also stops after 1.5 × as much wall time).
 When it runs out the best plan found is returned with `optimal = False` and what was proven:
@@ -105,6 +123,7 @@ _MARGIN_STEP = 1e-9  # a better margin must beat the incumbent's by this (float 
 MARGIN_RESOLUTION = 0.002
 WALL_FACTOR = 1.5  # the search also stops after 1.5 × its CPU budget of wall time
 _NEG = -(10**18)  # "long ago" in microseconds: a module or bench that was never busy
+_NEVER = 10**9  # more doses than any run takes: no child at that slot passes the bound test
 
 
 class _Timeout(Exception):
@@ -680,6 +699,7 @@ class _Search:
     """Depth-first branch and bound over runs in time order (see the module docstring)."""
 
     check_every = 64  # nodes between two looks at the clock
+    rebuild_every = 500  # nodes between two run tables (`_after`)
 
     def __init__(self, day: _Day, budget_s: float) -> None:
         self.day = day
@@ -715,6 +735,10 @@ class _Search:
                 if self.lo[i] <= p < self.hi[i]:
                     mask |= 1 << i
             self.window_mask[p] = mask
+        # Run tables (`_after`): one valid for every scale ≥ 1 and the latest one built, as
+        # (scale, table, nodes when built, depletion counted).
+        self.base_table: list[list[int]] | None = None
+        self.table: tuple[float, list[list[int]], int, bool] = (1.0, [], 0, False)
         self.best = _Best()
         self.nodes = 0
         self.optimal = True
@@ -749,44 +773,168 @@ class _Search:
         ]
         return start, columns, caps, available
 
-    def _bound(self, start: int, caps: list[float], available: list[int], runs_left: int) -> int:
-        """At most how many of `available` `runs_left` more runs can serve (docstring)."""
+    def _bound(
+        self,
+        start: int,
+        caps: list[float],
+        available: list[int],
+        runs_left: int,
+        scale: float = 1.0,
+        counts: list[int] | None = None,
+    ) -> int:
+        """At most how many of `available` `runs_left` more runs can serve (docstring);
+        `counts` are `_slot_counts(start, caps)` when the caller has them."""
         if runs_left <= 0 or not available:
             return 0
         # Moore-Hodgson on due dates C_none(hi)·(1 − (1 − η)^r)/η (r elutions take at most
         # that share of the column, which grows by the same amount whatever it holds), widened
         # by 1e-9 against float noise.
         eta = self.day.eta
-        scale = (1.0 + 1e-9) * (1.0 - (1.0 - eta) ** runs_left) / eta
+        factor = (1.0 + 1e-9) * (1.0 - (1.0 - eta) ** runs_left) / eta
         heap: list[float] = []
         total = 0.0
+        weights, hi = self.weights, self.hi
         for j in available:  # sorted by injection, so by hi (F4)
-            w = self.weights[j]
+            w = weights[j]
             heapq.heappush(heap, -w)
             total += w
-            if total > caps[self.hi[j] - start] * scale:
+            if total > caps[hi[j] - start] * factor:
                 total += heapq.heappop(heap)
         activity = len(heap)
-        per_run = 0
-        for j, c in enumerate(caps):
-            per_run = max(per_run, bisect.bisect_right(self.prefix[start + j], c * (1 + 1e-9)))
-        return min(activity, per_run * runs_left, len(available))
+        # Depletion: the first run takes what fits at its slot, the others at most what the
+        # run table allows after it (valid only with weights scaled by ≥ 1, as they are).
+        after = self._after(runs_left - 1, scale) if scale >= 1.0 else None
+        if counts is None:
+            counts = self._slot_counts(start, caps)
+        bound = min(activity, max(counts) * runs_left, len(available))
+        if after is None:
+            return bound
+        offset = start - self.k0
+        chain = max(count + after[offset + j] for j, count in enumerate(counts))
+        return min(bound, chain)
 
-    def _later_counts(self, start: int, caps: list[float]) -> list[int]:
+    def _slot_counts(self, start: int, caps: list[float]) -> list[int]:
+        """Per slot offset j, the most bookings one run at slot start + j can take: the
+        lightest in time there that fit its capacity (served ones included)."""
+        prefix = self.prefix
+        return [bisect.bisect_right(prefix[start + j], c * (1 + 1e-9)) for j, c in enumerate(caps)]
+
+    def _after(self, runs: int, scale: float = 1.0) -> list[int]:
+        """Per slot k (offset from k_min): at most how many bookings `runs` more runs after a
+        run at k can serve, whatever came before, with the weights scaled by `scale` ≥ 1 (see
+        the docstring: the run table)."""
+        if self.base_table is None:
+            self.base_table = self._crude_table()
+            self.table = (1.0, self.base_table, self.nodes, False)
+        table_scale, table, built_at, exact = self.table
+        # Building a table costs about as much as a few hundred nodes: small searches keep the
+        # crude one, and a table for a lower scale stays valid (it counts more), so phase 2
+        # rebuilds it only every `rebuild_every` nodes.
+        if (
+            scale >= table_scale
+            and (scale > table_scale or not exact)
+            and self.nodes - built_at >= self.rebuild_every
+        ):
+            table = self._run_table(scale)
+            self.table = (scale, table, self.nodes, True)
+            if scale == 1.0:
+                self.base_table = table
+            table_scale = scale
+        if scale < table_scale:
+            table = self.base_table
+        return table[min(runs, len(table) - 1)]
+
+    def _crude_table(self) -> list[list[int]]:
+        """The run table without depletion: r runs after slot k take at most r times the most
+        one run at a later slot takes with the column never eluted (F1, F2)."""
+        day = self.day
+        k0, k1 = day.k_min, day.k_max
+        span = k1 - k0 + 1
+        best_later = [0] * (span + 1)
+        for a in range(span - 1, -1, -1):
+            k = k0 + a
+            cap = day.first_column[k] * day.cap_factor[k] * (1 + 1e-9)
+            best_later[a] = max(best_later[a + 1], bisect.bisect_right(self.prefix[k], cap))
+        later = best_later[1 : span + 1]
+        return [[r * c for c in later] for r in range(max(1, day.max_runs))]
+
+    def _run_table(self, scale: float) -> list[list[int]]:
+        day = self.day
+        k0, k1 = day.k_min, day.k_max
+        span = k1 - k0 + 1
+        # The shortest gap between two consecutive elutions: one grid step, the QC bench
+        # (the next EOS after the last release) and, with one module, its turnaround.
+        gap_us = max(day.grid_us, day.qc_us)
+        if day.params.synthesis_modules == 1:
+            gap_us = max(gap_us, day.syn_us + day.turn_us)
+        gap = _ceil_div(gap_us, day.grid_us)
+        keep = 1.0 - day.eta
+        prefix, cap_factor = self.prefix, day.cap_factor
+        decay, grow = day.decay_table, day.grow_table
+        # counts[a][b - a - gap]: the most bookings a run at slot b can take when the previous
+        # run eluted at a, the column at a being at most the one never eluted (F2).
+        counts: list[list[int]] = []
+        for a in range(k0, k1 + 1):
+            residual = keep * day.first_column[a]
+            ge = day.ge_at_slot[a]
+            row = []
+            for b in range(a + gap, k1 + 1):
+                d = b - a
+                cap = cap_factor[b] * (residual * decay[d] + ge * grow[d]) / scale
+                row.append(bisect.bisect_right(prefix[b], cap * (1 + 1e-9)))
+            counts.append(row)
+        table = [[0] * span]
+        for _ in range(1, max(1, day.max_runs)):
+            before = table[-1]
+            current = list(before)
+            for a in range(span):
+                row = counts[a]
+                best = current[a]
+                for offset, count in enumerate(row):
+                    value = count + before[a + gap + offset]
+                    if value > best:
+                        best = value
+                current[a] = best
+            table.append(current)
+        return table
+
+    @staticmethod
+    def _later_counts(counts: list[int]) -> list[int]:
         """Per slot offset j, the most bookings one run at a slot ≥ start + j can take."""
-        out = [0] * (len(caps) + 1)
-        for j in range(len(caps) - 1, -1, -1):
-            count = bisect.bisect_right(self.prefix[start + j], caps[j] * (1 + 1e-9))
-            out[j] = max(out[j + 1], count)
+        out = [0] * (len(counts) + 1)
+        for j in range(len(counts) - 1, -1, -1):
+            out[j] = max(out[j + 1], counts[j])
         return out
 
-    def _children(self, start: int, available: list[int], caps: list[float], mask: int):
+    def _children(
+        self, start: int, available: list[int], caps: list[float], mask: int, need: list[int]
+    ):
         """Maximal dose sets (bookings indices) with their earliest slot where they fit;
-        `mask` holds the bookings already served."""
+        `mask` holds the bookings already served. A child at slot start + j with fewer than
+        `need[j]` doses cannot pass the caller's bound test: it is not listed, and neither is
+        a set none of whose supersets can reach the need of a slot of its range (extending a
+        set only narrows its range; each booking added weighs at least the lightest after it)."""
         lo, hi, weights, by_weight = self.lo, self.hi, self.weights, self.by_weight
         out: list[tuple[tuple[int, ...], int, float]] = []
         max_doses = self.day.max_doses
         n_avail = len(available)
+        # lightest[q]: the lightest weight among available[q:].
+        lightest = [math.inf] * (n_avail + 1)
+        for q in range(n_avail - 1, -1, -1):
+            lightest[q] = min(lightest[q + 1], weights[available[q]])
+        # least[a]: the smallest need over slot offsets ≥ a, at most that of a range a..b.
+        least = list(need)
+        for x in range(len(least) - 2, -1, -1):
+            if least[x + 1] < least[x]:
+                least[x] = least[x + 1]
+
+        def most(size: int, room: float, q: int) -> int:
+            """At most how many doses a set of `size` reaches with `room` left, adding
+            bookings from available[q:]."""
+            if size < max_doses and lightest[q] <= room:
+                # Widened against float noise: a count too low would cut a valid set.
+                return min(max_doses, size + int(room * (1 + 1e-9) / lightest[q]))
+            return size
 
         def emit(subset: list[int], taken: int, total: float, first_hi: int, last_lo: int):
             k_from = max(start, last_lo)
@@ -795,6 +943,8 @@ class _Search:
             if idx > first_hi - start:
                 return
             k = start + idx
+            if len(subset) < need[idx]:
+                return
             if len(subset) < max_doses:
                 # Not maximal if the lightest booking in time at k that is neither served nor
                 # in the set fits: the superset at the same slot is as good. (A booking left
@@ -820,6 +970,9 @@ class _Search:
                 w = weights[j]
                 if total + w > cap_limit:
                     continue
+                reach = most(len(subset) + 1, cap_limit - total - w, q + 1)
+                if least[max(start, last_lo, lo[j]) - start] > reach:
+                    continue
                 subset.append(j)
                 extend(q + 1, subset, taken | (1 << j), total + w, first_hi, max(last_lo, lo[j]))
                 subset.pop()
@@ -827,6 +980,9 @@ class _Search:
         for q, i in enumerate(available):
             first_hi = hi[i]
             if max(start, lo[i]) > first_hi:
+                continue
+            reach = most(1, caps[first_hi - start] - weights[i], q + 1)
+            if least[max(start, lo[i]) - start] > reach:
                 continue
             extend(q + 1, [i], mask | (1 << i), weights[i], first_hi, lo[i])
         return out
@@ -878,13 +1034,35 @@ class _Search:
         start, columns, caps, available = self._expand(node, 1.0)
         if not available:
             return
-        if self._hopeless(node, lambda r: self._bound(start, caps, available, r)):
+        counts = self._slot_counts(start, caps)
+        if self._hopeless(node, lambda r: self._bound(start, caps, available, r, counts=counts)):
             return
-        children = self._children(start, available, caps, node.mask)
+        # A child of d doses at slot k passes the test below only if d, at most counts[k], plus
+        # what the runs after it can serve may beat the incumbent (which only gets better).
+        best, offset = self.best, start - self.k0
+        fewer = best.runs - node.runs - 1
+        more = self._after(self.day.max_runs - node.runs - 1)
+        less = self._after(fewer - 1) if fewer >= 1 else None
+        need = []
+        for j, c in enumerate(counts):
+            d = best.served + 1 - node.served - more[offset + j]
+            if less is not None:
+                d = min(d, best.served - node.served - less[offset + j])
+            need.append(max(1, d) if c >= d else _NEVER)
+        children = self._children(start, available, caps, node.mask, need)
         # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
         # early makes the bound prune more.
-        children.sort(key=lambda c: (-len(c[0]), caps[c[1] - start] - c[2], c[1], c[0]))
-        later = self._later_counts(start, caps)
+        after = self._after(self.day.max_runs - node.runs - 1)
+        children.sort(
+            key=lambda c: (
+                -len(c[0]) - after[c[1] - self.k0],
+                -len(c[0]),
+                caps[c[1] - start] - c[2],
+                c[1],
+                c[0],
+            )
+        )
+        later = self._later_counts(counts)
         n_avail = len(available)
         for subset, k, total in children:
             # Cheap test before building the child: each later run takes at most the most
@@ -894,7 +1072,9 @@ class _Search:
             size = len(subset)
             if self._hopeless(
                 node,
-                lambda r, n=size, c=per_run: min(n_avail, n + (r - 1) * c),
+                lambda r, n=size, c=per_run, k=k: min(
+                    n_avail, n + (r - 1) * c, n + self._after(r - 1)[k - self.k0]
+                ),
             ):
                 continue
             child = self._child(node, subset, k, total, columns, start, 1.0)
@@ -942,9 +1122,19 @@ class _Search:
             start, columns, caps, available = self._expand(node, scale)
             if not available:
                 return None
-            if node.served + self._bound(start, caps, available, runs - node.runs) < target:
+            counts = self._slot_counts(start, caps)
+            bound = self._bound(start, caps, available, runs - node.runs, scale, counts)
+            if node.served + bound < target:
                 return None
-            children = self._children(start, available, caps, node.mask)
+            # A child of d doses at slot k reaches at most d, at most counts[k], plus what the
+            # runs after it can serve.
+            after = self._after(runs - node.runs - 1, scale)
+            offset = start - self.k0
+            need = []
+            for j, c in enumerate(counts):
+                d = target - node.served - after[offset + j]
+                need.append(max(1, d) if c >= d else _NEVER)
+            children = self._children(start, available, caps, node.mask, need)
             # The roomiest run first (a plan found early raises the margin to beat), then the
             # earliest slot and the lowest booking ids: deterministic.
             children.sort(
@@ -954,14 +1144,17 @@ class _Search:
                     [bookings[i].request.booking_id for i in c[0]],
                 )
             )
-            later = self._later_counts(start, caps)
+            later = self._later_counts(counts)
             n_avail = len(available)
             raised = False
             for subset, k, total in children:
                 # Cheap test before building the child (as in phase 1): the runs after it take
                 # at most `later` bookings each.
                 per_run = later[k - start + 1] if k - start + 1 < len(later) else 0
-                reach = len(subset) + min(n_avail - len(subset), (runs - node.runs - 1) * per_run)
+                left = runs - node.runs - 1
+                reach = len(subset) + min(
+                    n_avail - len(subset), left * per_run, self._after(left, scale)[k - self.k0]
+                )
                 if node.served + reach < target:
                     continue
                 child = self._child(node, subset, k, total, columns, start, scale)
@@ -1000,6 +1193,12 @@ class _Search:
             self.margin_bound = self.threshold
         except _Timeout:
             self.optimal = False
+            if not self.phase1_done:
+                # The depletion bound costs little next to the search that ran out: prove
+                # with it what can be proven (small searches start without it).
+                self.rebuild_every = 0
+                bound = self._bound(start, caps, available, self.day.max_runs)
+                self.root_bound = min(self.root_bound, bound)
         self._compact()
         return self.best
 
@@ -1166,6 +1365,7 @@ class _Fit:
         self.loads = [math.fsum(day.bookings[i].weight for i in m) for _, m in plan]
         numbers = day.evaluate(self.slots) or []
         self.caps = [c for _, c in numbers]
+        self._with: dict[int, tuple[list[int], list[tuple[float, float]] | None]] = {}
 
     def existing(self, inj_us: int, weight: float) -> int | None:
         """A run of the plan that can also serve a booking of `weight` injected at `inj_us`."""
@@ -1186,8 +1386,7 @@ class _Fit:
         for k in range(lo, min(hi, day.k_table_max) + 1):
             if k in self.slots:
                 continue
-            slots = sorted([*self.slots, k])
-            numbers = day.evaluate(slots)
+            slots, numbers = self._with_run(k)
             if numbers is None:
                 continue
             ok = True
@@ -1199,6 +1398,15 @@ class _Fit:
             if ok:
                 return k
         return None
+
+    def _with_run(self, k: int):
+        """The plan's slots with one more run at k and their numbers (None if not allowed):
+        the same for every booking tried, so computed once per slot."""
+        found = self._with.get(k)
+        if found is None:
+            slots = sorted([*self.slots, k])
+            found = self._with[k] = (slots, self.day.evaluate(slots))
+        return found
 
     def _in_time(self, k: int, inj_us: int) -> bool:
         day = self.day

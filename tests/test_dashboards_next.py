@@ -16,6 +16,7 @@ from tests.factories import (
     BatchFactory,
     BookingFactory,
     DoseFactory,
+    GeneratorFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,15 @@ def test_an_expired_unreleased_batch_is_not_a_countdown(radiopharmacist):
     batch = BatchFactory(qc="passing", qc_at=NOW - timedelta(minutes=5))
     action = dashboards.batch_next(batch, now=batch.expires_at + timedelta(minutes=1))
     assert action.state == "expired" and not action.overdue
+
+
+def test_a_generator_awaiting_its_receipt_check_is_on_the_dashboard(client, radiopharmacist):
+    new = GeneratorFactory(status="quarantine", accepted_at=None, accepted_by=None)
+    GeneratorFactory(status="quarantine")  # quarantined after acceptance: not a receipt check
+    body = home(client, radiopharmacist)
+    assert "In quarantine on receipt" in body
+    assert reverse("generator-accept", args=[new.pk]) in body
+    assert body.count("accept it into use") == 1
 
 
 # --- The alert strip ---------------------------------------------------------------------------

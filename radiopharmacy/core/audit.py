@@ -15,6 +15,7 @@ import hashlib
 import hmac as hmac_lib
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
 from radiopharmacy.core.models import AuditCheckpoint, AuditEvent
@@ -188,6 +190,72 @@ def entry_hash(
         "prev_hash": prev_hash,
     }
     return hashlib.sha256(_CANONICAL.encode(payload).encode("utf-8")).hexdigest()
+
+
+# The verifier's fast path (issue 15): the stdlib's canonical encoder is most of an entry's cost,
+# orjson's sorted encoding a fraction of it. It is used only to confirm: when orjson's text of an
+# entry hashes to its stored hash, that text is the canonical text the hash was made of, which
+# the stdlib parses back to this very entry (orjson writes values the stdlib reads back exactly,
+# floats included: tests/radiopharmacy/test_audit_verify.py checks it), so `entry_hash` would
+# match too. Anything else (a mismatch, a value orjson refuses) is decided by `entry_hash`.
+# orjson writes NaN and infinities as null: the stored text is decoded by a stdlib decoder that
+# refuses them (decoded by the stdlib, not orjson, whose decoder turns big integers into floats).
+class _NotFast(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:  # an infinity ("1e400") or NaN
+        raise _NotFast(text)
+    return value
+
+
+def _refuse(text: str) -> float:
+    raise _NotFast(text)  # NaN, Infinity, -Infinity
+
+
+# Its scanner only: the text as stored has no surrounding whitespace (else `entry_hash` decides).
+_scan_stored_json = json.JSONDecoder(parse_float=_finite, parse_constant=_refuse).scan_once
+# Datetimes, dataclasses and subclasses raise instead of orjson's own forms of them.
+_ORJSON_SORTED = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_sha256 = hashlib.sha256
+_dumps = orjson.dumps
+
+
+def _confirmed(row: tuple) -> bool:
+    """True when a stored row's content hashes to its stored hash by the fast path (see above);
+    False when it cannot tell: `entry_hash` decides."""
+    occurred_at, changes = row[1], row[8]
+    if type(occurred_at) is not str or type(changes) is not str:
+        return False  # decoded values (an offline row) are not as stored: the reference path
+    try:
+        value, end = _scan_stored_json(changes, 0)
+        if end != len(changes):
+            return False
+        text = _dumps(
+            {
+                "occurred_at": occurred_at,
+                "user_id": row[2],
+                "username": row[3],
+                "action": row[4],
+                "object_type": row[5],
+                "object_id": row[6],
+                "object_repr": row[7],
+                "changes": value,
+                "reason": row[9],
+                "prev_hash": row[10],
+            },
+            option=_ORJSON_SORTED,
+        )
+    except (StopIteration, ValueError, TypeError):  # orjson.JSONEncodeError is a TypeError
+        return False
+    return _sha256(text).hexdigest() == row[11]
 
 
 def content_hash(event: AuditEvent) -> str:
@@ -450,13 +518,15 @@ def entry_row_problem(row: tuple, keyed: "hmac_lib.HMAC | None" = None) -> str |
     """What is wrong with one entry row on its own (`ENTRY_COLUMNS` order, `occurred_at` as an
     aware datetime or its `jsonable` form, `changes` decoded or as JSON text): its content
     against its stored hash, then, with `keyed` (`_keyed()`), its HMAC. None when it is intact."""
-    entry_id, *hashed, stored_hash, stored_mac = row
-    if isinstance(hashed[7], str):
-        hashed[7] = json.loads(hashed[7])
-    if entry_hash(*hashed) != stored_hash:
-        return f"entry {entry_id} was changed: its content no longer matches its hash"
+    entry_id, stored_hash = row[0], row[11]
+    if not _confirmed(row):
+        changes = row[8]
+        if isinstance(changes, str):
+            changes = json.loads(changes)
+        if entry_hash(*row[1:8], changes, row[9], row[10]) != stored_hash:
+            return f"entry {entry_id} was changed: its content no longer matches its hash"
     if keyed is not None and not hmac_lib.compare_digest(
-        entry_mac(entry_id, stored_hash, keyed), stored_mac or ""
+        entry_mac(entry_id, stored_hash, keyed), row[12] or ""
     ):
         return (
             f"entry {entry_id} was rewritten: its signature (HMAC) does not match, so its hash "
@@ -490,44 +560,123 @@ def verify_entry_rows(
 VERIFY_CHUNK = 10_000
 
 
-def _stored_rows(after_id: int = 0) -> Iterable[tuple]:
-    """Entry rows with id > `after_id` in id order, as tuples (`ENTRY_COLUMNS`), `occurred_at`
-    in its `jsonable` form and `changes` as stored (JSON text): no model objects."""
+def _chunks(names: Iterable[str], after_id: int, until_id: int | None) -> Iterable[list]:
+    """The raw rows (these columns, or SQL expressions of them) of the entries with `after_id` <
+    id <= `until_id` (to the end: None) in id order, a keyset chunk at a time."""
+    quote = connection.ops.quote_name
+    id_column = quote("id")
+    bound = "" if until_id is None else f" AND {id_column} <= %s"
+    sql = (
+        f"SELECT {', '.join(names)} FROM {quote(AuditEvent._meta.db_table)} "
+        f"WHERE {id_column} > %s{bound} ORDER BY {id_column} LIMIT %s"
+    )
+    last = after_id
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                sql, [last, VERIFY_CHUNK] if until_id is None else [last, until_id, VERIFY_CHUNK]
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+
+
+def _stored_rows(after_id: int = 0, until_id: int | None = None) -> Iterable[tuple]:
+    """Entry rows with `after_id` < id <= `until_id` (to the end: None) in id order, as tuples
+    (`ENTRY_COLUMNS`), `occurred_at` in its `jsonable` form and `changes` as stored (JSON
+    text): no model objects."""
     quote = connection.ops.quote_name
     meta = AuditEvent._meta
     columns = [quote(meta.get_field(name).column) for name in ENTRY_COLUMNS]
     # The time as text (ISO on both engines, parsed by datetime.fromisoformat in C): the
     # drivers' converters to a datetime are Python code, the slowest step of the read.
     columns[1] = f"CAST({columns[1]} AS TEXT)"
-    columns = ", ".join(columns)
-    sql = (
-        f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote('id')} > %s "
-        f"ORDER BY {quote('id')} LIMIT %s"
+    # `changes` as text too: PostgreSQL's driver would decode the jsonb in Python code, and the
+    # verifier decodes the text itself (`_confirmed`).
+    columns[8] = f"CAST({columns[8]} AS TEXT)"
+    for rows in _chunks(columns, after_id, until_id):
+        for row in rows:
+            occurred_at = row[1]
+            if (
+                isinstance(occurred_at, str)
+                and len(occurred_at) in (19, 26)
+                and occurred_at[10] == " "
+            ):
+                # SQLite's naive UTC "YYYY-MM-DD HH:MM:SS[.ffffff]": its ISO form in UTC
+                # by hand, the cheapest step of a read that is mostly parsing.
+                yield (row[0], f"{occurred_at[:10]}T{occurred_at[11:]}+00:00", *row[2:])
+                continue
+            if isinstance(occurred_at, str):
+                occurred_at = dt.datetime.fromisoformat(occurred_at)
+            if occurred_at.tzinfo is None:  # SQLite stores naive UTC
+                occurred_at = occurred_at.replace(tzinfo=dt.UTC)
+            elif occurred_at.utcoffset():
+                occurred_at = occurred_at.astimezone(dt.UTC)
+            # = jsonable(occurred_at): the ISO form in UTC ("+00:00"), without its checks
+            yield (row[0], occurred_at.isoformat(), *row[2:])
+
+
+def _content_problems(bounds: tuple[int, int]) -> list[tuple[int, str]]:
+    """A pool process's share of the check: the problems of the entries `bounds[0]` < id <=
+    `bounds[1]` on their own (`entry_row_problem`)."""
+    keyed = _keyed()
+    return [
+        (row[0], problem)
+        for row in _stored_rows(*bounds)
+        if (problem := entry_row_problem(row, keyed)) is not None
+    ]
+
+
+def _can_fork() -> bool:
+    """Whether the check may hash in child processes: not in a daemonic process (a Celery
+    worker's, which may have none), not inside a transaction (the children's own connections
+    would not see it), not on an in-memory SQLite database (they would not see it either)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+        and not connection.in_atomic_block
+        and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
     )
-    last = after_id
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(sql, [last, VERIFY_CHUNK])
-            rows = cursor.fetchall()
-            if not rows:
-                return
-            for row in rows:
-                occurred_at = row[1]
-                if isinstance(occurred_at, str):
-                    occurred_at = dt.datetime.fromisoformat(occurred_at)
-                if occurred_at.tzinfo is None:  # SQLite stores naive UTC; PostgreSQL "+00"
-                    occurred_at = occurred_at.replace(tzinfo=dt.UTC)
-                yield (row[0], jsonable(occurred_at), *row[2:])
-            last = rows[-1][0]
 
 
-def verify_chain(*, since_checkpoint: bool = False) -> ChainReport:
+def _checked_rows(
+    after_id: int, keyed: "hmac_lib.HMAC", processes: int
+) -> Iterable[tuple[int, str, str, str | None]]:
+    """(id, prev_hash, hash, its own problem or None) of each entry with id > `after_id`, in id
+    order. With `processes` > 1 (and a chain long enough to be worth it) child processes hash
+    chunks of ids while this one reads the links: the caller checks them in order as in one
+    process, so links across chunk borders, gaps and checkpoints are checked exactly alike."""
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    if processes < 2 or last_id - after_id < 2 * VERIFY_CHUNK or not _can_fork():
+        for row in _stored_rows(after_id):
+            yield row[0], row[10], row[11], entry_row_problem(row, keyed)
+        return
+    # Up to the last entry now: one appended meanwhile is for the next check.
+    bounds = [
+        (low, min(low + VERIFY_CHUNK, last_id)) for low in range(after_id, last_id, VERIFY_CHUNK)
+    ]
+    quote = connection.ops.quote_name
+    links = [quote(AuditEvent._meta.get_field(name).column) for name in ("id", "prev_hash", "hash")]
+    connections.close_all()  # each child opens its own connection: never share one over a fork
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        for chunk, problems in zip(bounds, pool.imap(_content_problems, bounds), strict=True):
+            found = dict(problems)
+            for rows in _chunks(links, *chunk):
+                for entry_id, prev_hash, entry_hash_ in rows:
+                    yield entry_id, prev_hash, entry_hash_, found.get(entry_id)
+
+
+def verify_chain(*, since_checkpoint: bool = False, processes: int = 1) -> ChainReport:
     """Check every entry (hash, link to the one before, HMAC) and the chain against every
     checkpoint; name the first bad entry or the missing range, and list every problem found.
 
     `since_checkpoint`: check only the entries from the latest signed checkpoint on, after
     checking that checkpoint itself (its head entry's hash, content and HMAC, and the number of
-    entries up to it); the whole chain when there is no checkpoint yet."""
+    entries up to it); the whole chain when there is no checkpoint yet. `processes`: how many
+    processes hash the entries (`manage.py verify_audit`: the machine's CPUs; one in a Celery
+    worker, whose processes cannot have children), with the same findings."""
     checkpoints, problems = load_checkpoints()
     keyed = _keyed()
     expected_prev, prev_id, count = GENESIS_HASH, 0, 0
@@ -553,8 +702,7 @@ def verify_chain(*, since_checkpoint: bool = False) -> ChainReport:
         if first_bad_count is None and entry_id is not None:
             first_bad_count = count_before
 
-    for row in _stored_rows(prev_id):
-        entry_id, row_prev, row_hash = row[0], row[10], row[11]
+    for entry_id, row_prev, row_hash, own_problem in _checked_rows(prev_id, keyed, processes):
         count_before = count
         count += 1
         read += 1
@@ -582,8 +730,8 @@ def verify_chain(*, since_checkpoint: bool = False) -> ChainReport:
                         f"entry {entry_id} does not link to the entry before it: an entry was "
                         "inserted, replaced or removed",
                     )
-        elif problem := entry_row_problem(row, keyed):
-            bad(entry_id, problem)
+        elif own_problem is not None:
+            bad(entry_id, own_problem)
         while pending and pending[0].entry_id < entry_id:
             checkpoint = pending.pop(0)
             if checkpoint.entry_id > prev_id:

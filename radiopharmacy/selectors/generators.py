@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from radiopharmacy import physics
@@ -63,18 +63,6 @@ def generators_with_state() -> QuerySet[Generator]:
     )
 
 
-def generators_with_history() -> QuerySet[Generator]:
-    """As `generators_with_state`, with every current elution too (oldest first, as
-    `current_elutions`): for the one page that shows them all, not for lists."""
-    return generators_with_state().prefetch_related(
-        Prefetch(
-            "elutions",
-            queryset=current_elutions_queryset().order_by("eluted_at", "id"),
-            to_attr="current_elutions",
-        )
-    )
-
-
 ALL_STATUSES = "all"
 
 
@@ -95,10 +83,7 @@ def generator_get(*, generator_id: int) -> Generator:
 
 
 def elutions_of(generator: Generator) -> list[Elution]:
-    """The generator's current elutions, oldest first (prefetched when available)."""
-    prefetched = getattr(generator, "current_elutions", None)
-    if prefetched is not None:
-        return list(prefetched)
+    """The generator's current elutions, oldest first (the whole history: not for lists)."""
     return list(current_elutions_queryset().filter(generator=generator).order_by("eluted_at", "id"))
 
 
@@ -111,14 +96,23 @@ def elution_list(*, include_superseded: bool = False) -> QuerySet[Elution]:
     return qs
 
 
-def elution_history_for_page(generator: Generator) -> list[Elution]:
-    """All elutions of a generator, newest first, superseded ones included (for the record)."""
-    return list(
+def elution_history_for_page(generator: Generator, *, limit: int | None = None) -> list[Elution]:
+    """The elutions of a generator, newest first, superseded ones included (for the record);
+    the latest `limit` when given (a page: the same cost after a year of elutions)."""
+    qs = (
         Elution.objects.filter(generator=generator)
         .select_related("performed_by", "supersedes", "superseded_by")
         .prefetch_related("breakthrough_tests")
         .order_by("-eluted_at", "-id")
     )
+    return list(qs if limit is None else qs[:limit])
+
+
+def recent_elutions(generator: Generator, *, limit: int) -> list[Elution]:
+    """The generator's latest `limit` current elutions, oldest first (a chart, a trend)."""
+    return list(_latest_first(current_elutions_queryset().filter(generator=generator))[:limit])[
+        ::-1
+    ]
 
 
 # --- The column model from the stored states ------------------------------------------------
@@ -160,10 +154,6 @@ def latest_elution(generator: Generator, *, before: datetime | None = None) -> E
     known, latest = _annotated_latest(generator)
     if known and (latest is None or before is None or latest.eluted_at < before):
         return latest
-    prefetched = getattr(generator, "current_elutions", None)
-    if prefetched is not None:
-        earlier = [e for e in prefetched if before is None or e.eluted_at < before]
-        return earlier[-1] if earlier else None
     qs = current_elutions_queryset().filter(generator=generator)
     if before is not None:
         qs = qs.filter(eluted_at__lt=before)

@@ -5,7 +5,7 @@ the entries as people read them.
   refused accesses name), never from `DISTINCT object_type` over the table; each has a short
   name (`batch`, `qcresult`) and a label in words ("Batch", "QC result").
 - A search by batch number finds the batch and everything linked to it, through the same links
-  as the batch record (`batch_audit_events`), on the (object_type, object_id) index.
+  as the batch record (`batch_audit_events`, here), on the (object_type, object_id) index.
 - Pages are read by keyset (`id < cursor`), never OFFSET, and nothing counts the table.
 - Each entry is shown with its time in the site's zone with the UTC offset, its record named the
   same way in every entry (from the record as it is now: batch number, patient reference with the
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -29,13 +30,14 @@ from typing import Any
 from django import forms
 from django.apps import apps
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from qc.models import BatchSignature, Capa, Certificate, Investigation
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.roles import MATRIX
 from radiopharmacy.core.sitetime import site_local
 from radiopharmacy.models import AuditEvent, Batch
-from radiopharmacy.site.batch_record import batch_audit_events
+from scheduling.models import Dose
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 1000
@@ -74,6 +76,36 @@ _UNITS = (
 )
 
 
+def batch_audit_events(batch: Batch):
+    """Audit entries of the batch and of everything linked to it, oldest first: its elutions,
+    QC results, deviations, signatures, certificate, doses and their bookings."""
+
+    def ids(queryset, field="pk"):
+        return [str(pk) for pk in queryset.values_list(field, flat=True)]
+
+    doses = Dose.objects.filter(batch=batch)
+    return AuditEvent.objects.filter(
+        Q(object_type="radiopharmacy.batch", object_id=str(batch.pk))
+        | Q(object_type="radiopharmacy.elution", object_id__in=ids(batch.elutions.all()))
+        | Q(object_type="qc.qcresult", object_id__in=ids(batch.qc_results.all()))
+        | Q(object_type="qc.deviation", object_id__in=ids(batch.deviations.all()))
+        | Q(
+            object_type="qc.investigation",
+            object_id__in=ids(Investigation.objects.filter(deviation__batch=batch)),
+        )
+        | Q(object_type="qc.capa", object_id__in=ids(Capa.objects.filter(deviation__batch=batch)))
+        | Q(
+            object_type="qc.batchsignature",
+            object_id__in=ids(BatchSignature.objects.filter(batch=batch)),
+        )
+        | Q(
+            object_type="qc.certificate", object_id__in=ids(Certificate.objects.filter(batch=batch))
+        )
+        | Q(object_type="scheduling.dose", object_id__in=ids(doses))
+        | Q(object_type="scheduling.booking", object_id__in=ids(doses, "booking_id"))
+    ).order_by("id")
+
+
 def _words(text: str) -> str:
     words = [_WORDS.get(w, w) for w in text.replace("_", " ").split()]
     if words and words[0] == words[0].lower():
@@ -106,17 +138,13 @@ def _record_types() -> dict[str, RecordType]:
     return dict(sorted(types.items(), key=lambda item: item[1].label.lower()))
 
 
-_TYPES: dict[str, RecordType] | None = None
-
-
+@functools.cache
 def record_types() -> dict[str, RecordType]:
     """The vocabulary of record types, by short name, sorted by label (built once)."""
-    global _TYPES
-    if _TYPES is None:
-        _TYPES = _record_types()
-    return _TYPES
+    return _record_types()
 
 
+@functools.cache
 def _by_stored() -> dict[str, RecordType]:
     return {t.stored: t for t in record_types().values()}
 

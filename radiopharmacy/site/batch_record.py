@@ -3,13 +3,11 @@ trail of the batch and of everything linked to it, and the activity now (htmx fr
 
 It reads QC and scheduling records, so it lives in the site layer."""
 
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from qc.guards import release_blockers, release_warnings
-from qc.models import BatchSignature, Capa, Certificate, Investigation
 from qc.selectors import (
     applicable_tests,
     batch_qc_results,
@@ -21,44 +19,14 @@ from qc.specs import limit_text
 from radiopharmacy.choices import BatchStatus
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, VIEW, can
-from radiopharmacy.models import AuditEvent, Batch, SiteSettings
+from radiopharmacy.models import Batch, SiteSettings
 from radiopharmacy.selectors import batches as selectors
 from radiopharmacy.services import batches as services
 from radiopharmacy.services.elutions import batch_eluate_flags
+from radiopharmacy.site.audit_trail import batch_audit_events, present
 from radiopharmacy.site.balance import batch_balance
 from radiopharmacy.units import activity_unit
-from scheduling.models import Dose
 from scheduling.selectors import batch_activity
-
-
-def batch_audit_events(batch: Batch):
-    """Audit entries of the batch and of everything linked to it, oldest first: its elutions,
-    QC results, deviations, signatures, certificate, doses and their bookings."""
-
-    def ids(queryset, field="pk"):
-        return [str(pk) for pk in queryset.values_list(field, flat=True)]
-
-    doses = Dose.objects.filter(batch=batch)
-    return AuditEvent.objects.filter(
-        Q(object_type="radiopharmacy.batch", object_id=str(batch.pk))
-        | Q(object_type="radiopharmacy.elution", object_id__in=ids(batch.elutions.all()))
-        | Q(object_type="qc.qcresult", object_id__in=ids(batch.qc_results.all()))
-        | Q(object_type="qc.deviation", object_id__in=ids(batch.deviations.all()))
-        | Q(
-            object_type="qc.investigation",
-            object_id__in=ids(Investigation.objects.filter(deviation__batch=batch)),
-        )
-        | Q(object_type="qc.capa", object_id__in=ids(Capa.objects.filter(deviation__batch=batch)))
-        | Q(
-            object_type="qc.batchsignature",
-            object_id__in=ids(BatchSignature.objects.filter(batch=batch)),
-        )
-        | Q(
-            object_type="qc.certificate", object_id__in=ids(Certificate.objects.filter(batch=batch))
-        )
-        | Q(object_type="scheduling.dose", object_id__in=ids(doses))
-        | Q(object_type="scheduling.booking", object_id__in=ids(doses, "booking_id"))
-    ).order_by("id")
 
 
 class BatchDetailView(RoleRequiredMixin, TemplateView):
@@ -83,8 +51,9 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             }
             for test in applicable_tests(spec, batch.method)
         ]
-        events = list(batch_audit_events(batch))
-        corrections = [e for e in events if e.action == "corrected"]
+        # The trail as people read it (local times, names, old → new in display units).
+        audit_entries = present(batch_audit_events(batch))
+        corrections = [e for e in audit_entries if e.is_correction]
         user = self.request.user
         site = SiteSettings.current()
         return super().get_context_data(
@@ -97,7 +66,7 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             results=results,
             deviations=batch.deviations.select_related("opened_by").order_by("id"),
             corrections=corrections,
-            events=events,
+            audit_entries=audit_entries,
             blockers=release_blockers(batch, at=now),
             release_warnings=release_warnings(batch, site=site),
             eluate_flags=batch_eluate_flags(

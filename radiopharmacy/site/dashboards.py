@@ -27,7 +27,7 @@ from radiopharmacy.core.roles import (
     user_roles,
 )
 from radiopharmacy.core.sitetime import site_day_bounds, site_today
-from radiopharmacy.models import Alert, AuditEvent, Batch, SiteSettings
+from radiopharmacy.models import Alert, AuditEvent, Batch, Generator, SiteSettings
 from radiopharmacy.selectors import generators as generator_selectors
 from scheduling.choices import BookingStatus, DoseStatus, PlannedRunStatus, PlanStatus
 from scheduling.models import PlannedRun, ProductionPlan
@@ -144,6 +144,12 @@ def radiopharmacist_dashboard(*, now: datetime, unit_factor) -> dict:
         "next_actions": next_actions(now=now, plan=plan, awaiting_qc=qc_pending, doses=doses),
         "plan": plan,
         "generators": _generator_rows(now, unit_factor),
+        # new generators in quarantine until their receipt check accepts them (SPEC §2.2)
+        "awaiting_acceptance": list(
+            Generator.objects.filter(
+                status=GeneratorStatus.QUARANTINE, accepted_at__isnull=True
+            ).order_by("received_at", "id")
+        ),
         "awaiting_qc": qc_pending,
         "doses_to_draw": doses,
         "open_events": open_quality_events(),

@@ -29,7 +29,8 @@ from radiopharmacy.core import audit
 from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.core.models import AuditCheckpoint, AuditEvent
 from radiopharmacy.models import Batch
-from radiopharmacy.site.batch_record import batch_audit_events
+from radiopharmacy.site.audit_trail import batch_audit_events
+from radiopharmacy.site.batch_record_pdf import batch_record_pdf
 
 
 def _json_bytes(value) -> bytes:
@@ -135,6 +136,8 @@ def inspector_export(*, batch_id: int, actor) -> tuple[str, bytes]:
     """(file name, ZIP bytes) of the batch's export. 409 while the batch has no signed record."""
     batch = Batch.objects.select_related("product").get(pk=batch_id)
     files = export_files(batch)
+    # The record as people read it, for the inspector's file; the signed JSON is the evidence.
+    files[layout.BATCH_RECORD_PDF] = batch_record_pdf(batch, printed_by=actor)
     now = timezone.now().astimezone(UTC)
     manifest = {
         "format": layout.EXPORT_FORMAT,
@@ -185,6 +188,10 @@ By hand:
 
 {layout.MANIFEST}
     The SHA-256 of every other file (sha256sum <file>). A changed, missing or added file shows.
+
+{layout.BATCH_RECORD_PDF}
+    The batch record as people read it, printed at export time. It is a reading copy: the
+    evidence is the signed record files below.
 
 {layout.SIGNATURES} and record/signature-<id>-<decision>.json
     Each signature of the batch record (release or rejection, then any recall or hold lifted):

@@ -2,11 +2,16 @@
 
 from django.urls import path
 
-from radiopharmacy.site import audit_pages, batch_record, home, inspector
+from radiopharmacy.site import audit_pages, batch_record, batch_record_pdf, home, inspector
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("batches/<id:pk>/", batch_record.BatchDetailView.as_view(), name="batch-detail"),
+    path(
+        "batches/<id:pk>/record.pdf",
+        batch_record_pdf.BatchRecordPdfView.as_view(),
+        name="batch-record-pdf",
+    ),
     path(
         "batches/<id:pk>/activity-now/",
         batch_record.BatchActivityNowView.as_view(),

@@ -62,6 +62,9 @@ class GeneratorListView(RoleRequiredMixin, TemplateView):
         )
 
 
+HISTORY_ROWS = 100  # elutions shown on the generator page, newest first
+
+
 class GeneratorDetailView(RoleRequiredMixin, TemplateView):
     permission_resource = "generators"
     template_name = "radiopharmacy/generator_detail.html"
@@ -78,7 +81,9 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
         )
         prediction = selectors.prediction(generator, at=now)
         curve = selectors.expected_eluate_curve(generator, start=now, hours=8, step_min=10)
-        current = selectors.elutions_of(generator)
+        # The latest elutions only: the page costs the same after a year of them (the API's
+        # elutions list has them all).
+        current = selectors.recent_elutions(generator, limit=HISTORY_ROWS)
         chart = {
             "unit": unit,
             "labels": [timezone.localtime(at).strftime("%H:%M") for at, _ in curve],
@@ -101,7 +106,7 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
                 "superseded": hasattr(e, "superseded_by"),
                 "breakthrough_due": e.eluted_at + physics.BREAKTHROUGH_MIN_DELAY <= now,
             }
-            for e in selectors.elution_history_for_page(generator)
+            for e in selectors.elution_history_for_page(generator, limit=HISTORY_ROWS)
         ]
         return super().get_context_data(
             generator=generator,
@@ -112,6 +117,7 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
             ge68_now=in_unit(prediction.ge68_activity_mbq, unit),
             efficiency_trend=[e.efficiency_percent for e in current[-10:]],
             history=history,
+            history_limited=len(history) == HISTORY_ROWS,
             min_efficiency_percent=minimum,
             chart=chart,
             unit=unit,

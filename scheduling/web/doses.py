@@ -21,8 +21,8 @@ from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.core.sitetime import site_day_bounds
-from radiopharmacy.qr import qr_svg
 from radiopharmacy.models import SiteSettings
+from radiopharmacy.qr import qr_svg
 from radiopharmacy.units import activity_unit
 from radiopharmacy.web.forms.common import apply_service_error
 from scheduling import selectors

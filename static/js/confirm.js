@@ -6,6 +6,13 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
+    // data-confirm-when="name=value": ask only when that choice is made (a rejection, say)
+    var when = form.getAttribute && form.getAttribute("data-confirm-when");
+    if (question && when) {
+      var pair = when.split("=");
+      var chosen = form.querySelector('[name="' + pair[0] + '"]:checked');
+      if (!chosen || chosen.value !== pair[1]) { question = null; }
+    }
     if (question && !window.confirm(question)) {
       event.preventDefault();
     }

@@ -11,6 +11,7 @@ there), so numbers, audit trail, deviations and signatures are real:
 - now and then a value typed wrongly and corrected with a reason, a transcription error making
   an OOS (investigated, invalidated by the QP, the batch released), or a true OOS (confirmed,
   the batch rejected);
+- every out-of-trend event the trend rules raise investigated and closed (no product impact);
 - the QP's signature of every batch 5 min after its QC (four eyes: the other radiopharmacist
   made it);
 - three or four patients booked after each released batch, each dose assigned, measured and
@@ -21,11 +22,13 @@ What the loader does not do, to be fast (documented in the README, "Performance"
   service the demo uses for backdated signatures (`qc.services.release._batch_sign`,
   `qc.services.deviations._close`), so no password hash is computed per signature;
 - certificates are not rendered: their outbox jobs stay pending (a worker, or `make worker`,
-  renders them later), as `--certificates` renders them inline.
+  renders them later); `--certificates` renders them inline;
+- the days are cut into segments of one generator each, loaded newest first (each in time
+  order, a day per transaction), so an interrupted load already ends today and running the
+  same command again the same day resumes it (`load`).
 
 The demo users (`radiopharmacy.demo.users`, known passwords) act. Seeded: the same N days give
-the same records. Refused on a database that already holds bench data. Asserts nothing; prints
-the counts and the time taken.
+the same records. Asserts nothing; prints the counts and the time taken.
 """
 
 from __future__ import annotations
@@ -471,28 +474,38 @@ class Loader:
             )
 
     def resume(self, days: list[date]) -> list[date]:
-        """The days of this segment still to load: a segment starts with its own generator
-        (serial GP-BENCH-<first day>); when it exists, the days that have batches on it are
-        done (a day interrupted half-way stays as it is) and the generator's state is read
-        back."""
+        """The days of this segment still to load: those without batches (a day interrupted
+        half-way stays as it is). The segment's latest generator is read back and goes on; a
+        retired one with days left (retired by hand after an interruption) is followed by a
+        new one."""
         from radiopharmacy.models import Batch, BreakthroughTest, Elution, Generator
 
-        generator = Generator.objects.filter(
-            serial_number__startswith=f"{BENCH_SERIAL_PREFIX}{days[0]:%Y%m%d}"
-        ).first()
-        if generator is None:
-            return days
         done = set(
-            Batch.objects.filter(elutions__generator=generator).values_list(
-                "production_date", flat=True
-            )
+            Batch.objects.filter(production_date__in=days).values_list("production_date", flat=True)
         )
+        todo = [d for d in days if d not in done]
+        generator = (
+            Generator.objects.filter(
+                serial_number__startswith=BENCH_SERIAL_PREFIX,
+                received_at__gte=self.local(days[0], 0),
+                received_at__lte=self.local(days[-1], 23, 59),
+            )
+            .order_by("-received_at")
+            .first()
+        )
+        if generator is None or (generator.status == "retired" and todo):
+            return todo
         self.generator = generator
-        self.generator_days = len(done)
+        self.generator_days = (
+            Batch.objects.filter(elutions__generator=generator)
+            .values("production_date")
+            .distinct()
+            .count()
+        )
         first = Elution.objects.filter(generator=generator).order_by("eluted_at").first()
         if first and not BreakthroughTest.objects.filter(elution=first).exists():
             self.untested_first_elution = first
-        return [d for d in days if d not in done]
+        return todo
 
 
 def _date_back_specifications(first: datetime) -> None:

@@ -2,12 +2,13 @@
 
 Plans seeded random days of 5-60 bookings (08:00-16:30, 100-200 MBq) on a 1850 MBq generator
 when fresh, at 6 and at 11 months, on one and two synthesis modules, with the default plan
-settings (4 syntheses a day at most, 10 min module turnaround, one QC bench, 1 s CPU budget).
-It prints the CPU time per plan (median, p95, max) and the longest wall time, the share of plans
-proven optimal, and patients served and syntheses used against a first-fit baseline (one run
-per hour that has bookings, each booking to the first run in time with room). Then it simulates
-a generator's life, 12 months of seeded weekdays, and prints the patients served per generator
-by plan and by the baseline. It asserts nothing.
+settings (4 syntheses a day at most, 10 min module turnaround, one QC bench, 1 s CPU budget). It
+prints the CPU time per plan (median, p95, max), the longest wall time, the search nodes per
+plan (median, p95; `Plan.nodes`), the share of plans proven optimal, and patients served and
+syntheses used against a first-fit baseline (one run per hour that has bookings, each booking to
+the first run in time with room). Then it simulates a generator's life, 12 months of seeded
+weekdays, and prints the patients served per generator by plan and by the baseline. It asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ def _timed(state, requests, params):
 def days_table(days: int, days_60: int, sizes: list[int]) -> None:
     header = (
         f"{'bookings':>8} {'modules':>7} {'generator':>10} {'days':>5} {'p50 ms':>7} "
-        f"{'p95 ms':>7} {'max ms':>7} {'wall max':>8} {'optimal':>7} {'served':>6} "
+        f"{'p95 ms':>7} {'max ms':>7} {'wall max':>8} {'nodes p50':>9} {'nodes p95':>9} "
+        f"{'optimal':>7} {'served':>6} "
         f"{'runs':>5} {'base served':>11} {'base runs':>9}"
     )
     print(header)
@@ -190,7 +192,7 @@ def days_table(days: int, days_60: int, sizes: list[int]) -> None:
     for size in sizes:
         for modules in (1, 2):
             for label, (age, efficiency) in AGES.items():
-                cpu, walls, served, runs, base_s, base_r = [], [], [], [], [], []
+                cpu, walls, served, runs, base_s, base_r, nodes = [], [], [], [], [], [], []
                 optimal = 0
                 count = days_60 if size >= 60 else days
                 for seed in range(count):
@@ -204,6 +206,7 @@ def days_table(days: int, days_60: int, sizes: list[int]) -> None:
                     plan, ms, wall = _timed(state, requests, params)
                     cpu.append(ms)
                     walls.append(wall)
+                    nodes.append(plan.nodes)
                     optimal += plan.optimal
                     served.append(plan.served_count)
                     runs.append(len(plan.runs))
@@ -213,7 +216,8 @@ def days_table(days: int, days_60: int, sizes: list[int]) -> None:
                 print(
                     f"{size:>8} {modules:>7} {label:>10} {count:>5} "
                     f"{statistics.median(cpu):>7.1f} {_percentile(cpu, 0.95):>7.1f} "
-                    f"{max(cpu):>7.1f} {max(walls):>8.1f} {100 * optimal / count:>6.0f}% "
+                    f"{max(cpu):>7.1f} {max(walls):>8.1f} {statistics.median(nodes):>9.0f} "
+                    f"{_percentile(nodes, 0.95):>9.0f} {100 * optimal / count:>6.0f}% "
                     f"{statistics.mean(served):>6.1f} {statistics.mean(runs):>5.1f} "
                     f"{statistics.mean(base_s):>11.1f} {statistics.mean(base_r):>9.1f}",
                     flush=True,

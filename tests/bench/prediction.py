@@ -1,4 +1,4 @@
-"""Prediction benchmark: `python -m tests.bench.prediction`.
+"""Prediction benchmark: `python -m tests.bench.prediction` (`make bench-prediction`).
 
 The cost of one prediction of a generator's column from its recorded history (the replay of
 every elution, as before the state was stored with each elution) and from the state stored with

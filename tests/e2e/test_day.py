@@ -191,19 +191,20 @@ def test_a_day_in_the_radiopharmacy(working_hours, page, staff, certificate_rend
     page.get_by_role("link", name=batch.batch_number).click()
     trail = page.locator("section", has=page.get_by_role("heading", name="Audit trail"))
     text = trail.inner_text()
+    # The trail as people read it: record types and actions in words.
     for step in (
-        "radiopharmacy.elution",
-        "radiopharmacy.batch",
-        "qc.qcresult",
-        "signed",
-        "released",
-        "certificate_rendered",
-        "scheduling.dose",
+        "Elution",
+        "Batch",
+        "QC result",
+        "Signed",
+        "Released",
+        "Certificate rendered",
+        "Dose",
     ):
         assert step in text, step
     assert page.get_by_text("Released for human use").first.is_visible()
     assert page.locator("form[method=post]").count() == 2  # unit switch and log out only
     screenshot(page, "batch-record-auditor")
-    page.goto(f"{base}/audit/?object_type=scheduling.dose&object_id={dose.pk}")
-    assert page.get_by_role("cell", name="administered").first.is_visible()
+    page.goto(f"{base}/audit/?object_type=dose&object_id={dose.pk}")
+    assert page.get_by_role("cell", name="Administered").first.is_visible()
     screenshot(page, "audit-search")

@@ -25,9 +25,7 @@ def measured_dose(working_hours, radiopharmacist):
     booking = BookingFactory(
         injection_at=now + timedelta(minutes=30), prescribed_activity_mbq=150, patient_ref="P-77"
     )
-    dose = dose_assign(
-        actor=radiopharmacist, booking_id=booking.pk, batch_id=batch.pk, draw_at=now
-    )
+    dose = dose_assign(actor=radiopharmacist, booking_id=booking.pk, batch_id=batch.pk, draw_at=now)
     return dose_measure(
         actor=radiopharmacist,
         dose_id=dose.pk,

@@ -1,17 +1,20 @@
 """Every page each role can see, in Chromium, at the workstation (1280×800) and tablet (1024×768)
-sizes: no horizontal scroll, no console error, no axe-core violation of impact serious or
-critical, and 44 px tap targets on the tablet (UI.md "Accessible").
+sizes (UI.md "Accessible"): no horizontal scroll, the top bar in one row, 44 px tap targets on the
+tablet, every ARIA id reference resolved, no console error and no axe-core violation of impact
+serious or critical. The administrator's pages are the home page and the Django admin.
 
-One test per role reads each of its pages once: the page is loaded at 1024×768, checked, resized
-to 1280×800 (the layout is recomputed, as when a window is resized) and checked again, and axe
-runs at both sizes. Screenshots of each dashboard, the QC form, the label and the certificate's
-pages land in test-artifacts/screenshots/.
+Fast: one test per role builds the day's world once (`tests/pages.py`) and reads each page once,
+at the size the previous page ended at, then resizes to the other size (the layout is recomputed
+as when a window is resized) and checks again. axe runs on every page at the tablet size and on
+the home page at both (the rest of the markup is the same at 1280; only the menu differs).
+Screenshots of each dashboard, the QC form, the label and the certificate's release page land in
+test-artifacts/screenshots/.
 """
 
 import pytest
 from django.urls import reverse
 
-from radiopharmacy.core.roles import ALL_ROLES
+from radiopharmacy.core.roles import ALL_ROLES, AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST
 from tests.e2e.conftest import axe_serious_violations, login_as, screenshot
 from tests.pages import all_pages, build_page_world, page_url
 
@@ -20,17 +23,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ADMINISTRATOR = "administrator"
 VIEWPORTS = (("1024x768", 1024, 768), ("1280x800", 1280, 800))
 # Pages that are files, not pages: fetched (status and type checked), not laid out.
-DOWNLOADS = {"qc-certificate-download": "application/pdf", "qc-lookback-csv": "text/csv"}
-# Pages whose screenshot is kept: (url name, kwargs) -> file name stem.
+DOWNLOADS = {
+    "qc-certificate-download": "application/pdf",
+    "qc-lookback-csv": "text/csv",
+    "batch-record-pdf": "application/pdf",
+}
+# Screenshots kept (full-page PNGs cost time): (url name, kwargs) -> (file stem, roles); each
+# dashboard, the QC form and the label where they are used, the certificate's release page.
 SCREENSHOTS = {
-    ("home", ()): "dashboard",
-    ("qc-entry", (("pk", "pending"),)): "qc-form",
-    ("dose-label", (("pk", "dose"),)): "label",
-    ("qc-release", (("pk", "released"),)): "certificate-release-page",
-    ("batch-detail", (("pk", "released"),)): "batch-record",
+    ("home", ()): ("dashboard", {*ALL_ROLES, "administrator"}),
+    ("qc-entry", (("pk", "pending"),)): ("qc-form", {RADIOPHARMACIST}),
+    ("dose-label", (("pk", "dose"),)): ("label", {RADIOPHARMACIST}),
+    ("qc-release", (("pk", "released"),)): (
+        "certificate-release-page",
+        {QUALIFIED_PERSON, AUDITOR},
+    ),
 }
 # htmx fragments, also served alone: no document title or language of their own.
-FRAGMENTS = {"batch-activity-now"}
+FRAGMENTS = {"batch-activity-now", "dose-assign-preview"}
 FRAGMENT_RULES = ("document-title", "html-has-lang", "landmark-one-main", "page-has-heading-one")
 # The administrator's pages: the home page and the Django admin (users, products, settings).
 ADMIN_PAGES = ("home", "admin:index", "admin:auth_user_changelist")
@@ -54,22 +64,23 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .map((e) => `${e.tagName.toLowerCase()} "${(e.innerText || e.name || "").trim()}" ` +
               `${Math.round(e.getBoundingClientRect().height)} px`)"""
 
+# Every id an ARIA attribute points at exists on the page.
+DANGLING_IDREFS = """() => [...document.querySelectorAll(
+    "[aria-describedby], [aria-labelledby], [aria-controls], [aria-errormessage]")]
+  .flatMap((e) => ["aria-describedby", "aria-labelledby", "aria-controls", "aria-errormessage"]
+    .flatMap((a) => (e.getAttribute(a) || "").split(/\\s+/).filter(Boolean)
+      .filter((id) => !document.getElementById(id)).map((id) => `${a}="${id}"`)))"""
+TOPBAR_HEIGHT = """() => {
+  const bar = document.querySelector(".topbar");
+  return bar ? Math.round(bar.getBoundingClientRect().height) : null;
+}"""
+# The top bar stays one row (a 44 px control and its padding), the menu never wraps it.
+TOPBAR_MAX_PX = 72
+
 
 @pytest.fixture
-def world(working_hours, radiopharmacist, qualified_person, scheduler, monkeypatch):
-    import tests.day_world as day_world_module  # TEMP until day_world accepts its generator
-    from radiopharmacy.services.elutions import elution_record
-    from radiopharmacy.services.generators import generator_accept
-
-    def record_and_accept(**kwargs):
-        elution = elution_record(**kwargs)
-        if elution.generator.status == "quarantine":
-            generator_accept(actor=kwargs["actor"], generator_id=elution.generator_id, note="ok",
-                documents_checked=True, certificate_activity_checked=True,
-                first_eluate_checked=True)
-        return elution
-
-    monkeypatch.setattr(day_world_module, "elution_record", record_and_accept)
+def world(working_hours, radiopharmacist, qualified_person, scheduler):
+    # built before the browser starts: certificate signing runs its own event loop
     return build_page_world(
         radiopharmacist=radiopharmacist, qualified_person=qualified_person, scheduler=scheduler
     )
@@ -98,9 +109,11 @@ def test_every_page_of_a_role_fits_both_viewports_without_console_errors_or_axe_
     console_errors: list[str] = []
     page.on(
         "console",
-        lambda message: console_errors.append(f"{page.url}: {message.text}")
-        if message.type == "error"
-        else None,
+        lambda message: (
+            console_errors.append(f"{page.url}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
     )
     login_as(page, _user(make_user, role))
     page.set_viewport_size({"width": 1024, "height": 768})
@@ -116,12 +129,16 @@ def test_every_page_of_a_role_fits_both_viewports_without_console_errors_or_axe_
         if response.status != 200:
             problems.append(f"{url} answers {response.status}")
             continue
+        if dangling := page.evaluate(DANGLING_IDREFS):
+            problems.append(f"{url}: ARIA references to missing ids {dangling}")
         sizes = VIEWPORTS if page.viewport_size["width"] == 1024 else VIEWPORTS[::-1]
         for i, (label, width, height) in enumerate(sizes):
             if i:
                 page.set_viewport_size({"width": width, "height": height})
             if overflow := page.evaluate(HORIZONTAL_OVERFLOW):
                 problems.append(f"{url} at {label} scrolls horizontally: {overflow}")
+            if (bar := page.evaluate(TOPBAR_HEIGHT)) is not None and bar > TOPBAR_MAX_PX:
+                problems.append(f"{url} at {label}: the top bar is {bar} px high (wraps)")
             # the Django admin is a workstation tool with its own stylesheet: not for gloves
             tablet = width == 1024 and not name.startswith("admin:")
             if tablet and (small := page.evaluate(SMALL_TARGETS)):
@@ -132,7 +149,31 @@ def test_every_page_of_a_role_fits_both_viewports_without_console_errors_or_axe_
                 disabled = FRAGMENT_RULES if name in FRAGMENTS else ()
                 if violations := axe_serious_violations(page, disabled=disabled):
                     problems.append(f"{url} at {label}: axe {violations}")
-            if stem := SCREENSHOTS.get((name, kwargs)):
+            stem, roles = SCREENSHOTS.get((name, kwargs), ("", ()))
+            if role in roles:
                 screenshot(page, f"{stem}-{role}-{label}")
     assert not problems, "\n".join(problems)
     assert not console_errors, console_errors
+
+
+def test_the_menu_is_one_row_at_1280_with_more_and_behind_menu_at_1024(make_user, page):
+    login_as(page, make_user(AUDITOR, username="e2e-menu"))  # the longest menu
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(page.base_url + reverse("home"))
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="Generators").is_visible()  # in the row
+    assert not nav.get_by_role("link", name="Audit", exact=True).is_visible()  # under "More"
+    nav.get_by_text("More").click()
+    nav.get_by_role("link", name="Audit", exact=True).click()
+    page.wait_for_url("**/audit/")
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    assert not nav.get_by_role("link", name="Generators").is_visible()
+    nav.get_by_text("Menu").click()
+    nav.get_by_role("link", name="Generators").click()
+    page.wait_for_url("**/generators/")
+    # the person's menu: roles and log out
+    page.locator("details.account summary").click()
+    assert page.get_by_text("Auditor", exact=True).is_visible()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/**")

@@ -4,6 +4,7 @@ checkpoint, and the pure check of entry rows an offline export uses."""
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -77,6 +78,16 @@ def test_stored_rows_hash_to_the_hash_each_entry_was_written_with():
     for event in events:
         assert rows[event.id][11] == event.hash
         assert audit.entry_row_problem(rows[event.id], audit._keyed()) is None
+
+
+def test_an_entry_written_on_a_whole_second_reads_back_to_its_hash():
+    """Its stored time has no fraction of a second (nor then has its ISO form)."""
+    with time_machine.travel(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC), tick=False):
+        (event,) = _entries(1)
+    (row,) = list(audit._stored_rows(event.id - 1))
+    assert row[1] == "2026-11-24T08:00:00+00:00" == audit.jsonable(event.occurred_at)
+    assert audit.entry_row_problem(row, audit._keyed()) is None
+    assert verify_chain().ok
 
 
 def test_verify_entry_rows_checks_rows_offline_as_tuples_or_mappings():

@@ -216,5 +216,5 @@ def test_batch_record_shows_activities_in_the_users_unit(web, auditor):
     body = client.get(f"/batches/{batch.pk}/").content.decode()
     in_mci = batch.activity_at_eos_mbq / 37.0
     assert f"{in_mci:.2f} mCi" in body
-    assert f"{batch.concentration_at_eos_mbq_per_ml / 37.0:.3f} mCi/mL" in body
+    assert f"{batch.concentration_at_eos_mbq_per_ml / 37.0:.2f} mCi/mL" in body  # two decimals
     assert f"{batch.activity_at_eos_mbq:.1f} MBq" not in body

@@ -284,3 +284,13 @@ def test_the_generator_list_reads_no_elution_rows():
             selectors.efficiency_percent(generator)
             selectors.elution_count(generator)
     assert len(queries.captured_queries) == 1
+
+
+def test_the_generator_page_lists_retired_generators_only_when_asked(client, auditor):
+    active = GeneratorFactory(serial_number="GP-ACTIVE")
+    retired = GeneratorFactory(serial_number="GP-RETIRED", status="retired")
+    client.force_login(auditor)
+    default = client.get("/generators/").content.decode()
+    assert active.serial_number in default and retired.serial_number not in default
+    everything = client.get("/generators/", {"status": "all"}).content.decode()
+    assert active.serial_number in everything and retired.serial_number in everything

@@ -144,6 +144,8 @@ def test_acceptance_page_accepts_and_keeps_what_was_typed_when_incomplete(client
     client.force_login(radiopharmacist)
     detail = client.get(reverse("generator-detail", args=[generator.pk])).content.decode()
     assert "Accept into use" in detail and "Record an elution" in detail
+    listing = client.get(reverse("generator-list")).content.decode()
+    assert reverse("generator-accept", args=[generator.pk]) in listing
     url = reverse("generator-accept", args=[generator.pk])
     incomplete = client.post(url, {"documents_checked": "on", "note": "activity ok"})
     assert incomplete.status_code == 200

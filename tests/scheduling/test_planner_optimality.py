@@ -13,6 +13,7 @@ import dataclasses
 
 import pytest
 
+from scheduling import planner
 from scheduling.planner import MARGIN_RESOLUTION, plan_day
 from tests.bench.planner import random_day
 from tests.scheduling.plan_checker import (
@@ -37,6 +38,15 @@ DAYS = [
 ]
 
 
+@pytest.fixture(params=["lazy", "run table from the first node"])
+def run_table(request, monkeypatch):
+    """Small days end before the planner builds its run table (the depletion bound): run each
+    comparison once as planned and once with the table built from the first node on."""
+    if request.param != "lazy":
+        monkeypatch.setattr(planner._Search, "rebuild_every", 0)
+    return request.param
+
+
 def _plan(state, bookings, prm):
     plan = plan_day(generator_state=state, bookings=bookings, params=prm)
     assert_valid(plan.to_dict(), state=state, bookings=bookings, params=prm)
@@ -47,7 +57,7 @@ def _plan(state, bookings, prm):
 @pytest.mark.parametrize(("seed", "size", "age_days", "efficiency", "modules", "limit"), DAYS)
 @pytest.mark.requirement("PLN-04")
 def test_planner_serves_the_exhaustive_optimum_with_the_fewest_syntheses(
-    seed, size, age_days, efficiency, modules, limit
+    seed, size, age_days, efficiency, modules, limit, run_table
 ):
     state, bookings, prm = random_day(
         seed=seed,
@@ -67,7 +77,7 @@ def test_planner_serves_the_exhaustive_optimum_with_the_fewest_syntheses(
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.requirement("PLN-04")
-def test_planner_matches_every_slot_search_including_the_margin(seed):
+def test_planner_matches_every_slot_search_including_the_margin(seed, run_table):
     modules = 1 + seed % 2
     state, bookings, prm = random_day(
         seed=500 + seed,
@@ -142,3 +152,33 @@ def test_the_budget_returns_the_best_plan_found_with_its_bound():
     assert plan.to_dict()["optimal"] is False
     assert plan.bound_served >= plan.served_count
     assert plan.cpu_ms < 1000
+
+
+@pytest.mark.parametrize(("seed", "size", "age_days", "efficiency", "modules", "limit"), DAYS)
+@pytest.mark.requirement("PLN-04")
+def test_the_depletion_bound_is_never_below_the_optimum(
+    seed, size, age_days, efficiency, modules, limit
+):
+    state, bookings, prm = random_day(
+        seed=seed,
+        bookings=size,
+        age_days=age_days,
+        efficiency_percent=efficiency,
+        synthesis_modules=modules,
+        max_syntheses=limit,
+        first_injection_hour=8,
+        last_injection_hour=13,
+    )
+    best = exhaustive_optimum(state=state, bookings=bookings, params=prm)
+    day = planner._Day(state, bookings, prm, [], [])
+    search = planner._Search(day, 1.0)
+    search.rebuild_every = 0
+    start, _, caps, available = search._expand(search._root(), 1.0)
+    for runs in range(1, day.max_runs + 1):
+        # With `runs` runs at most, no plan serves more than the bound (the exhaustive search
+        # with the day limited to that many syntheses).
+        limited = exhaustive_optimum(
+            state=state, bookings=bookings, params=dataclasses.replace(prm, max_syntheses=runs)
+        )
+        assert search._bound(start, caps, available, runs) >= limited.served
+    assert search._bound(start, caps, available, day.max_runs) >= best.served

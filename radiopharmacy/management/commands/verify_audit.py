@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from radiopharmacy.core.audit import verify_chain
@@ -19,9 +21,18 @@ class Command(BaseCommand):
             help="Check only the entries after the latest signed checkpoint, after checking that "
             "checkpoint itself (the hourly job); the whole chain when there is none yet.",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="Processes that hash the entries of a long chain (default: one per CPU; 1: "
+            "this process only). Same findings either way.",
+        )
 
     def handle(self, *args, **options):
-        report = verify_chain(since_checkpoint=options["since_checkpoint"])
+        report = verify_chain(
+            since_checkpoint=options["since_checkpoint"], processes=max(1, options["processes"])
+        )
         if not report.ok:
             where = (
                 f"Audit chain broken at entry {report.first_broken_id}"
