@@ -1050,12 +1050,12 @@ class _Search:
                 d = min(d, best.served - node.served - less[offset + j])
             need.append(max(1, d) if c >= d else _NEVER)
         children = self._children(start, available, caps, node.mask, need)
-        # Most doses first, then the tightest fit, then the earliest slot: a strong incumbent
-        # early makes the bound prune more.
-        after = self._after(self.day.max_runs - node.runs - 1)
+        # The most doses plus what the runs after them can serve first, then the most doses,
+        # the tightest fit and the earliest slot: a strong incumbent early makes the bound
+        # prune more.
         children.sort(
             key=lambda c: (
-                -len(c[0]) - after[c[1] - self.k0],
+                -len(c[0]) - more[c[1] - self.k0],
                 -len(c[0]),
                 caps[c[1] - start] - c[2],
                 c[1],

@@ -104,6 +104,21 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def pdf_screenshots(pdf: bytes, name: str) -> list[Path]:
+    """Each page of a PDF as a PNG beside the screenshots (Chromium shows no PDF headless)."""
+    import pypdfium2
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    document = pypdfium2.PdfDocument(pdf)
+    paths = []
+    for number, pdf_page in enumerate(document, start=1):
+        path = SCREENSHOTS / f"{name}-page-{number}.png"
+        pdf_page.render(scale=2).to_pil().save(path)
+        paths.append(path)
+    document.close()
+    return paths
+
+
 def login(page, username: str, password: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{page.base_url}/login/")

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from radiopharmacy.core.roles import ALL_ROLES, AUDITOR, QUALIFIED_PERSON, RADIOPHARMACIST
-from tests.e2e.conftest import axe_serious_violations, login_as, screenshot
+from tests.e2e.conftest import axe_serious_violations, login_as, pdf_screenshots, screenshot
 from tests.pages import all_pages, build_page_world, page_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,6 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ADMINISTRATOR = "administrator"
 VIEWPORTS = (("1024x768", 1024, 768), ("1280x800", 1280, 800))
 # Pages that are files, not pages: fetched (status and type checked), not laid out.
+# The PDFs kept as pictures with the screenshots (the qualified person's copies).
+PDF_SCREENSHOTS = {"qc-certificate-download": "certificate", "batch-record-pdf": "batch-record"}
 DOWNLOADS = {
     "qc-certificate-download": "application/pdf",
     "qc-lookback-csv": "text/csv",
@@ -123,6 +125,8 @@ def test_every_page_of_a_role_fits_both_viewports_without_console_errors_or_axe_
             response = page.request.get(page.base_url + url)
             assert response.status == 200, url
             assert response.headers["content-type"].startswith(DOWNLOADS[name]), url
+            if role == QUALIFIED_PERSON and name in PDF_SCREENSHOTS:
+                assert pdf_screenshots(response.body(), PDF_SCREENSHOTS[name]), url
             continue
         # load at the size the last page ended at, then resize: one resize per page
         response = page.goto(page.base_url + url)

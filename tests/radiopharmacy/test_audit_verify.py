@@ -2,11 +2,15 @@
 checkpoint, and the pure check of entry rows an offline export uses."""
 
 import datetime as dt
+import json
 
+import orjson
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radiopharmacy.core import audit, audit_sql
 from radiopharmacy.core.audit import AuditAction, checkpoint_write, verify_chain
@@ -190,3 +194,162 @@ def test_the_hourly_job_checks_incrementally_and_the_daily_job_fully(tamper):
     assert audit_verify_task() is True  # before the checkpoint: beyond the hourly job's reach
     assert audit_verify_task(full=True) is False
     assert str(events[1].id) in Alert.objects.get(kind="audit_chain_broken").message
+
+
+# The verifier's fast path (`audit._confirmed`, orjson) against the reference (`entry_hash`).
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()  # beyond 64 bits too: orjson refuses them, the reference decides
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(codec="utf-8")),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=6), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+_FIELDS = ("2026-11-24T08:15:02.123456+00:00", 3, "rp", "changed", "qc.qcresult", "12", "QC ✓")
+
+
+def _row(stored_changes: str, hashed_changes) -> tuple:
+    """A stored row whose `changes` text is `stored_changes`, hashed as if it were
+    `hashed_changes` (its text as written: the same value; a tampered row: another)."""
+    digest = audit.entry_hash(*_FIELDS, hashed_changes, "why", "ab" * 32)
+    return (7, *_FIELDS, stored_changes, "why", "ab" * 32, digest, "")
+
+
+def _canonical(value) -> bytes:
+    return audit._CANONICAL.encode(value).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_orjson_writes_json_values_the_stdlib_reads_back_exactly(value):
+    """The fast path's premise: orjson's text of a value is read back by the stdlib as that very
+    value (ints, floats to the bit, strings), and it is the canonical text, byte for byte, but
+    for some floats the stdlib writes with a negative exponent (1e-05; orjson 0.00001), which
+    the reference decides, as it does values orjson refuses (integers beyond 64 bits)."""
+    try:
+        text = orjson.dumps(value, option=audit._ORJSON_SORTED)
+    except orjson.JSONEncodeError:
+        assert not _fast(value)
+        return
+    assert _canonical(json.loads(text)) == _canonical(value)
+    if _fast(value):
+        assert text == _canonical(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values, st.booleans())
+def test_the_fast_path_confirms_an_intact_row_as_stored_on_either_engine(value, as_jsonb):
+    # SQLite stores json.dumps' text; PostgreSQL's jsonb gives its own (here: other spacing,
+    # unicode unescaped), read back the same.
+    text = json.dumps(value, ensure_ascii=not as_jsonb, separators=(", ", ": "))
+    row = _row(text, json.loads(text))
+    assert audit.entry_row_problem(row) is None
+    assert audit._confirmed(row) or not _fast(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values, _json_values)
+def test_the_fast_path_never_confirms_what_the_reference_rejects(stored, hashed):
+    row = _row(json.dumps(stored), hashed)
+    reference_ok = _canonical(json.loads(json.dumps(stored))) == _canonical(hashed)
+    assert (audit.entry_row_problem(row) is None) is reference_ok
+    if audit._confirmed(row):
+        assert reference_ok
+
+
+@pytest.mark.parametrize(
+    ("stored", "hashed"),
+    [
+        ('{"a": NaN}', {"a": None}),  # orjson would write NaN and infinities as null
+        ('{"a": Infinity}', {"a": None}),
+        ('{"a": 1e400}', {"a": None}),
+        ('{"a": 123456789012345678901234567890}', {"a": 1.2345678901234568e29}),  # orjson: float
+        ('{"a": 1}', {"a": 1.0}),
+        ('{"a": -0.0}', {"a": 0.0}),
+        ('{"a": "\\u00e9"}', {"a": "e"}),
+    ],
+)
+def test_values_orjson_would_conflate_are_named_as_changed(stored, hashed):
+    row = _row(stored, hashed)
+    assert not audit._confirmed(row)
+    assert "was changed" in audit.entry_row_problem(row)
+
+
+def test_stored_text_with_surrounding_space_is_checked_by_the_reference():
+    row = _row(' {"a": 1} ', {"a": 1})
+    assert not audit._confirmed(row) and audit.entry_row_problem(row) is None
+
+
+def _fast(value) -> bool:
+    """Whether the fast path confirms this value for sure: no integer beyond 64 bits, no float
+    written with a negative exponent."""
+    return not any(
+        (isinstance(leaf, int) and not -(2**63) <= leaf < 2**64)
+        or (isinstance(leaf, float) and "e-" in repr(leaf))
+        for leaf in _leaves(value)
+    )
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _reports_alike(monkeypatch, **kwargs):
+    """The report of one process and of two, chunks of 3 ids: the same."""
+    monkeypatch.setattr(audit, "VERIFY_CHUNK", 3)
+    assert audit._can_fork()
+    one = verify_chain(processes=1, **kwargs)
+    two = verify_chain(processes=2, **kwargs)
+    assert one == two
+    return two
+
+
+def test_processes_find_an_intact_chain_intact(monkeypatch, capsys):
+    _entries(14)
+    checkpoint_write()
+    _entries(4)
+    report = _reports_alike(monkeypatch)
+    assert report.ok and report.read == AuditEvent.objects.count()
+    call_command("verify_audit", "--processes", "2")
+    assert f"intact: {report.checked} entries" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        (f"UPDATE {TABLE} SET reason = 'forged' WHERE id = %s", "was changed"),
+        (f"DELETE FROM {TABLE} WHERE id = %s", "missing (deleted)"),  # at a chunk's border
+        (f"UPDATE {TABLE} SET hmac = 'x' WHERE id = %s", "HMAC"),
+    ],
+)
+def test_processes_name_the_same_tampering(monkeypatch, tamper, sql, named):
+    events = _entries(16)
+    checkpoint_write()
+    _entries(3)
+    tamper(sql, [events[6].id])  # ids 1 to 3, 4 to 6, 7 to 9...: the first of a chunk
+    report = _reports_alike(monkeypatch)
+    assert report.first_broken_id == events[6].id + (named == "missing (deleted)")
+    assert named in report.problem
+    with pytest.raises(CommandError, match=named.replace("(", r"\(").replace(")", r"\)")):
+        call_command("verify_audit", "--processes", "2")
+
+
+def test_processes_name_entries_swapped_across_a_chunk_border(monkeypatch, tamper):
+    events = _entries(12)
+    checkpoint_write()
+    a, b = events[5].id, events[6].id  # the last of a chunk and the first of the next
+    for new_id, old_id in ((-1, a), (a, b), (b, -1)):
+        tamper(f"UPDATE {TABLE} SET id = %s WHERE id = %s", [new_id, old_id])
+    report = _reports_alike(monkeypatch)
+    assert report.first_broken_id == a
+    assert f"entries were reordered: entry {a} chains to entry {b}" in report.problem
