@@ -331,3 +331,30 @@ class DoseFactory(factory.django.DjangoModelFactory):
     allocated_volume_ul = factory.LazyAttribute(lambda o: round(o.volume_to_draw_ml * 1000))
     status = "assigned"
     assigned_by = factory.SubFactory(UserFactory, role="radiopharmacist")
+
+
+def released_batch(*, operator, qualified_person, comment: str = ""):
+    """A batch with passing QC released by `qualified_person` (through the release service, at
+    the clock's time: see the `at_release_time` fixture); its release signature."""
+    from qc.models import BatchSignature
+    from qc.services.release import batch_release
+
+    batch = BatchFactory(operator=operator, qc="passing", recorded_at=QC_TIME)
+    batch_release(
+        batch_id=batch.pk,
+        actor=qualified_person,
+        password=TEST_PASSWORD,
+        decision="release",
+        comment=comment,
+    )
+    return BatchSignature.objects.select_related("batch").get(batch=batch)
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, each run of whitespace read as one space."""
+    import io
+
+    from pypdf import PdfReader
+
+    pages = PdfReader(io.BytesIO(bytes(data))).pages
+    return " ".join(" ".join(page.extract_text() for page in pages).split())

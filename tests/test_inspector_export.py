@@ -18,26 +18,22 @@ from qc.inspector_verify import main as verify_main
 from qc.inspector_verify import verify_export
 from qc.models import BatchSignature
 from qc.services.certificates import certificate_render
-from qc.services.release import batch_release
 from radiopharmacy.models import AuditEvent
 from radiopharmacy.site.inspector_export import inspector_export
-from tests.factories import QC_TIME, TEST_PASSWORD, BatchFactory
+from tests.factories import QC_TIME, BatchFactory, released_batch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
 
 @pytest.fixture
 def released(radiopharmacist, qualified_person):
-    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
-    batch_release(
-        batch_id=batch.pk,
-        actor=qualified_person,
-        password=TEST_PASSWORD,
-        decision="release",
+    signature = released_batch(
+        operator=radiopharmacist,
+        qualified_person=qualified_person,
         comment="Released after review of the record.",
     )
-    certificate_render(signature_id=BatchSignature.objects.get(batch=batch).pk)
-    return batch
+    certificate_render(signature_id=signature.pk)
+    return signature.batch
 
 
 def export_of(batch, actor) -> bytes:

@@ -163,7 +163,7 @@ def run(entries: int, tail: int, out=sys.stdout) -> None:
         state = "intact" if report.ok else f"BROKEN: {report.problem}"
         print(
             f"verify_audit {label:<14} {report.read:>8} entries read in {seconds:6.2f} s: "
-            f"{report.read / seconds:>9,.0f} entries/s; this process's CPU {cpu:6.2f} s: "
+            f"{report.read / seconds:>9,.0f} entries/s; CPU {cpu:6.2f} s: "
             f"{report.read / max(cpu, 1e-9):>9,.0f} entries per CPU second ({state})",
             file=out,
         )

@@ -1,41 +1,34 @@
 """The release certificate PDF: content read back with pypdf, byte-identical renders, hashes."""
 
-import io
 import json
 from datetime import timedelta
 
 import pytest
 import time_machine
-from pypdf import PdfReader
 
 from qc.certificate_pdf import site_datetime
 from qc.models import BatchSignature, Certificate
 from qc.services.certificates import certificate_render, render_certificate, sign_certificate
-from qc.services.release import batch_release, sha256_hex
+from qc.services.release import sha256_hex
 from qc.services.results import qc_result_record
 from radiopharmacy.core.errors import StateConflict
 from radiopharmacy.core.sitetime import site_zone
-from tests.factories import QC_TIME, RELEASE_TIME, TEST_PASSWORD, BatchFactory
+from tests.factories import (
+    RELEASE_TIME,
+    pdf_text,
+    released_batch,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
 
 @pytest.fixture
 def released(radiopharmacist, qualified_person):
-    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
-    batch_release(
-        batch_id=batch.pk,
-        actor=qualified_person,
-        password=TEST_PASSWORD,
-        decision="release",
+    return released_batch(
+        operator=radiopharmacist,
+        qualified_person=qualified_person,
         comment="Released after review of the record.",
     )
-    return BatchSignature.objects.get(batch=batch)
-
-
-def pdf_text(data: bytes) -> str:
-    reader = PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def flat(text: str) -> str:

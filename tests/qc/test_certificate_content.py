@@ -11,12 +11,14 @@ import pytest
 from pypdf import PdfReader
 
 from qc.certificate_pdf import Signature, Site, render_pdf, signing_datetime
-from qc.models import BatchSignature
 from qc.services.certificates import certificate_render, render_certificate
-from qc.services.release import batch_release
 from radiopharmacy import qr
 from radiopharmacy.core.sitetime import site_zone
-from tests.factories import QC_TIME, RELEASE_TIME, TEST_PASSWORD, BatchFactory
+from tests.factories import (
+    RELEASE_TIME,
+    pdf_text,
+    released_batch,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
@@ -32,27 +34,14 @@ def site_settings(settings):
 
 @pytest.fixture
 def released(radiopharmacist, qualified_person):
-    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
-    batch_release(
-        batch_id=batch.pk,
-        actor=qualified_person,
-        password=TEST_PASSWORD,
-        decision="release",
-        comment="",
-    )
-    return BatchSignature.objects.get(batch=batch)
-
-
-def text_of(data: bytes) -> str:
-    reader = PdfReader(io.BytesIO(data))
-    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    return released_batch(operator=radiopharmacist, qualified_person=qualified_person)
 
 
 @pytest.mark.requirement("REL-06", "P11-11.50")
 def test_certificate_names_the_site_its_licence_the_signer_role_and_the_signing_time(
     site_settings, released
 ):
-    text = text_of(certificate_render(signature_id=released.pk).pdf)
+    text = pdf_text(certificate_render(signature_id=released.pk).pdf)
     assert "St Elsewhere Radiopharmacy" in text
     assert "Nuclear Medicine, 7 Hospital Road, Utrecht" in text
     assert "NL-MIA-1234" in text
@@ -67,7 +56,7 @@ def test_verification_address_and_qr_code_come_from_site_url(site_settings, rele
     encoded = []
     real = qr.qr_modules
     monkeypatch.setattr(qr, "qr_modules", lambda data: encoded.append(data) or real(data))
-    text = text_of(render_certificate(released, number="CERT-X"))
+    text = pdf_text(render_certificate(released, number="CERT-X"))
     url = f"http://gallium.example:8123/verify/{released.record_sha256}"
     assert url in text
     assert encoded == [url]
@@ -141,7 +130,7 @@ def test_every_quality_event_of_the_batch_is_printed_with_its_conclusion(release
     data = render_pdf(
         record, signature, number="CERT-X", site_url="http://x", zone=site_zone(), site=site
     )
-    text = text_of(data)
+    text = pdf_text(data)
     assert "Out of specification #41: RCP 93 % below 95 %" in text
     assert "Invalidated (assignable laboratory error). Transcription error" in text
     assert "Deviation #42: Late sampling" in text and "No product impact" in text

@@ -2,35 +2,19 @@
 the QC table and limits, the signature (printed name, date and time with zone, meaning) and the
 audit trail; linked from the batch record page."""
 
-import io
-
 import pytest
 from django.urls import reverse
-from pypdf import PdfReader
 
-from qc.services.release import batch_release
-from tests.factories import QC_TIME, TEST_PASSWORD, BatchFactory
+from tests.factories import pdf_text, released_batch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
 
 @pytest.fixture
 def released(radiopharmacist, qualified_person):
-    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
-    batch_release(
-        batch_id=batch.pk,
-        actor=qualified_person,
-        password=TEST_PASSWORD,
-        decision="release",
-        comment="",
-    )
-    batch.refresh_from_db()
-    return batch
-
-
-def text_of(data: bytes) -> str:
-    reader = PdfReader(io.BytesIO(data))
-    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    signature = released_batch(operator=radiopharmacist, qualified_person=qualified_person)
+    signature.batch.refresh_from_db()
+    return signature.batch
 
 
 def test_the_auditor_prints_the_batch_record_as_a_pdf(client, auditor, released, settings):
@@ -41,7 +25,7 @@ def test_the_auditor_prints_the_batch_record_as_a_pdf(client, auditor, released,
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    text = text_of(response.content)
+    text = pdf_text(response.content)
     for expected in (
         f"Batch record {released.batch_number}",
         settings.SITE_NAME,
