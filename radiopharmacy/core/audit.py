@@ -193,13 +193,14 @@ def entry_hash(
 
 
 # The verifier's fast path (issue 15): the stdlib's canonical encoder is most of an entry's cost,
-# orjson's sorted encoding a fraction of it. It is used only to confirm: when orjson's text of an
-# entry hashes to its stored hash, that text is the canonical text the hash was made of, which
-# the stdlib parses back to this very entry (orjson writes values the stdlib reads back exactly,
-# floats included: tests/radiopharmacy/test_audit_verify.py checks it), so `entry_hash` would
-# match too. Anything else (a mismatch, a value orjson refuses) is decided by `entry_hash`.
-# orjson writes NaN and infinities as null: the stored text is decoded by a stdlib decoder that
-# refuses them (decoded by the stdlib, not orjson, whose decoder turns big integers into floats).
+# orjson's sorted encoding a fraction of it. orjson's text only ever confirms: when it hashes to
+# the stored hash, it is the canonical text that hash was made of; the stdlib reads it back as
+# exactly the content decoded here (orjson writes every value it accepts so, floats to the bit:
+# tests/radiopharmacy/test_audit_verify.py checks it), whose canonical text is that text again,
+# so `entry_hash` would match too. Otherwise (a tampered entry, a float orjson writes its own way
+# such as 1e-05, a value it refuses such as an integer beyond 64 bits) `entry_hash` decides.
+# The stored text is decoded by the stdlib (orjson's decoder turns big integers into floats),
+# refusing NaN and infinities, which orjson would write as null.
 class _NotFast(ValueError):
     pass
 
@@ -224,8 +225,6 @@ _ORJSON_SORTED = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-_sha256 = hashlib.sha256
-_dumps = orjson.dumps
 
 
 def _confirmed(row: tuple) -> bool:
@@ -238,7 +237,7 @@ def _confirmed(row: tuple) -> bool:
         value, end = _scan_stored_json(changes, 0)
         if end != len(changes):
             return False
-        text = _dumps(
+        text = orjson.dumps(
             {
                 "occurred_at": occurred_at,
                 "user_id": row[2],
@@ -255,7 +254,7 @@ def _confirmed(row: tuple) -> bool:
         )
     except (StopIteration, ValueError, TypeError):  # orjson.JSONEncodeError is a TypeError
         return False
-    return _sha256(text).hexdigest() == row[11]
+    return hashlib.sha256(text).hexdigest() == row[11]
 
 
 def content_hash(event: AuditEvent) -> str:
@@ -599,15 +598,17 @@ def _stored_rows(after_id: int = 0, until_id: int | None = None) -> Iterable[tup
     for rows in _chunks(columns, after_id, until_id):
         for row in rows:
             occurred_at = row[1]
-            if (
-                isinstance(occurred_at, str)
-                and len(occurred_at) in (19, 26)
-                and occurred_at[10] == " "
-            ):
-                # SQLite's naive UTC "YYYY-MM-DD HH:MM:SS[.ffffff]": its ISO form in UTC
-                # by hand, the cheapest step of a read that is mostly parsing.
-                yield (row[0], f"{occurred_at[:10]}T{occurred_at[11:]}+00:00", *row[2:])
-                continue
+            if isinstance(occurred_at, str) and occurred_at[10:11] == " ":
+                # SQLite's naive UTC "YYYY-MM-DD HH:MM:SS[.ffffff]", PostgreSQL's in its session
+                # time zone, UTC, "...:SS[.ff]+00" (trailing zeros dropped): their ISO form in UTC
+                # (`jsonable`) by hand, the cheapest step of a read that is mostly parsing.
+                utc = occurred_at[:-3] if occurred_at.endswith("+00") else occurred_at
+                if len(utc) == 19:
+                    yield (row[0], f"{utc[:10]}T{utc[11:]}+00:00", *row[2:])
+                    continue
+                if 21 <= len(utc) <= 26 and utc[19] == "." and utc[20:].isdigit():
+                    yield (row[0], f"{utc[:10]}T{utc[11:19]}.{utc[20:]:0<6}+00:00", *row[2:])
+                    continue
             if isinstance(occurred_at, str):
                 occurred_at = dt.datetime.fromisoformat(occurred_at)
             if occurred_at.tzinfo is None:  # SQLite stores naive UTC

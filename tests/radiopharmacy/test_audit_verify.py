@@ -74,6 +74,10 @@ def test_the_hash_is_byte_identical_to_the_canonical_form_of_the_trail():
     )
     expected = "4135724e77f5ff5a68a2f253e3c0eca0f1312c1c7f6f3ee9ed87460b7725c639"
     assert audit.content_hash(event) == expected
+    # The verifier's orjson path makes the same digest of the entry as stored.
+    stored = [getattr(event, name) for name in audit.HASHED_FIELDS]
+    stored[0], stored[7] = audit.jsonable(event.occurred_at), json.dumps(event.changes)
+    assert audit._confirmed((None, *stored, expected, ""))
 
 
 def test_stored_rows_hash_to_the_hash_each_entry_was_written_with():
@@ -92,6 +96,17 @@ def test_an_entry_written_on_a_whole_second_reads_back_to_its_hash():
     assert row[1] == "2026-11-24T08:00:00+00:00" == audit.jsonable(event.occurred_at)
     assert audit.entry_row_problem(row, audit._keyed()) is None
     assert verify_chain().ok
+
+
+@pytest.mark.parametrize("microsecond", [250_000, 123_456, 5])
+def test_an_entry_written_within_a_second_reads_back_to_its_time(microsecond):
+    """PostgreSQL drops a fraction's trailing zeros (".25"), SQLite keeps six digits."""
+    at = dt.datetime(2026, 11, 24, 8, 0, 0, microsecond, tzinfo=dt.UTC)
+    with time_machine.travel(at, tick=False):
+        (event,) = _entries(1)
+    (row,) = list(audit._stored_rows(event.id - 1))
+    assert row[1] == audit.jsonable(event.occurred_at) == at.isoformat()
+    assert audit.entry_row_problem(row, audit._keyed()) is None
 
 
 def test_verify_entry_rows_checks_rows_offline_as_tuples_or_mappings():
