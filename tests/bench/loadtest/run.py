@@ -183,7 +183,8 @@ def server_env(name: str, key: str) -> dict:
     )
 
 
-def start_server(name: str, key: str) -> tuple[subprocess.Popen, str]:
+def start_server(name: str, key: str, *, log: Path) -> tuple[subprocess.Popen, str]:
+    """gunicorn on `name`, its output (a 500's traceback included) into `log`."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -191,11 +192,15 @@ def start_server(name: str, key: str) -> tuple[subprocess.Popen, str]:
         + ["--bind", f"127.0.0.1:{port}", "--workers", WORKERS, "--log-level", "warning"],
         cwd=BASE_DIR,
         env=server_env(name, key),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise Failure(f"gunicorn on {name} exited ({process.returncode})")
+            raise Failure(
+                f"gunicorn on {name} exited ({process.returncode}):\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{url}/login/", timeout=5) as response:
                 if response.status == 200:
@@ -302,7 +307,7 @@ def main() -> int:
             out = Path(tmp)
             results = {}
             for name, mixed in ((FIVE_YEAR_DB, True), (DEMO_DB, False)):
-                process, url = start_server(name, key)
+                process, url = start_server(name, key, log=out / f"gunicorn-{name}.log")
                 try:
                     # Unrecorded: the workers' first requests (imports, templates, connections).
                     locust(url, users=CLOSED_USERS, run_time=WARMUP, think="0", out=out)
