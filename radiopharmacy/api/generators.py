@@ -94,8 +94,19 @@ class GeneratorSerializer(GalliumModelSerializer):
     def get_efficiency_percent(self, obj) -> float:
         return selectors.efficiency_percent(obj)
 
-    def get_expected_eluate_now_mbq(self, obj) -> float:
-        return selectors.prediction(obj, at=self._now()).expected_eluate_mbq
+    @extend_schema_field(
+        serializers.FloatField(
+            allow_null=True,
+            help_text=(
+                "Expected eluate if eluted now (SPEC §2.2). Null when the generator has no "
+                "prediction to show: it is retired, expired, or more than 2 years from its "
+                "calibration (use `prediction/` with `at` for a time within that range)."
+            ),
+        )
+    )
+    def get_expected_eluate_now_mbq(self, obj) -> float | None:
+        shown, _ = selectors.shown_prediction(obj, at=self._now())
+        return None if shown is None else shown.expected_eluate_mbq
 
     @extend_schema_field(WarningSerializer(many=True))
     def get_warnings(self, obj) -> list[dict]:

@@ -246,6 +246,29 @@ def prediction(generator: Generator, *, at: datetime) -> Prediction:
     )
 
 
+def prediction_unavailable_reason(generator: Generator, *, at: datetime) -> str:
+    """Why a page or list shows no prediction of `generator` at `at` ("" when it shows one).
+
+    A retired generator is out of use and an expired one past its shelf life (its "expired"
+    warning says so), and past PREDICTION_WINDOW `prediction` refuses the time: a list or a
+    page shows "—" with this reason (the API null) instead of failing on one old generator.
+    """
+    if generator.status == GeneratorStatus.RETIRED:
+        return "retired"
+    if abs(at - generator.calibrated_at) > PREDICTION_WINDOW:
+        return "more than 2 years from its calibration"
+    if at >= generator.expires_at:
+        return f"expired on {timezone.localtime(generator.expires_at):%Y-%m-%d}"
+    return ""
+
+
+def shown_prediction(generator: Generator, *, at: datetime) -> tuple[Prediction | None, str]:
+    """The prediction a page or list shows at `at`, or None with the reason why not (see
+    `prediction_unavailable_reason`)."""
+    reason = prediction_unavailable_reason(generator, at=at)
+    return (None, reason) if reason else (prediction(generator, at=at), "")
+
+
 def expected_eluate_curve(
     generator: Generator,
     *,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core import keyset
 from radiopharmacy.core.audit import AuditAction
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
@@ -70,10 +71,6 @@ class AuditSearchForm(forms.Form):
         return audit_trail.Criteria(**self.cleaned_data)
 
 
-def _cursor(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
-
-
 class AuditSearchView(RoleRequiredMixin, TemplateView):
     """Audit entries, newest first, filtered by batch, record, user, action and time; 50 a page
     by keyset (`before`/`after` an entry id); `export=csv`: every matching entry as CSV."""
@@ -103,8 +100,8 @@ class AuditSearchView(RoleRequiredMixin, TemplateView):
         form, events = self._search()
         page = audit_trail.keyset_page(
             events,
-            before=_cursor(self.request.GET.get("before")),
-            after=_cursor(self.request.GET.get("after")),
+            before=keyset.cursor(self.request.GET.get("before")),
+            after=keyset.cursor(self.request.GET.get("after")),
         )
         query = self.request.GET.copy()
         for key in ("before", "after", "export"):

@@ -33,7 +33,9 @@ from django.db import models
 from django.db.models import Q, QuerySet
 
 from qc.models import BatchSignature, Capa, Certificate, Investigation
+from radiopharmacy.core import keyset
 from radiopharmacy.core.audit import AuditAction
+from radiopharmacy.core.keyset import KeysetPage
 from radiopharmacy.core.roles import MATRIX
 from radiopharmacy.core.sitetime import site_local
 from radiopharmacy.models import AuditEvent, Batch
@@ -211,15 +213,6 @@ def search(criteria: Criteria) -> QuerySet[AuditEvent]:
     return events
 
 
-@dataclass
-class KeysetPage:
-    """Newest first: `entries` with id < `before` (or > `after`), and the cursors around them."""
-
-    entries: list[AuditEvent]
-    older: int | None  # `before=` of the next older page
-    newer: int | None  # `after=` of the next newer page
-
-
 def keyset_page(
     events: QuerySet[AuditEvent],
     *,
@@ -227,25 +220,7 @@ def keyset_page(
     after: int | None = None,
     size: int = PAGE_SIZE,
 ) -> KeysetPage:
-    if after is not None:
-        rows = list(events.filter(id__gt=after).order_by("id")[: size + 1])
-        more_newer = len(rows) > size
-        rows = rows[:size][::-1]
-        return KeysetPage(
-            rows,
-            older=rows[-1].id if rows else None,
-            newer=rows[0].id if rows and more_newer else None,
-        )
-    if before is not None:
-        events = events.filter(id__lt=before)
-    rows = list(events.order_by("-id")[: size + 1])
-    more_older = len(rows) > size
-    rows = rows[:size]
-    return KeysetPage(
-        rows,
-        older=rows[-1].id if rows and more_older else None,
-        newer=rows[0].id if rows and before is not None else None,
-    )
+    return keyset.keyset_page(events, before=before, after=after, size=size)
 
 
 def iterate(events: QuerySet[AuditEvent], chunk: int = EXPORT_CHUNK) -> Iterator[list[AuditEvent]]:

@@ -3,14 +3,15 @@ trail of the batch and of everything linked to it, and the activity now (htmx fr
 
 It reads QC and scheduling records, so it lives in the site layer."""
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from qc.guards import release_blockers, release_warnings
+from qc.models import Deviation, QcResult
 from qc.selectors import (
     applicable_tests,
-    batch_qc_results,
     latest_results,
     limit_for,
     spec_for_batch,
@@ -37,11 +38,24 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
 
-        batch = get_object_or_404(selectors.batches_for_list(), pk=self.kwargs["pk"])
+        # The results and quality events are read once, with who entered them and whether a
+        # correction replaced them: the tables, the latest results and the release check
+        # (qc.guards) all read these, not a query each nor one per row.
+        batch = get_object_or_404(
+            selectors.batches_for_list().prefetch_related(
+                Prefetch(
+                    "qc_results",
+                    queryset=QcResult.objects.select_related(
+                        "analyst", "spec_test", "supersedes", "superseded_by"
+                    ),
+                ),
+                Prefetch("deviations", queryset=Deviation.objects.select_related("opened_by")),
+            ),
+            pk=self.kwargs["pk"],
+        )
         now = timezone.now()
         spec = spec_for_batch(batch)
-        # Each row shows whether a correction replaced it: joined here, not a query per row.
-        results = list(batch_qc_results(batch).select_related("superseded_by"))
+        results = sorted(batch.qc_results.all(), key=lambda r: (r.test_code, r.pk))
         latest = latest_results(batch)
         qc_rows = [
             {
@@ -64,7 +78,7 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             spec=spec,
             qc_rows=qc_rows,
             results=results,
-            deviations=batch.deviations.select_related("opened_by").order_by("id"),
+            deviations=sorted(batch.deviations.all(), key=lambda event: event.pk),
             corrections=corrections,
             audit_entries=audit_entries,
             blockers=release_blockers(batch, at=now),

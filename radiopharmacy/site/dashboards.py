@@ -98,15 +98,23 @@ def _generator_rows(now: datetime, unit_factor) -> list[dict]:
     site = SiteSettings.current()
     rows = []
     for generator in generator_selectors.generator_list(status=GeneratorStatus.IN_USE):
-        prediction = generator_selectors.prediction(generator, at=now)
-        curve = generator_selectors.expected_eluate_curve(
-            generator, start=now, hours=8, step_min=20, prediction_at_start=prediction
+        prediction, no_prediction = generator_selectors.shown_prediction(generator, at=now)
+        curve = (
+            []
+            if prediction is None
+            else generator_selectors.expected_eluate_curve(
+                generator, start=now, hours=8, step_min=20, prediction_at_start=prediction
+            )
         )
         rows.append(
             {
                 "generator": generator,
                 "prediction": prediction,
-                "expected_now": unit_factor(prediction.expected_eluate_mbq),
+                "no_prediction": no_prediction,
+                "efficiency_percent": generator_selectors.efficiency_percent(generator)
+                if prediction is None
+                else prediction.efficiency_percent,
+                "expected_now": prediction and unit_factor(prediction.expected_eluate_mbq),
                 "warnings": generator_selectors.generator_warnings(generator, now=now, site=site),
                 "chart_id": f"dash-gen-{generator.pk}",
                 "chart": {

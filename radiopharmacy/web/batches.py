@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.generic import FormView, TemplateView
 
 from radiopharmacy.choices import BatchStatus
+from radiopharmacy.core import keyset
 from radiopharmacy.core.errors import ApplicationError
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
@@ -22,6 +23,9 @@ from radiopharmacy.services.elutions import batch_eluate_flags
 from radiopharmacy.units import activity_unit, in_unit
 from radiopharmacy.web.forms.batches import BatchCorrectionForm, BatchForm
 from radiopharmacy.web.forms.common import apply_service_error
+
+# Rows a page of the batch list shows.
+PAGE_SIZE = 50
 
 
 class BatchListView(RoleRequiredMixin, TemplateView):
@@ -42,12 +46,25 @@ class BatchListView(RoleRequiredMixin, TemplateView):
                 date = ""
         if number:
             batches = batches.filter(batch_number__icontains=number)
-        batches = list(batches[:200])
+        # Newest first on EOS, a page at a time by keyset (never OFFSET, nothing counts the table).
+        page = keyset.keyset_page(
+            batches,
+            before=keyset.cursor(self.request.GET.get("before")),
+            after=keyset.cursor(self.request.GET.get("after")),
+            size=PAGE_SIZE,
+            field="eos_at",
+        )
+        batches = page.entries
+        query = self.request.GET.copy()
+        for key in ("before", "after"):
+            query.pop(key, None)
         minimum = SiteSettings.current().min_efficiency_percent
         for batch in batches:  # a flag in the row (SPEC §2.2): low efficiency, corrected eluate
             batch.eluate_flags = batch_eluate_flags(batch, min_efficiency_percent=minimum)
         return super().get_context_data(
             batches=batches,
+            page=page,
+            query=query.urlencode(),
             statuses=BatchStatus.choices,
             status_filter=status,
             date_filter=date,

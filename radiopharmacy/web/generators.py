@@ -40,13 +40,13 @@ class GeneratorListView(RoleRequiredMixin, TemplateView):
         unit = activity_unit(self.request)
         rows = []
         for generator in selectors.generator_list(status=self.request.GET.get("status") or None):
+            prediction, no_prediction = selectors.shown_prediction(generator, at=now)
             rows.append(
                 {
                     "generator": generator,
                     "warnings": selectors.generator_warnings(generator, now=now, site=site),
-                    "expected_now": in_unit(
-                        selectors.prediction(generator, at=now).expected_eluate_mbq, unit
-                    ),
+                    "expected_now": prediction and in_unit(prediction.expected_eluate_mbq, unit),
+                    "no_prediction": no_prediction,
                     "efficiency": selectors.efficiency_percent(generator),
                     "elution_count": selectors.elution_count(generator),
                 }
@@ -79,8 +79,14 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
         awaiting_acceptance = (
             generator.status == GeneratorStatus.QUARANTINE and generator.accepted_at is None
         )
-        prediction = selectors.prediction(generator, at=now)
-        curve = selectors.expected_eluate_curve(generator, start=now, hours=8, step_min=10)
+        prediction, no_prediction = selectors.shown_prediction(generator, at=now)
+        curve = (
+            []
+            if prediction is None
+            else selectors.expected_eluate_curve(
+                generator, start=now, hours=8, step_min=10, prediction_at_start=prediction
+            )
+        )
         # The latest elutions only: the page costs the same after a year of them (the API's
         # elutions list has them all).
         current = selectors.recent_elutions(generator, limit=HISTORY_ROWS)
@@ -112,9 +118,13 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
             generator=generator,
             warnings=selectors.generator_warnings(generator, now=now),
             prediction=prediction,
-            expected_now=in_unit(prediction.expected_eluate_mbq, unit),
-            on_column_now=in_unit(prediction.ga68_on_column_mbq, unit),
-            ge68_now=in_unit(prediction.ge68_activity_mbq, unit),
+            no_prediction=no_prediction,
+            efficiency_percent=selectors.efficiency_percent(generator)
+            if prediction is None
+            else prediction.efficiency_percent,
+            expected_now=prediction and in_unit(prediction.expected_eluate_mbq, unit),
+            on_column_now=prediction and in_unit(prediction.ga68_on_column_mbq, unit),
+            ge68_now=prediction and in_unit(prediction.ge68_activity_mbq, unit),
             efficiency_trend=[e.efficiency_percent for e in current[-10:]],
             history=history,
             history_limited=len(history) == HISTORY_ROWS,
@@ -217,10 +227,12 @@ class ElutionCreateView(ServiceFormView):
 
     def get_context_data(self, **kwargs):
         now = timezone.now()
-        prediction = selectors.prediction(self.generator, at=now)
+        prediction, no_prediction = selectors.shown_prediction(self.generator, at=now)
         return super().get_context_data(
             generator=self.generator,
-            expected_now=in_unit(prediction.expected_eluate_mbq, activity_unit(self.request)),
+            expected_now=prediction
+            and in_unit(prediction.expected_eluate_mbq, activity_unit(self.request)),
+            no_prediction=no_prediction,
             unit=activity_unit(self.request),
             now=now,
             **kwargs,

@@ -218,3 +218,32 @@ def test_batch_record_shows_activities_in_the_users_unit(web, auditor):
     assert f"{in_mci:.2f} mCi" in body
     assert f"{batch.concentration_at_eos_mbq_per_ml / 37.0:.2f} mCi/mL" in body  # two decimals
     assert f"{batch.activity_at_eos_mbq:.1f} MBq" not in body
+
+
+def test_batch_list_pages_newest_first_by_keyset_and_keeps_the_search(web, auditor, monkeypatch):
+    from radiopharmacy.web import batches as batch_pages
+
+    monkeypatch.setattr(batch_pages, "PAGE_SIZE", 2)
+    batches = [BatchFactory(started_at=REFERENCE_TIME - timedelta(days=d)) for d in range(5)]
+    client = web(auditor)
+    response = client.get("/batches/", {"status": "qc_pending"})
+    first = response.context
+    assert [b.pk for b in first["batches"]] == [batches[0].pk, batches[1].pk]
+    assert first["page"].newer is None  # the newest page has no "Newer" link
+    # "Older" keeps the filter
+    assert f"?status=qc_pending&amp;before={batches[1].pk}" in response.content.decode()
+    seen, page = [], first
+    while True:
+        seen += [b.pk for b in page["batches"]]
+        if page["page"].older is None:
+            break
+        page = client.get(
+            "/batches/", {"status": "qc_pending", "before": page["page"].older}
+        ).context
+    assert seen == [b.pk for b in batches]  # every batch once, newest EOS first
+    back = client.get("/batches/", {"status": "qc_pending", "after": page["page"].entries[0].pk})
+    assert [b.pk for b in back.context["batches"]] == [batches[2].pk, batches[3].pk]
+    number = batches[3].batch_number
+    found = client.get("/batches/", {"q": number}).context
+    assert [b.batch_number for b in found["batches"]] == [number]
+    assert client.get("/batches/", {"before": "x' OR 1=1"}).status_code == 200
