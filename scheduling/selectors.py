@@ -61,6 +61,12 @@ def dispensable_batches(*, at: datetime) -> QuerySet[Batch]:
 # --- batch allocation and balance -----------------------------------------------------------
 
 
+def prefetched_doses(batch: Batch) -> list[Dose] | None:
+    """The batch's doses when the caller prefetched them (`doses`, the batch record page: its
+    activity, balance and allocation all read them, once), else None: each reads its own."""
+    return getattr(batch, "_prefetched_objects_cache", {}).get("doses")
+
+
 def _holding_doses(batch: Batch) -> QuerySet[Dose]:
     """Doses that hold volume of the batch: assigned, drawn, administered, or cancelled after
     drawing (an undrawn cancelled dose gave its volume back: allocated_volume_ul = 0)."""
@@ -70,6 +76,9 @@ def _holding_doses(batch: Batch) -> QuerySet[Dose]:
 def batch_allocated_volume_ml(batch: Batch) -> float:
     """Volume of the batch promised to or drawn for doses (mL). Equals the BatchAllocation
     counter that dose_assign guards (volume does not decay)."""
+    doses = prefetched_doses(batch)
+    if doses is not None:
+        return sum(d.allocated_volume_ul for d in doses if d.allocated_volume_ul > 0) / 1000
     total_ul = _holding_doses(batch).aggregate(total=Sum("allocated_volume_ul"))["total"]
     return (total_ul or 0) / 1000
 
@@ -84,11 +93,15 @@ def batch_allocated_mbq(batch: Batch, at: datetime) -> float:
     """Activity at `at` promised to or drawn for doses: each dose's activity to draw,
     decay-corrected from its draw time to `at` (= its volume × the concentration at `at`)."""
     physics.require_aware(at, "at")
+    doses = prefetched_doses(batch)
+    holding = (
+        [(d.activity_to_draw_mbq, d.draw_at) for d in doses if d.allocated_volume_ul > 0]
+        if doses is not None
+        else _holding_doses(batch).values_list("activity_to_draw_mbq", "draw_at")
+    )
     return sum(
         physics.decay_activity(activity, from_time=draw_at, to_time=at)
-        for activity, draw_at in _holding_doses(batch).values_list(
-            "activity_to_draw_mbq", "draw_at"
-        )
+        for activity, draw_at in holding
     )
 
 
@@ -115,7 +128,10 @@ def batch_balance(batch: Batch, at: datetime) -> BatchBalance:
     produced = physics.decay_activity(batch.activity_at_eos_mbq, from_time=batch.eos_at, to_time=at)
     drawn = administered = 0.0
     undrawn_ul = 0
-    for dose in Dose.objects.filter(batch_id=batch.pk).exclude(status=DoseStatus.CANCELLED):
+    doses = prefetched_doses(batch)
+    if doses is None:
+        doses = Dose.objects.filter(batch_id=batch.pk)
+    for dose in (d for d in doses if d.status != DoseStatus.CANCELLED):
         if dose.status == DoseStatus.ASSIGNED:
             undrawn_ul += dose.allocated_volume_ul
         if dose.measured_activity_mbq is not None:

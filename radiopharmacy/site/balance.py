@@ -7,6 +7,7 @@ from radiopharmacy.balance import Balance, DoseLine, Measured, activity_balance
 from radiopharmacy.models import Batch, BatchElution
 from scheduling.choices import DoseStatus
 from scheduling.models import Dose
+from scheduling.selectors import prefetched_doses
 
 # A dose counts as drawn once it left the vial: dispensed, administered, or cancelled after it
 # was measured (its activity is then waste outside the vial).
@@ -48,15 +49,12 @@ def batch_balance(batch: Batch) -> Balance:
         if use.volume_used_ml is not None and elution.volume_ml:
             share = min(use.volume_used_ml / elution.volume_ml, 1.0)  # a split eluate
         eluates.append(Measured(elution.activity_at_elution_mbq * share, elution.eluted_at))
-    doses = (
-        Dose.objects.filter(batch=batch)
-        .exclude(status=DoseStatus.ASSIGNED)
-        .select_related("booking")
-        .order_by("draw_at", "id")
-    )
+    doses = prefetched_doses(batch)  # the record page's, with their bookings
+    if doses is None:
+        doses = Dose.objects.filter(batch=batch).select_related("booking")
     lines = [
         _dose_line(d)
-        for d in doses
+        for d in sorted(doses, key=lambda d: (d.draw_at, d.pk))
         if d.status in DRAWN or (d.status == DoseStatus.CANCELLED and d.measured_at is not None)
     ]
     return activity_balance(

@@ -27,6 +27,7 @@ from radiopharmacy.services.elutions import batch_eluate_flags
 from radiopharmacy.site.audit_trail import batch_audit_events, present
 from radiopharmacy.site.balance import batch_balance
 from radiopharmacy.units import activity_unit
+from scheduling.models import Dose
 from scheduling.selectors import batch_activity
 
 
@@ -50,6 +51,8 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
                     ),
                 ),
                 Prefetch("deviations", queryset=Deviation.objects.select_related("opened_by")),
+                # its activity now, allocation and balance (scheduling.selectors.prefetched_doses)
+                Prefetch("doses", queryset=Dose.objects.select_related("booking")),
             ),
             pk=self.kwargs["pk"],
         )
