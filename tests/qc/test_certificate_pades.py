@@ -13,7 +13,6 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from qc.certificate_signing import create_signing_files
-from qc.models import BatchSignature
 from qc.services.certificates import (
     certificate_bytes,
     certificate_render,
@@ -22,21 +21,18 @@ from qc.services.certificates import (
     verify_pades,
 )
 from qc.services.release import batch_release, sha256_hex
-from tests.factories import QC_TIME, RELEASE_TIME, TEST_PASSWORD, BatchFactory
+from tests.factories import QC_TIME, RELEASE_TIME, TEST_PASSWORD, BatchFactory, released_batch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_release_time")]
 
 
 @pytest.fixture
-def certificate(radiopharmacist, qualified_person, django_capture_on_commit_callbacks):
-    batch = BatchFactory(operator=radiopharmacist, qc="passing", recorded_at=QC_TIME)
-    with django_capture_on_commit_callbacks(execute=True):
-        batch_release(
-            batch_id=batch.pk, actor=qualified_person, password=TEST_PASSWORD, decision="release"
-        )
-    # the release queued the certificate task, which ran (eagerly) at commit: it rendered the
-    # certificate and signed it
-    return BatchSignature.objects.get(batch=batch).certificate
+def certificate(radiopharmacist, qualified_person):
+    signature = released_batch(operator=radiopharmacist, qualified_person=qualified_person)
+    # What the certificate task runs (eagerly on the embedded default, on a worker in
+    # production): it renders the certificate and signs it. Called here so that the test does
+    # not depend on where the task runs; a second render keeps the first certificate.
+    return certificate_render(signature_id=signature.pk)
 
 
 def root_certificate(pem_bytes: bytes) -> x509.Certificate:
