@@ -44,6 +44,8 @@ class BreakthroughForm(forms.Form):
 class QualityEventFilterForm(forms.Form):
     """Filters of the register: status, kind, batch number, age."""
 
+    ANY_STATUS = "any"
+
     status = forms.ChoiceField(required=False, label="Status")
     kind = forms.ChoiceField(required=False, label="Kind")
     batch = forms.CharField(required=False, max_length=60, label="Batch number contains")
@@ -53,7 +55,12 @@ class QualityEventFilterForm(forms.Form):
 
     def __init__(self, *args, statuses=(), kinds=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Any")] + list(statuses)
+        # By default the register shows the events still to follow up (its cost stays that of
+        # the open ones, not of years of closed ones); closed ones are a filter away.
+        self.fields["status"].choices = [
+            ("", "Not closed"),
+            (self.ANY_STATUS, "Any (closed included)"),
+        ] + list(statuses)
         self.fields["kind"].choices = [("", "Any")] + list(kinds)
 
 

@@ -118,9 +118,9 @@ class AuditSearchView(RoleRequiredMixin, TemplateView):
 
 
 class OosRecallsView(RoleRequiredMixin, TemplateView):
-    """The OOS and deviation register (SPEC §2.4a): every quality event, filtered by status,
-    kind, batch number and age, newest first; and the batches on hold or recalled with the
-    doses to follow up."""
+    """The OOS and deviation register (SPEC §2.4a): the quality events not closed by default,
+    every one (closed included) by the status filter, filtered by kind, batch number and age,
+    newest first; and the batches on hold or recalled with the doses to follow up."""
 
     permission_resource = "deviations"
     template_name = "radiopharmacy/oos_recalls.html"
@@ -138,9 +138,13 @@ class OosRecallsView(RoleRequiredMixin, TemplateView):
         events = Deviation.objects.select_related("batch", "opened_by").order_by(
             "-opened_at", "-id"
         )
-        if form.is_bound and form.is_valid():
+        if not form.is_bound:
+            events = events.exclude(status=Deviation.Status.CLOSED)
+        elif form.is_valid():
             data = form.cleaned_data
-            if data["status"]:
+            if not data["status"]:
+                events = events.exclude(status=Deviation.Status.CLOSED)
+            elif data["status"] != form.ANY_STATUS:
                 events = events.filter(status=data["status"])
             if data["kind"]:
                 events = events.filter(kind=data["kind"])
@@ -149,7 +153,7 @@ class OosRecallsView(RoleRequiredMixin, TemplateView):
             if data["older_than_days"] is not None:
                 since = timezone.now() - timedelta(days=data["older_than_days"])
                 events = events.filter(opened_at__lt=since)
-        elif form.is_bound:
+        else:
             events = events.none()
         page = Paginator(events, PAGE_SIZE).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()

@@ -111,6 +111,29 @@ def test_the_register_filters_by_status_kind_batch_and_age(
     assert listed(older_than_days="-1") == set()  # an invalid filter matches nothing
 
 
+def test_the_register_shows_the_events_not_closed_unless_the_status_filter_asks(
+    client, radiopharmacist, auditor
+):
+    done = deviation_open(
+        batch=None, kind="deviation", description="Door left open", actor=radiopharmacist
+    )
+    Deviation.objects.filter(pk=done.pk).update(status=Deviation.Status.CLOSED)  # closed years ago
+    pending = deviation_open(
+        batch=None, kind="complaint", description="Late delivery", actor=radiopharmacist
+    )
+    client = as_user(client, auditor)
+
+    def listed(**query):
+        html = client.get("/oos-recalls/", query).content.decode()
+        return {e.pk for e in (done, pending) if f'href="{event_url(e)}"' in html}
+
+    assert listed() == {pending.pk}
+    assert listed(kind="deviation") == set()
+    assert listed(status="closed") == {done.pk}
+    assert listed(status="any") == {done.pk, pending.pk}
+    assert listed(status="any", kind="deviation") == {done.pk}
+
+
 @pytest.mark.parametrize("role", ["radiopharmacist", "qualified_person", "auditor"])
 def test_the_register_is_in_the_menu_of_the_quality_roles(client, make_user, role):
     html = as_user(client, make_user(role)).get("/").content.decode()
