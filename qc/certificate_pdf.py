@@ -36,8 +36,6 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
@@ -50,19 +48,10 @@ from reportlab.platypus.flowables import Flowable
 
 from qc.record import event_rows, qc_rows
 from radiopharmacy import qr
+from radiopharmacy.core.pdf_fonts import FONT, FONT_BOLD, register_fonts
 from radiopharmacy.qr import QR_BORDER_MODULES
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-# Bitstream Vera ships with reportlab (no system font needed) and has ≥ ≤ µ – which the
-# standard PDF fonts lack.
-FONT, FONT_BOLD = "GalliumSans", "GalliumSans-Bold"
-
-
-def _register_fonts() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, "Vera.ttf"))
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
 
 
 @dataclass(frozen=True)
@@ -366,7 +355,7 @@ def render_pdf(
     without a trailing slash (the QR code and the printed verification address), `zone` the
     site's zone, in which every time is shown, `site` the issuing site.
     """
-    _register_fonts()
+    register_fonts()
     verify = verification_url(site_url, signature.record_sha256)
     buffer = io.BytesIO()
     title = f"Batch release certificate {record['batch']['batch_number']}"

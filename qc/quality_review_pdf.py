@@ -18,18 +18,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT, FONT_BOLD = "GalliumSans", "GalliumSans-Bold"  # Vera: µ, σ, ≥ print (see certificate_pdf)
+from radiopharmacy.core.pdf_fonts import FONT, FONT_BOLD, register_fonts
+
 CHART_WIDTH, CHART_HEIGHT = 170 * mm, 62 * mm
-
-
-def _register_fonts() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, "Vera.ttf"))
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
 
 
 def _styles():
@@ -259,7 +252,7 @@ def _story(review: dict, zone: tzinfo) -> list:
 
 def render_review_pdf(review: dict, *, zone: tzinfo) -> bytes:
     """The quality review PDF of `review` (see the module's docstring). Same dict, same bytes."""
-    _register_fonts()
+    register_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,

@@ -3,7 +3,7 @@
 from django import forms
 
 from radiopharmacy.core.bounds import TEXT_MAX_LENGTH
-from radiopharmacy.web.forms.common import long_text, when
+from radiopharmacy.web.forms.common import long_text, signature_otp, signature_password, when
 
 
 class QcResultForm(forms.Form):
@@ -102,18 +102,8 @@ class CloseEventForm(forms.Form):
 
     conclusion = forms.ChoiceField(label="Conclusion", widget=forms.RadioSelect)
     note = long_text("Conclusion in words", rows=3)
-    password = forms.CharField(
-        label="Your password (re-entered for the electronic signature)",
-        strip=False,
-        max_length=200,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-    otp_token = forms.CharField(
-        required=False,
-        max_length=8,
-        label="One-time code from your authenticator app",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
+    password = signature_password()
+    otp_token = signature_otp()
 
     def __init__(self, *args, conclusions=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,10 +135,5 @@ class RecallForm(forms.Form):
         choices=[("recall", "Recalled"), ("lift_hold", "Hold lifted")], widget=forms.HiddenInput
     )
     reason = long_text("Reason", rows=3)
-    password = forms.CharField(
-        label="Your password (re-entered for the electronic signature)",
-        strip=False,
-        max_length=200,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-    otp_token = forms.CharField(required=False, max_length=8)
+    password = signature_password()
+    otp_token = signature_otp()

@@ -21,26 +21,17 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from qc.models import BatchSignature, Certificate
 from qc.record import event_rows, qc_rows
 from qc.services.release import batch_record
+from radiopharmacy.core.pdf_fonts import FONT, FONT_BOLD, register_fonts
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.models import Batch
 from radiopharmacy.site.audit_trail import batch_audit_events
 
-# Vera ships with reportlab and has the µ, ≤ and ≥ of units and limits (Helvetica has not).
-FONT, FONT_BOLD = "GalliumRecord", "GalliumRecord-Bold"
 WIDTH = A4[0] - 30 * mm
-
-
-def _fonts() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, "Vera.ttf"))
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
 
 
 def _when(value) -> str:
@@ -95,7 +86,7 @@ def render_batch_record_pdf(
     *, record: dict, status: str, signatures, certificate, audit_events, printed_by: str, now
 ) -> bytes:
     """The PDF of a batch record (`record` as `qc.services.release.batch_record` builds it)."""
-    _fonts()
+    register_fonts()
     s = _Styles()
     b = record["batch"]
     story = [

@@ -17,7 +17,7 @@ from radiopharmacy.core.signing import otp_required
 from radiopharmacy.models import Batch
 from radiopharmacy.site.audit_trail import present
 from radiopharmacy.site.inspector_export import inspector_export
-from radiopharmacy.web.forms.common import long_text, when
+from radiopharmacy.web.forms.common import long_text, signature_otp, signature_password, when
 
 # A review lists at most this many entries on its page; a longer period is split by the
 # reviewer (the page says so), so a page never grows without bound.
@@ -62,18 +62,8 @@ class PeriodForm(forms.Form):
 class ReviewSignForm(forms.Form):
     note = long_text("Comment", required=False, rows=3)
     last_entry_id = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-    password = forms.CharField(
-        label="Your password (re-entered for the electronic signature)",
-        strip=False,
-        max_length=200,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-    otp_token = forms.CharField(
-        required=False,
-        max_length=8,
-        label="One-time code from your authenticator app",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
+    password = signature_password()
+    otp_token = signature_otp()
 
 
 class AuditReviewView(RoleRequiredMixin, View):

@@ -9,9 +9,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from radiopharmacy.core.pdf_fonts import FONT, FONT_BOLD, register_fonts
 
 # Words shown for an outcome, and the colour that marks it (HTML and PDF alike).
 OUTCOME_COLOURS = {
@@ -29,9 +29,7 @@ SIGNOFF_ROLES = ("Performed by", "Reviewed and approved by")
 # A table row must fit on one PDF page: longer cells are cut there (the HTML keeps every line).
 PDF_CELL_MAX_LINES = 40
 
-# Bitstream Vera ships with reportlab and prints ≥ ≤ ± µ − · (the standard PDF fonts do not); the
-# few Greek letters and arrows it lacks are spelt out in the PDF.
-FONT, FONT_BOLD = "GalliumSans", "GalliumSans-Bold"
+# The few Greek letters and arrows the PDF font (Vera) lacks are spelt out in the PDF.
 PDF_SPELLED = str.maketrans({"λ": "lambda", "η": "eta", "σ": "sigma", "Δ": "Delta", "→": "->"})
 
 
@@ -109,9 +107,7 @@ def render_html(document: Document) -> str:
 def render_pdf(document: Document) -> bytes:
     import io
 
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, "Vera.ttf"))
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
+    register_fonts()
     styles = getSampleStyleSheet()
     cell = styles["BodyText"].clone("cell", fontName=FONT, fontSize=7.5, leading=9)
     head = cell.clone("head", fontName=FONT_BOLD)

@@ -97,3 +97,23 @@ class ActivityUnitMixin:
                 if value is not None and value >= 0:
                     data[name] = physics.mci_to_mbq(value)
         return data
+
+
+def signature_password() -> forms.CharField:
+    """The password re-entered for an electronic signature (core/signing.py checks it)."""
+    return forms.CharField(
+        label="Your password (re-entered for the electronic signature)",
+        strip=False,
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+def signature_otp() -> forms.CharField:
+    """The one-time code of a signature, where the site requires a second factor."""
+    return forms.CharField(
+        required=False,
+        max_length=8,
+        label="One-time code from your authenticator app",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
