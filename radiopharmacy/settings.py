@@ -388,7 +388,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["radiopharmacy.core.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "radiopharmacy.core.apibase.Pagination",
-    "PAGE_SIZE": 50,
+    "PAGE_SIZE": 25,  # `page_size` asks for more, up to 500 (core.apibase.Pagination)
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

@@ -84,7 +84,9 @@ class BatchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_elutions(self, obj) -> list[int]:
-        return [e.pk for e in obj.elutions.all()]
+        """The eluates in the order they were eluted (`selectors.batches_for_api`)."""
+        uses = sorted(obj.batchelution_set.all(), key=lambda use: (use.eluted_at, use.elution_id))
+        return [use.elution_id for use in uses]
 
     @extend_schema_field(ElutionVolumeSerializer(many=True))
     def get_elution_volumes(self, obj) -> list[dict]:
@@ -163,7 +165,7 @@ class BatchFilter(django_filters.FilterSet):
 
 
 def _out(batch_id: int) -> dict:
-    return BatchSerializer(selectors.batches_for_list().get(pk=batch_id)).data
+    return BatchSerializer(selectors.batches_for_api().get(pk=batch_id)).data
 
 
 @extend_schema(tags=["batches"])
@@ -176,7 +178,7 @@ class BatchListCreate(generics.ListCreateAPIView):
     ordering_fields = ["eos_at", "batch_number", "id"]
 
     def get_queryset(self):
-        return selectors.batches_for_list()
+        return selectors.batches_for_api()
 
     @extend_schema(responses={200: BatchSerializer(many=True), 400: ERR_400, **READ_ERRORS})
     def get(self, request, *args, **kwargs):
@@ -196,7 +198,7 @@ class BatchDetail(generics.RetrieveAPIView):
     serializer_class = BatchSerializer
 
     def get_queryset(self):
-        return selectors.batches_for_list()
+        return selectors.batches_for_api()
 
 
 @extend_schema(

@@ -1,9 +1,9 @@
 """Reads of batches: the list queryset and the doses to follow up after a recall."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from radiopharmacy import physics
-from radiopharmacy.models import Batch, Elution
+from radiopharmacy.models import Batch, BatchElution, Elution
 
 # Dose statuses whose activity is no longer taken from the batch.
 RELEASED_DOSE_STATUSES = {"cancelled"}
@@ -20,6 +20,19 @@ def batches_for_list() -> QuerySet[Batch]:
             ),
         ),
         "batchelution_set",
+    )
+
+
+def batches_for_api() -> QuerySet[Batch]:
+    """Batches with what the API's record shows: its eluates by id with the volume used (the
+    elutions' own fields are read from the elutions' endpoint, so they are not fetched here)."""
+    return Batch.objects.select_related("product", "operator").prefetch_related(
+        Prefetch(
+            "batchelution_set",
+            queryset=BatchElution.objects.annotate(eluted_at=F("elution__eluted_at")).order_by(
+                "id"
+            ),
+        )
     )
 
 

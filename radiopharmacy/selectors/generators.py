@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from radiopharmacy import physics
 from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.core import keyset
 from radiopharmacy.models import BreakthroughTest, Elution, Generator, SiteSettings
 
 EFFICIENCY_WINDOW = physics.EFFICIENCY_WINDOW
@@ -88,24 +89,25 @@ def elutions_of(generator: Generator) -> list[Elution]:
 
 
 def elution_list(*, include_superseded: bool = False) -> QuerySet[Elution]:
-    qs = Elution.objects.select_related(
-        "generator", "performed_by", "supersedes", "superseded_by"
-    ).prefetch_related("breakthrough_tests")
+    """Elutions as the API shows them: related records by id (read from the row), the
+    correction that replaced one (`superseded_by`) and its breakthrough tests."""
+    qs = Elution.objects.select_related("superseded_by").prefetch_related("breakthrough_tests")
     if not include_superseded:
         qs = qs.filter(superseded_by__isnull=True)
     return qs
 
 
-def elution_history_for_page(generator: Generator, *, limit: int | None = None) -> list[Elution]:
-    """The elutions of a generator, newest first, superseded ones included (for the record);
-    the latest `limit` when given (a page: the same cost after a year of elutions)."""
-    qs = (
+def elution_history_page(
+    generator: Generator, *, before: int | None = None, after: int | None = None, size: int
+) -> keyset.KeysetPage:
+    """A page of the generator's elutions, newest first, superseded ones included (for the
+    record), by keyset on (eluted_at, id): the same cost at the 10th and the 1,000th elution."""
+    rows = (
         Elution.objects.filter(generator=generator)
         .select_related("performed_by", "supersedes", "superseded_by")
         .prefetch_related("breakthrough_tests")
-        .order_by("-eluted_at", "-id")
     )
-    return list(qs if limit is None else qs[:limit])
+    return keyset.keyset_page(rows, before=before, after=after, size=size, field="eluted_at")
 
 
 def recent_elutions(generator: Generator, *, limit: int) -> list[Elution]:

@@ -7,7 +7,7 @@ with the number of rows (tests/radiopharmacy/test_dashboards.py asserts it). Not
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Case, Prefetch, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,28 +52,30 @@ ENDANGERS_PATIENTS = {BATCH_ON_HOLD, BATCH_RECALLED}
 BLOCKS_WORK = {"capa_overdue", "outbox_job_failed", "audit_chain_broken"}
 
 
-def alert_rank(alert: Alert) -> int:
-    if alert.kind in ENDANGERS_PATIENTS:
-        return 0
-    if alert.kind in BLOCKS_WORK or alert.level == Alert.Level.CRITICAL:
-        return 1
-    return 2
+def _alert_rank() -> Case:
+    """UI.md's order as a sort key: what endangers a patient, what blocks work, the rest."""
+    return Case(
+        When(kind__in=ENDANGERS_PATIENTS, then=Value(0)),
+        When(Q(kind__in=BLOCKS_WORK) | Q(level=Alert.Level.CRITICAL), then=Value(1)),
+        default=Value(2),
+    )
 
 
 def alerts_for(user, *, limit: int = 20) -> list[Alert]:
-    """Open alerts relevant to the user's roles, in the order of `alert_rank`, newest first
-    within a rank (one query)."""
+    """Open alerts relevant to the user's roles, most urgent first, newest first within a rank
+    (one query). Ranked and cut by the database, so a held batch's alert is shown however many
+    warnings are open."""
     roles = set(user_roles(user))
     if is_administrator(user):
         roles.add(ADMINISTRATOR)
     if not roles:
         return []
-    alerts = []
-    for alert in open_alerts()[:200]:
-        if ALERT_ROLES.get(alert.kind, DEFAULT_ALERT_ROLES) & roles:
-            alerts.append(alert)
-    alerts.sort(key=alert_rank)  # stable: newest first within a rank
-    return alerts[:limit]
+    alerts = open_alerts()
+    if roles & DEFAULT_ALERT_ROLES:  # every kind but those listed for other roles only
+        alerts = alerts.exclude(kind__in=[k for k, who in ALERT_ROLES.items() if not who & roles])
+    else:
+        alerts = alerts.filter(kind__in=[k for k, who in ALERT_ROLES.items() if who & roles])
+    return list(alerts.annotate(rank=_alert_rank()).order_by("rank", "-raised_at", "-id")[:limit])
 
 
 def todays_plan(now: datetime):

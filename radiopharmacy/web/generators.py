@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 
 from radiopharmacy import physics
 from radiopharmacy.choices import GeneratorStatus
+from radiopharmacy.core import keyset
 from radiopharmacy.core.permissions import RoleRequiredMixin
 from radiopharmacy.core.roles import CHANGE, can
 from radiopharmacy.models import Elution, Generator, SiteSettings
@@ -62,7 +63,10 @@ class GeneratorListView(RoleRequiredMixin, TemplateView):
         )
 
 
-HISTORY_ROWS = 100  # elutions shown on the generator page, newest first
+# The generator page shows a page of its elutions, newest first (older ones a page at a time:
+# about a week and a half at three a day), and the efficiency of the latest ones on its chart.
+HISTORY_ROWS = 25
+EFFICIENCY_CHART_POINTS = 60
 
 
 class GeneratorDetailView(RoleRequiredMixin, TemplateView):
@@ -87,9 +91,8 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
                 generator, start=now, hours=8, step_min=10, prediction_at_start=prediction
             )
         )
-        # The latest elutions only: the page costs the same after a year of them (the API's
-        # elutions list has them all).
-        current = selectors.recent_elutions(generator, limit=HISTORY_ROWS)
+        # The latest elutions only: the page costs the same after a year of them.
+        current = selectors.recent_elutions(generator, limit=EFFICIENCY_CHART_POINTS)
         chart = {
             "unit": unit,
             "labels": [timezone.localtime(at).strftime("%H:%M") for at, _ in curve],
@@ -100,6 +103,12 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
             "efficiency": [round(e.efficiency_percent, 1) for e in current],
         }
         minimum = SiteSettings.current().min_efficiency_percent
+        page = selectors.elution_history_page(
+            generator,
+            before=keyset.cursor(self.request.GET.get("before")),
+            after=keyset.cursor(self.request.GET.get("after")),
+            size=HISTORY_ROWS,
+        )
         history = [
             {
                 "elution": e,
@@ -112,7 +121,7 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
                 "superseded": hasattr(e, "superseded_by"),
                 "breakthrough_due": e.eluted_at + physics.BREAKTHROUGH_MIN_DELAY <= now,
             }
-            for e in selectors.elution_history_for_page(generator, limit=HISTORY_ROWS)
+            for e in page.entries
         ]
         return super().get_context_data(
             generator=generator,
@@ -127,7 +136,7 @@ class GeneratorDetailView(RoleRequiredMixin, TemplateView):
             ge68_now=prediction and in_unit(prediction.ge68_activity_mbq, unit),
             efficiency_trend=[e.efficiency_percent for e in current[-10:]],
             history=history,
-            history_limited=len(history) == HISTORY_ROWS,
+            history_page=page,
             min_efficiency_percent=minimum,
             chart=chart,
             unit=unit,

@@ -11,7 +11,8 @@ there), so numbers, audit trail, deviations and signatures are real:
 - now and then a value typed wrongly and corrected with a reason, a transcription error making
   an OOS (investigated, invalidated by the QP, the batch released), or a true OOS (confirmed,
   the batch rejected);
-- every out-of-trend event the trend rules raise investigated and closed (no product impact);
+- every out-of-trend event the trend rules raise investigated and closed (no product impact),
+  its alert acknowledged by the radiopharmacist who investigates;
 - the QP's signature of every batch 5 min after its QC (four eyes: the other radiopharmacist
   made it);
 - three or four patients booked after each released batch, each dose assigned, measured and
@@ -326,6 +327,8 @@ class Loader:
         from qc.models import Deviation
         from qc.services import deviations
         from qc.services.deviations import investigation_record
+        from radiopharmacy.core.alerts import alert_acknowledge
+        from radiopharmacy.core.models import Alert
 
         Conclusion = Deviation.Conclusion
         events = Deviation.objects.filter(batch=batch).exclude(status=Deviation.Status.CLOSED)
@@ -341,6 +344,13 @@ class Loader:
                     findings="Calculation, instrument calibration and sample identity checked.",
                     assignable_cause=TYPO_CAUSE if typo else "",
                 )
+            if event.kind == Deviation.Kind.OOT:
+                # The radiopharmacist who investigates has seen the alert: it leaves the strip.
+                for alert in Alert.objects.filter(
+                    kind="oot", object_type="batch", object_id=str(batch.pk), acknowledged_at=None
+                ):
+                    with at(moment):
+                        retry(alert_acknowledge)(alert_id=alert.pk, actor=rp)
             moment += timedelta(minutes=5)
             if typo:
                 conclusion, note = (

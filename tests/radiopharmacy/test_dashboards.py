@@ -125,6 +125,22 @@ def test_alerts_are_shown_to_the_roles_they_concern(radiopharmacist, auditor, wo
     assert "audit_chain_broken" not in {a.kind for a in dashboards.alerts_for(radiopharmacist)}
 
 
+def test_the_strip_ranks_in_the_database_whatever_the_number_of_warnings(qualified_person, world):
+    """A held batch's alert comes first even when it is older than a page of warnings; then what
+    blocks work (critical), then the rest, newest first within each rank."""
+    alert_raise(key="hold", kind="batch_on_hold", message="Batch on hold", level="critical")
+    alert_raise(key="chain", kind="audit_chain_broken", message="Audit chain broken")
+    for i in range(25):
+        alert_raise(key=f"oot-{i}", kind="oot", message=f"Out of trend {i}")
+    shown = dashboards.alerts_for(qualified_person, limit=5)
+    assert [a.kind for a in shown[:2]] == ["batch_on_hold", "audit_chain_broken"]
+    assert [a.message for a in shown[2:]] == [
+        "Out of trend 24",
+        "Out of trend 23",
+        "Out of trend 22",
+    ]
+
+
 def test_acknowledging_an_alert_removes_it_from_the_strip(client, radiopharmacist, world):
     client.force_login(radiopharmacist)
     response = client.post(reverse("alert-acknowledge", args=[world.alert.pk]), {"next": "/"})

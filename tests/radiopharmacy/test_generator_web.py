@@ -57,6 +57,33 @@ def test_list_and_detail_render_for_every_role(client, make_user, generator, rol
         assert not any(w in page or w in body for w in writes)
 
 
+def test_detail_pages_the_elutions_newest_first(client, make_user, monkeypatch):
+    """A page of elutions at a time, by keyset: Older leads to the next ones, Newer back."""
+    from radiopharmacy.web import generators as generator_pages
+
+    monkeypatch.setattr(generator_pages, "HISTORY_ROWS", 4)
+    g = GeneratorFactory()
+    lots = [f"LOT-{i:02}" for i in range(10)]
+    for i, lot in enumerate(lots):  # one a day, the newest last
+        ElutionFactory(generator=g, eluted_at=REFERENCE_TIME - hours(24 * (10 - i)), eluent_lot=lot)
+    login(client, make_user, "radiopharmacist")
+    url = reverse("generator-detail", args=[g.pk])
+
+    def shown(response):
+        return [row["elution"].eluent_lot for row in response.context["history"]]
+
+    first = client.get(url)
+    assert shown(first) == lots[::-1][:4]
+    page = first.context["history_page"]
+    assert page.newer is None and f"?before={page.older}" in first.content.decode()
+    second = client.get(url, {"before": page.older})
+    assert shown(second) == lots[::-1][4:8]
+    last = client.get(url, {"before": second.context["history_page"].older})
+    assert shown(last) == lots[::-1][8:] and last.context["history_page"].older is None
+    back = client.get(url, {"after": last.context["history_page"].newer})
+    assert shown(back) == lots[::-1][4:8]
+
+
 def test_menu_has_generators(client, make_user):
     login(client, make_user, "scheduler")
     assert 'href="/generators/"' in client.get("/").content.decode()
