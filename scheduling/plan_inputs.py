@@ -25,6 +25,7 @@ from radiopharmacy.core.sitetime import site_at, site_date, site_day_bounds, sit
 from radiopharmacy.models import Batch, Generator, Product, SiteSettings
 from radiopharmacy.selectors.generators import (
     EFFICIENCY_WINDOW,
+    current_elutions_queryset,
     efficiency_percent,
     stored_state,
 )
@@ -211,9 +212,9 @@ def build_inputs(
     # The last 5 current elutions before the day's first elution (η and its spread) and the
     # column state stored with the latest of them: the same cost at any length of history.
     history = list(
-        generator.elutions.filter(superseded_by__isnull=True, eluted_at__lt=earliest).order_by(
-            "-eluted_at", "-id"
-        )[:EFFICIENCY_WINDOW]
+        current_elutions_queryset()
+        .filter(generator=generator, eluted_at__lt=earliest)
+        .order_by("-eluted_at", "-id")[:EFFICIENCY_WINDOW]
     )[::-1]
     column = physics.column_state_after(
         nominal_activity_mbq=generator.nominal_activity_mbq,

@@ -130,9 +130,11 @@ class Elution(models.Model):
 
     class Meta:
         ordering = ["-eluted_at", "-id"]
+        # Newest first is (eluted_at, id) descending: with the id in the index, the latest elution
+        # of a generator (its stored state) and a page of the API's list are read off the index
+        # and stop at the first rows, instead of sorting the history.
         indexes = [
-            models.Index(fields=["generator", "eluted_at"]),
-            # the API's list, newest first: a page read off the index, not a sort of the history
+            models.Index(fields=["generator", "eluted_at", "id"], name="elution_generator_latest"),
             models.Index(fields=["eluted_at", "id"], name="elution_eluted_at_id"),
         ]
 

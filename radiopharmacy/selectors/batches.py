@@ -19,7 +19,6 @@ def batches_for_list() -> QuerySet[Batch]:
                 "eluted_at", "id"
             ),
         ),
-        "batchelution_set",
     )
 
 

@@ -39,7 +39,6 @@ from radiopharmacy.core.keyset import KeysetPage
 from radiopharmacy.core.roles import MATRIX
 from radiopharmacy.core.sitetime import site_local
 from radiopharmacy.models import AuditEvent, Batch
-from scheduling.models import Dose
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 1000
@@ -78,6 +77,15 @@ _UNITS = (
 )
 
 
+def _linked_ids(batch: Batch, relation: str, field: str = "pk") -> list[str]:
+    """Ids of the batch's linked records: from the records already loaded with it (the batch
+    record prefetches them), else one query."""
+    loaded = getattr(batch, "_prefetched_objects_cache", {}).get(relation)
+    if loaded is not None:
+        return [str(getattr(record, field)) for record in loaded]
+    return [str(pk) for pk in getattr(batch, relation).values_list(field, flat=True)]
+
+
 def batch_audit_events(batch: Batch):
     """Audit entries of the batch and of everything linked to it, oldest first: its elutions,
     QC results, deviations, signatures, certificate, doses and their bookings."""
@@ -85,12 +93,11 @@ def batch_audit_events(batch: Batch):
     def ids(queryset, field="pk"):
         return [str(pk) for pk in queryset.values_list(field, flat=True)]
 
-    doses = Dose.objects.filter(batch=batch)
     return AuditEvent.objects.filter(
         Q(object_type="radiopharmacy.batch", object_id=str(batch.pk))
-        | Q(object_type="radiopharmacy.elution", object_id__in=ids(batch.elutions.all()))
-        | Q(object_type="qc.qcresult", object_id__in=ids(batch.qc_results.all()))
-        | Q(object_type="qc.deviation", object_id__in=ids(batch.deviations.all()))
+        | Q(object_type="radiopharmacy.elution", object_id__in=_linked_ids(batch, "elutions"))
+        | Q(object_type="qc.qcresult", object_id__in=_linked_ids(batch, "qc_results"))
+        | Q(object_type="qc.deviation", object_id__in=_linked_ids(batch, "deviations"))
         | Q(
             object_type="qc.investigation",
             object_id__in=ids(Investigation.objects.filter(deviation__batch=batch)),
@@ -103,8 +110,11 @@ def batch_audit_events(batch: Batch):
         | Q(
             object_type="qc.certificate", object_id__in=ids(Certificate.objects.filter(batch=batch))
         )
-        | Q(object_type="scheduling.dose", object_id__in=ids(doses))
-        | Q(object_type="scheduling.booking", object_id__in=ids(doses, "booking_id"))
+        | Q(object_type="scheduling.dose", object_id__in=_linked_ids(batch, "doses"))
+        | Q(
+            object_type="scheduling.booking",
+            object_id__in=_linked_ids(batch, "doses", "booking_id"),
+        )
     ).order_by("id")
 
 
@@ -297,6 +307,16 @@ class Names:
         self._wanted: dict[str, set[str]] = defaultdict(set)
         self._names: dict[tuple[str, str], str] = {}
 
+    def know(self, records: Iterable[models.Model]) -> None:
+        """Name records the caller has loaded already (with what their names read), so they
+        are not looked up again."""
+        namers = _namers()
+        for record in records:
+            stored_type = record._meta.label_lower
+            self._names[(stored_type, str(record.pk))] = namers.get(stored_type, ((), str))[1](
+                record
+            )
+
     def want(self, stored_type: str, pk: Any) -> None:
         if pk not in (None, "") and (stored_type, str(pk)) not in self._names:
             self._wanted[stored_type].add(str(pk))
@@ -412,11 +432,13 @@ class Entry:
 _ACTIONS = dict(AuditAction.choices)
 
 
-def present(events: Iterable[AuditEvent]) -> list[Entry]:
+def present(events: Iterable[AuditEvent], *, known: Iterable[models.Model] = ()) -> list[Entry]:
     """Entries for people: the names of their records and of the records their changes point
-    to, looked up once per record type."""
+    to, looked up once per record type; `known` records (loaded by the caller with what their
+    names read) are not looked up."""
     events = list(events)
     names = Names()
+    names.know(known)
     for event in events:
         names.want(event.object_type, event.object_id)
         if event.user_id:

@@ -69,7 +69,15 @@ class BatchDetailView(RoleRequiredMixin, TemplateView):
             for test in applicable_tests(spec, batch.method)
         ]
         # The trail as people read it (local times, names, old → new in display units).
-        audit_entries = present(batch_audit_events(batch))
+        # The records the page loaded name their own entries (no lookup for them).
+        doses = list(batch.doses.all())
+        known = [batch, batch.product, batch.operator, *batch.elutions.all(), *results]
+        known += [e.generator for e in batch.elutions.all()]
+        known += [r.spec_test for r in results if r.spec_test_id]
+        known += [r.analyst for r in results]
+        known += [e.opened_by for e in batch.deviations.all() if e.opened_by_id]
+        known += [*batch.deviations.all(), *doses, *(dose.booking for dose in doses)]
+        audit_entries = present(batch_audit_events(batch), known=known)
         corrections = [e for e in audit_entries if e.is_correction]
         user = self.request.user
         site = SiteSettings.current()

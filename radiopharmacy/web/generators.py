@@ -228,8 +228,9 @@ class ElutionCreateView(ServiceFormView):
 
     def get_initial(self):
         last = (
-            Elution.objects.filter(generator=self.generator, superseded_by__isnull=True)
-            .order_by("-eluted_at")
+            selectors.current_elutions_queryset()
+            .filter(generator=self.generator)
+            .order_by("-eluted_at", "-id")
             .first()
         )
         return {"eluent_lot": last.eluent_lot if last else "", "volume_ml": 5.0}
