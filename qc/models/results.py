@@ -130,7 +130,11 @@ class Deviation(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
-        indexes = [models.Index(fields=["status", "kind"])]
+        indexes = [
+            models.Index(fields=["status", "kind"]),
+            # the register and the API's list, newest first, without sorting every event
+            models.Index(fields=["opened_at", "id"], name="deviation_opened_at_id"),
+        ]
 
     def __str__(self) -> str:
         where = f"batch {self.batch.batch_number}" if self.batch_id else "no batch"

@@ -206,6 +206,12 @@ class Batch(models.Model):
             ),
             models.CheckConstraint(condition=Q(volume_ml__gt=0), name="batch_volume_positive"),
         ]
+        # Lists are newest EOS first, the release queue and the registers by status: read off
+        # these instead of sorting or scanning every batch ever made.
+        indexes = [
+            models.Index(fields=["eos_at", "id"], name="batch_eos_at_id"),
+            models.Index(fields=["status", "eos_at"], name="batch_status_eos_at"),
+        ]
         verbose_name_plural = "batches"
 
     def __str__(self) -> str:

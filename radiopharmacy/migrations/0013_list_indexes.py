@@ -1,5 +1,5 @@
-"""Elutions: indexes on (eluted_at, id), newest first, for a generator's latest elution and the
-API's list (read off the index instead of sorting the history)."""
+"""Indexes for lists newest first on (time, id): a generator's latest elution, the API's elutions,
+the batch list and the release queue read off an index instead of sorting the history."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -15,6 +15,14 @@ class Migration(migrations.Migration):
         migrations.RemoveIndex(
             model_name="elution",
             name="radiopharma_generat_b47923_idx",
+        ),
+        migrations.AddIndex(
+            model_name="batch",
+            index=models.Index(fields=["eos_at", "id"], name="batch_eos_at_id"),
+        ),
+        migrations.AddIndex(
+            model_name="batch",
+            index=models.Index(fields=["status", "eos_at"], name="batch_status_eos_at"),
         ),
         migrations.AddIndex(
             model_name="elution",
