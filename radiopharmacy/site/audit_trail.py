@@ -77,21 +77,22 @@ _UNITS = (
 )
 
 
+def _ids(queryset, field: str = "pk") -> list[str]:
+    return [str(pk) for pk in queryset.values_list(field, flat=True)]
+
+
 def _linked_ids(batch: Batch, relation: str, field: str = "pk") -> list[str]:
     """Ids of the batch's linked records: from the records already loaded with it (the batch
     record prefetches them), else one query."""
     loaded = getattr(batch, "_prefetched_objects_cache", {}).get(relation)
     if loaded is not None:
         return [str(getattr(record, field)) for record in loaded]
-    return [str(pk) for pk in getattr(batch, relation).values_list(field, flat=True)]
+    return _ids(getattr(batch, relation), field)
 
 
 def batch_audit_events(batch: Batch):
     """Audit entries of the batch and of everything linked to it, oldest first: its elutions,
     QC results, deviations, signatures, certificate, doses and their bookings."""
-
-    def ids(queryset, field="pk"):
-        return [str(pk) for pk in queryset.values_list(field, flat=True)]
 
     return AuditEvent.objects.filter(
         Q(object_type="radiopharmacy.batch", object_id=str(batch.pk))
@@ -100,15 +101,16 @@ def batch_audit_events(batch: Batch):
         | Q(object_type="qc.deviation", object_id__in=_linked_ids(batch, "deviations"))
         | Q(
             object_type="qc.investigation",
-            object_id__in=ids(Investigation.objects.filter(deviation__batch=batch)),
+            object_id__in=_ids(Investigation.objects.filter(deviation__batch=batch)),
         )
-        | Q(object_type="qc.capa", object_id__in=ids(Capa.objects.filter(deviation__batch=batch)))
+        | Q(object_type="qc.capa", object_id__in=_ids(Capa.objects.filter(deviation__batch=batch)))
         | Q(
             object_type="qc.batchsignature",
-            object_id__in=ids(BatchSignature.objects.filter(batch=batch)),
+            object_id__in=_ids(BatchSignature.objects.filter(batch=batch)),
         )
         | Q(
-            object_type="qc.certificate", object_id__in=ids(Certificate.objects.filter(batch=batch))
+            object_type="qc.certificate",
+            object_id__in=_ids(Certificate.objects.filter(batch=batch)),
         )
         | Q(object_type="scheduling.dose", object_id__in=_linked_ids(batch, "doses"))
         | Q(
